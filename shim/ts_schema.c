@@ -1,0 +1,347 @@
+/*
+ * ts_schema.c: derive the new schema, render DDL per engine, apply it once.
+ */
+#include "ts_schema.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ts_buf.h"
+#include "ts_schema_def.h"
+
+static ts_schema legacy_s, control_s, journal_s, new_s;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+/* "a, b" -> "bot_id, a, b"; kept for the life of the process. */
+static const char *with_bot_id(const char *cols)
+{
+    ts_buf b = {0};
+    ts_buf_printf(&b, "bot_id, %s", cols);
+    return ts_buf_take(&b);
+}
+
+/*
+ * The bot_id twin of a legacy tenant table: bot_id first, bot_id leading the
+ * primary key, every unique and every foreign key (so no key or reference can
+ * cross bots), and rows cascade when their bot is deleted.
+ *
+ * ON DELETE SET NULL cannot carry over: on a composite key it would null
+ * bot_id too (SQLite has no column list for SET NULL). Those references become
+ * NO ACTION, and the repositories clear them before deleting the referenced row.
+ */
+static void derive_tenant_table(const ts_table *lt, ts_table *nt)
+{
+    ts_column *cols = calloc((size_t)lt->ncols + 1, sizeof *cols);
+    ts_fk *fks = calloc((size_t)lt->nfks + 1, sizeof *fks);
+    int nu = 0;
+    while (lt->uniques && lt->uniques[nu])
+        nu++;
+    const char **uniq = calloc((size_t)nu + 1, sizeof *uniq);
+    if (cols == NULL || fks == NULL || uniq == NULL)
+        abort(); /* at startup, a few hundred bytes: nothing sensible to continue with */
+
+    cols[0] = (ts_column){"bot_id", TS_COL_INT, 1};
+    memcpy(cols + 1, lt->cols, (size_t)lt->ncols * sizeof *cols);
+    fks[0] = (ts_fk){"bot_id", "bots", "id", "CASCADE", 0};
+    for (int i = 0; i < lt->nfks; i++) {
+        const ts_fk *f = &lt->fks[i];
+        fks[i + 1] = (ts_fk){with_bot_id(f->cols), f->table, with_bot_id(f->ref_cols),
+                             f->on_delete && strcmp(f->on_delete, "CASCADE") == 0 ? "CASCADE" : NULL,
+                             f->deferred};
+    }
+    for (int i = 0; i < nu; i++)
+        uniq[i] = with_bot_id(lt->uniques[i]);
+    *nt = (ts_table){lt->name, cols, lt->ncols + 1, with_bot_id(lt->pk), uniq, fks, lt->nfks + 1, 1};
+}
+
+static void build(void)
+{
+    legacy_s = (ts_schema){"legacy", 1, ts_legacy_tables, ts_legacy_ntables};
+    control_s = (ts_schema){"control", 1, ts_control_tables, ts_control_ntables};
+    journal_s = (ts_schema){"journal", 1, ts_journal_tables, ts_journal_ntables};
+
+    /* bots, then the legacy twins (in legacy order, which respects their FKs),
+       then the remaining tables of increment 1.1, which reference both. */
+    ts_table *t = calloc((size_t)(ts_legacy_ntables + ts_new_own_ntables), sizeof *t);
+    if (t == NULL)
+        abort();
+    int n = 0;
+    t[n++] = ts_new_own_tables[0];
+    for (int i = 0; i < ts_legacy_ntables; i++)
+        if (ts_legacy_tables[i].tenant)
+            derive_tenant_table(&ts_legacy_tables[i], &t[n++]);
+    for (int i = 1; i < ts_new_own_ntables; i++)
+        t[n++] = ts_new_own_tables[i];
+    new_s = (ts_schema){"new", 1, t, n};
+}
+
+const ts_schema *ts_schema_legacy(void) { pthread_once(&once, build); return &legacy_s; }
+const ts_schema *ts_schema_new(void) { pthread_once(&once, build); return &new_s; }
+const ts_schema *ts_schema_control(void) { pthread_once(&once, build); return &control_s; }
+const ts_schema *ts_schema_journal(void) { pthread_once(&once, build); return &journal_s; }
+
+const ts_table *ts_schema_table(const ts_schema *sc, const char *name)
+{
+    for (int i = 0; i < sc->ntables; i++)
+        if (strcmp(sc->tables[i].name, name) == 0)
+            return &sc->tables[i];
+    return NULL;
+}
+
+int ts_table_column_index(const ts_table *t, const char *name)
+{
+    for (int i = 0; i < t->ncols; i++)
+        if (strcmp(t->cols[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+const ts_column *ts_table_column(const ts_table *t, const char *name)
+{
+    int i = ts_table_column_index(t, name);
+    return i < 0 ? NULL : &t->cols[i];
+}
+
+/* ---- DDL ---------------------------------------------------------------- */
+
+static const char *type_sql(ts_coltype t, ts_engine e)
+{
+    int pg = e == TS_ENGINE_PG;
+    switch (t) {
+    case TS_COL_ID:
+    case TS_COL_INT: return pg ? "BIGINT" : "INTEGER";
+    case TS_COL_DOUBLE: return pg ? "DOUBLE PRECISION" : "REAL";
+    case TS_COL_TEXT: return "TEXT";
+    case TS_COL_BOOL: return "BOOLEAN";
+    case TS_COL_TIME: return pg ? "TIMESTAMPTZ" : "TIMESTAMP";
+    case TS_COL_JSON: return pg ? "JSON" : "TEXT";
+    }
+    return "TEXT";
+}
+
+/* "bot_id, user_id" -> "bot_id_user_id" */
+static void squash(const char *cols, char *out, size_t n)
+{
+    size_t k = 0;
+    for (const char *p = cols; *p && k + 1 < n; p++)
+        if (*p != ' ')
+            out[k++] = *p == ',' ? '_' : *p;
+    out[k] = '\0';
+}
+
+/* Quote every name of a comma-separated list. Declared lists are trusted
+   (compiled in), but quoting keeps reserved words such as "key" safe. */
+static void quoted_list(ts_buf *b, const char *cols)
+{
+    const char *p = cols;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        const char *s = p, *e = p + n;
+        while (s < e && *s == ' ')
+            s++;
+        while (e > s && e[-1] == ' ')
+            e--;
+        ts_buf_printf(b, "%s\"%.*s\"", p == cols ? "" : ", ", (int)(e - s), s);
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+}
+
+static void render_column(ts_buf *b, const ts_table *t, const ts_column *c, ts_engine e)
+{
+    int single_pk = strcmp(t->pk, c->name) == 0;
+    ts_buf_printf(b, "  \"%s\" ", c->name);
+    if (c->type == TS_COL_ID && e == TS_ENGINE_SQLITE && single_pk) {
+        /* AUTOINCREMENT: ids are never reused, and sqlite_sequence is a
+           counter tenantshift can raise (ts_store_id_floor). */
+        ts_buf_puts(b, "INTEGER PRIMARY KEY AUTOINCREMENT");
+        return;
+    }
+    ts_buf_puts(b, type_sql(c->type, e));
+    if (c->type == TS_COL_ID && e == TS_ENGINE_PG)
+        ts_buf_puts(b, " GENERATED BY DEFAULT AS IDENTITY");
+    if (c->notnull)
+        ts_buf_puts(b, " NOT NULL");
+    if (c->dflt)
+        ts_buf_printf(b, " DEFAULT %s", c->dflt);
+    if (c->maxlen > 0)
+        ts_buf_printf(b, " CHECK (length(\"%s\") <= %d)", c->name, c->maxlen);
+    if (c->type == TS_COL_JSON && e == TS_ENGINE_SQLITE)
+        ts_buf_printf(b, " CHECK (json_valid(\"%s\"))", c->name);
+    if (c->check)
+        ts_buf_printf(b, " CHECK (%s)", c->check);
+}
+
+/* Name of table t in schema (NULL: unqualified). */
+static void qname(ts_buf *b, const char *schema, const char *t)
+{
+    if (schema)
+        ts_buf_printf(b, "\"%s\".", schema);
+    ts_buf_printf(b, "\"%s\"", t);
+}
+
+/* 1 when cols is the leading part of the table's primary key (already indexed). */
+static int pk_prefix(const ts_table *t, const char *cols)
+{
+    size_t n = strlen(cols);
+    return strncmp(t->pk, cols, n) == 0 && (t->pk[n] == '\0' || t->pk[n] == ',');
+}
+
+static void render_table(ts_buf *b, const char *schema, const ts_table *t, ts_engine e)
+{
+    int sqlite = e == TS_ENGINE_SQLITE;
+    const ts_column *id = ts_table_column(t, t->pk);
+    int inline_pk = sqlite && id != NULL && id->type == TS_COL_ID;
+
+    ts_buf_puts(b, "CREATE TABLE IF NOT EXISTS ");
+    qname(b, schema, t->name);
+    ts_buf_puts(b, " (\n");
+    for (int i = 0; i < t->ncols; i++) {
+        render_column(b, t, &t->cols[i], e);
+        ts_buf_puts(b, i + 1 < t->ncols || !inline_pk || t->uniques || t->nfks ? ",\n" : "\n");
+    }
+    if (!inline_pk) {
+        ts_buf_puts(b, "  PRIMARY KEY (");
+        quoted_list(b, t->pk);
+        ts_buf_puts(b, t->uniques || t->nfks ? "),\n" : ")\n");
+    }
+    for (int i = 0; t->uniques && t->uniques[i]; i++) {
+        ts_buf_puts(b, "  UNIQUE (");
+        quoted_list(b, t->uniques[i]);
+        ts_buf_puts(b, t->uniques[i + 1] || t->nfks ? "),\n" : ")\n");
+    }
+    for (int i = 0; i < t->nfks; i++) {
+        const ts_fk *f = &t->fks[i];
+        ts_buf_puts(b, "  FOREIGN KEY (");
+        quoted_list(b, f->cols);
+        ts_buf_puts(b, ") REFERENCES ");
+        /* SQLite resolves REFERENCES inside the table's own database and
+           rejects a qualified name; PostgreSQL needs the schema. */
+        qname(b, sqlite ? NULL : schema, f->table);
+        ts_buf_puts(b, " (");
+        quoted_list(b, f->ref_cols);
+        ts_buf_puts(b, ")");
+        if (f->on_delete)
+            ts_buf_printf(b, " ON DELETE %s", f->on_delete);
+        if (f->deferred)
+            ts_buf_puts(b, " DEFERRABLE INITIALLY DEFERRED");
+        ts_buf_puts(b, i + 1 < t->nfks ? ",\n" : "\n");
+    }
+    ts_buf_puts(b, ");\n");
+
+    /* Index every foreign key's columns: lookups by user, cascades. */
+    for (int i = 0; i < t->nfks; i++) {
+        char idx[TS_IDENT_MAX + 1], cols[TS_IDENT_MAX + 1];
+        if (pk_prefix(t, t->fks[i].cols))
+            continue;
+        squash(t->fks[i].cols, cols, sizeof cols);
+        snprintf(idx, sizeof idx, "%s_%s_idx", t->name, cols);
+        ts_buf_puts(b, "CREATE INDEX IF NOT EXISTS ");
+        if (sqlite) {
+            qname(b, schema, idx);
+            ts_buf_printf(b, " ON \"%s\" (", t->name);
+        } else {
+            ts_buf_printf(b, "\"%s\" ON ", idx);
+            qname(b, schema, t->name);
+            ts_buf_puts(b, " (");
+        }
+        quoted_list(b, t->fks[i].cols);
+        ts_buf_puts(b, ");\n");
+    }
+}
+
+static char *render(const ts_schema *sc, const char *schema, ts_engine e)
+{
+    ts_buf b = {0};
+    for (int i = 0; i < sc->ntables; i++)
+        render_table(&b, schema, &sc->tables[i], e);
+    return ts_buf_take(&b);
+}
+
+int ts_schema_ddl(const ts_schema *sc, ts_engine engine, char **out, ts_error *err)
+{
+    *out = render(sc, NULL, engine);
+    return *out ? 0 : ts_fail(err, TS_E_NOMEM, "out of memory rendering the %s schema", sc->name);
+}
+
+static int ensure_version_table(ts_store *s, ts_error *err)
+{
+    char qt[TS_QNAME_MAX], sql[256 + TS_QNAME_MAX];
+    if (ts_store_table(s, "ts_schema_version", qt, err))
+        return -1;
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE IF NOT EXISTS %s (name TEXT PRIMARY KEY, version BIGINT NOT NULL, "
+             "applied_at TEXT NOT NULL)", qt);
+    return ts_store_exec(s, sql, NULL, 0, NULL, err);
+}
+
+int ts_schema_applied_version(ts_store *s, const ts_schema *sc, int *version, ts_error *err)
+{
+    char qt[TS_QNAME_MAX], sql[128 + TS_QNAME_MAX];
+    int exists;
+    int64_t v = 0;
+    ts_value p = ts_text(sc->name);
+    *version = 0;
+    if (ts_store_table_exists(s, "ts_schema_version", &exists, err))
+        return -1;
+    if (!exists)
+        return 0;
+    if (ts_store_table(s, "ts_schema_version", qt, err))
+        return -1;
+    snprintf(sql, sizeof sql, "SELECT version FROM %s WHERE name = $1", qt);
+    if (ts_store_query_int(s, sql, &p, 1, &v, err) < 0)
+        return -1;
+    *version = (int)v;
+    return 0;
+}
+
+int ts_schema_apply(ts_store *s, const ts_schema *sc, ts_error *err)
+{
+    char qt[TS_QNAME_MAX], sql[256 + TS_QNAME_MAX], now[TS_TIME_MAX];
+    int have, own = !ts_store_in_txn(s);
+    char *ddl = NULL;
+
+    if (own && ts_store_begin(s, err))
+        goto fail;
+    if (ensure_version_table(s, err) || ts_schema_applied_version(s, sc, &have, err))
+        goto fail;
+    if (have > sc->version) {
+        ts_fail(err, TS_E_STATE,
+                "the %s schema in %s is at version %d, newer than this build's %d: "
+                "use a tenantshift release at least as new as the one that applied it",
+                sc->name, ts_store_url(s), have, sc->version);
+        goto fail;
+    }
+    if (have < sc->version) {
+        ddl = render(sc, ts_store_schema(s), ts_store_engine(s));
+        if (ddl == NULL) {
+            ts_fail(err, TS_E_NOMEM, "out of memory rendering the %s schema", sc->name);
+            goto fail;
+        }
+        if (ts_store_script(s, ddl, err))
+            goto fail;
+        ts_time_now(now);
+        ts_value p[3] = {ts_text(sc->name), ts_int(sc->version), ts_text(now)};
+        if (ts_store_table(s, "ts_schema_version", qt, err))
+            goto fail;
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO %s (name, version, applied_at) VALUES ($1, $2, $3) "
+                 "ON CONFLICT (name) DO UPDATE SET version = excluded.version, "
+                 "applied_at = excluded.applied_at", qt);
+        if (ts_store_exec(s, sql, p, 3, NULL, err))
+            goto fail;
+    }
+    if (own && ts_store_commit(s, err))
+        goto fail;
+    free(ddl);
+    return 0;
+fail:
+    if (own)
+        ts_store_rollback(s, NULL);
+    free(ddl);
+    ts_error_context(err, "applying the %s schema to %s", sc->name, ts_store_url(s));
+    return -1;
+}

@@ -1,0 +1,90 @@
+/*
+ * ts_schema.h: the three schemas tenantshift knows, declared once as data.
+ *
+ *   legacy   the single-tenant bot's tables (reference.md), no bot_id
+ *   new      the multi-tenant tables: the seven of increment 1.1 and a bot_id
+ *            version of every legacy tenant table; every PK and unique of a
+ *            tenant table includes bot_id, every FK between tenant tables too
+ *   control  tenantshift's control plane, kept in the new store
+ *   journal  the drift/change journal, in both stores (it lives in whichever
+ *            store is primary, inside the primary's transaction)
+ *
+ * The declarations render to DDL for SQLite and PostgreSQL, and they are what
+ * the manifest loader validates table and column names against, what the
+ * generator fills and what verify's invariant checks compare the catalog with.
+ */
+#ifndef TS_SCHEMA_H
+#define TS_SCHEMA_H
+
+#include "ts_store.h"
+
+typedef enum ts_coltype {
+    TS_COL_ID,      /* int64 row id: generated in legacy tables, application-assigned
+                       (sequence) in tables with a composite key */
+    TS_COL_INT,     /* int64 */
+    TS_COL_DOUBLE,
+    TS_COL_TEXT,
+    TS_COL_BOOL,
+    TS_COL_TIME,    /* timestamptz / canonical ISO-8601 text */
+    TS_COL_JSON     /* json text, kept byte for byte */
+} ts_coltype;
+
+typedef struct ts_column {
+    const char *name;
+    ts_coltype type;
+    int notnull;
+    int maxlen;           /* characters, 0 = unlimited; enforced by a CHECK on both engines */
+    const char *dflt;     /* SQL literal valid on both engines, or NULL */
+    const char *check;    /* extra CHECK expression on this column, or NULL */
+} ts_column;
+
+typedef struct ts_fk {
+    const char *cols;      /* comma-separated, e.g. "bot_id, user_id" */
+    const char *table;     /* referenced table, same schema */
+    const char *ref_cols;
+    const char *on_delete; /* "CASCADE", "SET NULL" or NULL (no action) */
+    int deferred;          /* DEFERRABLE INITIALLY DEFERRED (self references, cycles) */
+} ts_fk;
+
+typedef struct ts_table {
+    const char *name;
+    const ts_column *cols;
+    int ncols;
+    const char *pk;                 /* comma-separated key columns */
+    const char *const *uniques;     /* NULL-terminated list of comma-separated column lists */
+    const ts_fk *fks;
+    int nfks;
+    int tenant;                     /* owned by a bot: carries bot_id (new schema) */
+} ts_table;
+
+typedef struct ts_schema {
+    const char *name;   /* "legacy", "new", "control" */
+    int version;        /* recorded in ts_schema_version when applied */
+    const ts_table *tables;
+    int ntables;
+} ts_schema;
+
+/* The schemas; the new one is derived on first use (thread-safe). */
+const ts_schema *ts_schema_legacy(void);
+const ts_schema *ts_schema_new(void);
+const ts_schema *ts_schema_control(void);   /* control plane, new store */
+const ts_schema *ts_schema_journal(void);   /* ts_journal, in both stores */
+
+const ts_table *ts_schema_table(const ts_schema *sc, const char *name);
+const ts_column *ts_table_column(const ts_table *t, const char *name);
+int ts_table_column_index(const ts_table *t, const char *name);
+
+/*
+ * Create the schema's tables in the store when missing and record
+ * (name, version) in ts_schema_version, in one transaction. Applying the same
+ * version again changes nothing; a store recorded at a newer version is refused.
+ */
+int ts_schema_apply(ts_store *s, const ts_schema *sc, ts_error *err);
+
+/* The version recorded for sc in the store, 0 when never applied. */
+int ts_schema_applied_version(ts_store *s, const ts_schema *sc, int *version, ts_error *err);
+
+/* The CREATE statements for one engine (malloc'd; for --dry-run and docs). */
+int ts_schema_ddl(const ts_schema *sc, ts_engine engine, char **out, ts_error *err);
+
+#endif

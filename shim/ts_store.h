@@ -1,0 +1,129 @@
+/*
+ * ts_store.h: one interface over SQLite and PostgreSQL.
+ *
+ * A store is a URL:
+ *     sqlite:PATH            a database file (created when missing)
+ *     sqlite::memory:        a private in-memory database
+ *     postgresql://...       libpq conninfo URI; postgres:// works too
+ *     ...?schema=NAME        PostgreSQL only: the store's tables live in schema NAME
+ *
+ * A store is a namespace on a connection. Two stores that name the same database
+ * (PostgreSQL: same server and database, different schemas; SQLite: two files, the
+ * second ATTACHed to the first) can share one connection, which is what lets the
+ * shim dual-write both in ONE transaction. ts_store_open_beside() does that.
+ *
+ * SQL is written once for both engines with $1, $2, ... placeholders and table
+ * names produced by ts_store_table() (schema-qualified and quoted). Only bound
+ * parameters carry values; only validated identifiers are spliced into SQL.
+ *
+ * Results are iterated row by row and never buffered whole: PostgreSQL queries
+ * run in single-row mode, so while a ts_rows is open its connection serves no
+ * other statement. Close it (or read it to the end) first.
+ */
+#ifndef TS_STORE_H
+#define TS_STORE_H
+
+#include <stdint.h>
+
+#include "ts_error.h"
+#include "ts_value.h"
+
+typedef enum ts_engine { TS_ENGINE_SQLITE = 1, TS_ENGINE_PG = 2 } ts_engine;
+
+typedef struct ts_store ts_store;
+typedef struct ts_rows ts_rows;
+typedef struct ts_bulk ts_bulk;
+
+/* Longest identifier accepted (PostgreSQL's NAMEDATALEN - 1). */
+#define TS_IDENT_MAX 63
+/* Buffer size that always holds a quoted, schema-qualified table name. */
+#define TS_QNAME_MAX (2 * (2 * TS_IDENT_MAX + 2) + 2)
+
+int ts_store_open(const char *url, ts_store **out, ts_error *err);
+
+/*
+ * Open url sharing base's connection when both name the same database and the
+ * engine can make one transaction span both (PostgreSQL: always; SQLite: when
+ * both files use a rollback journal, not WAL); otherwise open it on its own
+ * connection. ts_store_shares_txn() tells which happened.
+ */
+int ts_store_open_beside(ts_store *base, const char *url, ts_store **out, ts_error *err);
+int ts_store_shares_txn(const ts_store *a, const ts_store *b);
+
+void ts_store_close(ts_store *s);
+
+ts_engine ts_store_engine(const ts_store *s);
+const char *ts_store_engine_name(const ts_store *s);
+/* The URL with any password masked: safe for logs and reports. */
+const char *ts_store_url(const ts_store *s);
+/* Schema for PostgreSQL (default "public"), attached alias or "main" for SQLite. */
+const char *ts_store_schema(const ts_store *s);
+
+/* 1 when name is a plain identifier: [A-Za-z_][A-Za-z0-9_]*, at most TS_IDENT_MAX. */
+int ts_ident_valid(const char *name);
+/* Write the quoted, schema-qualified name of table into out[TS_QNAME_MAX]. */
+int ts_store_table(const ts_store *s, const char *table, char *out, ts_error *err);
+/* Write "name" (double quotes, validated) into out, which holds TS_IDENT_MAX + 3. */
+int ts_quote_ident(const char *name, char *out, ts_error *err);
+
+/* Run one statement with parameters; *changes (may be NULL) gets the rows it changed. */
+int ts_store_exec(ts_store *s, const char *sql, const ts_value *params, int nparams,
+                  int64_t *changes, ts_error *err);
+/* Run a script of several statements without parameters (DDL). */
+int ts_store_script(ts_store *s, const char *sql, ts_error *err);
+
+/* Start a query; iterate with ts_rows_next. */
+int ts_store_query(ts_store *s, const char *sql, const ts_value *params, int nparams,
+                   ts_rows **out, ts_error *err);
+/* 1: a row is ready; 0: no more rows; -1: error (err set). */
+int ts_rows_next(ts_rows *r, ts_error *err);
+int ts_rows_ncols(const ts_rows *r);
+const char *ts_rows_name(const ts_rows *r, int col);
+/* The value of col in the current row: valid until the next ts_rows_next or close. */
+ts_value ts_rows_get(const ts_rows *r, int col);
+void ts_rows_close(ts_rows *r);
+
+/*
+ * Run a query expected to return at most one row and copy its first column.
+ * Returns 1 when a row came back, 0 when none; text is copied into buf.
+ */
+int ts_store_query_int(ts_store *s, const char *sql, const ts_value *params, int nparams,
+                       int64_t *out, ts_error *err);
+int ts_store_query_text(ts_store *s, const char *sql, const ts_value *params, int nparams,
+                        char *buf, size_t bufsize, ts_error *err);
+
+/* Transactions. begin fails when one is open; savepoints nest inside. */
+int ts_store_begin(ts_store *s, ts_error *err);
+int ts_store_commit(ts_store *s, ts_error *err);
+int ts_store_rollback(ts_store *s, ts_error *err);
+int ts_store_in_txn(const ts_store *s);
+int ts_store_savepoint(ts_store *s, const char *name, ts_error *err);
+int ts_store_release(ts_store *s, const char *name, ts_error *err);
+int ts_store_rollback_to(ts_store *s, const char *name, ts_error *err);
+
+/*
+ * Bulk load rows into table (unqualified name; the store's schema applies):
+ * COPY FROM STDIN on PostgreSQL, one prepared INSERT on SQLite. Runs inside the
+ * caller's transaction when one is open, otherwise in its own, committed by
+ * ts_bulk_finish. ts_bulk_abort discards what was not committed.
+ */
+int ts_bulk_begin(ts_store *s, const char *table, const char *const *cols, int ncols,
+                  ts_bulk **out, ts_error *err);
+int ts_bulk_add(ts_bulk *b, const ts_value *row, ts_error *err);
+int ts_bulk_finish(ts_bulk *b, ts_error *err);
+void ts_bulk_abort(ts_bulk *b);
+
+/* 1 when table exists in the store's schema. */
+int ts_store_table_exists(ts_store *s, const char *table, int *exists, ts_error *err);
+
+/*
+ * Sequences for tables whose id the application assigns (tables with a
+ * composite primary key). PostgreSQL: the column's identity sequence;
+ * SQLite: a row in ts_sequences (legacy tables: sqlite_sequence).
+ * next_id takes the next value; id_floor raises the sequence so the next value
+ * is above floor (never lowers it).
+ */
+int ts_store_next_id(ts_store *s, const char *table, int64_t *id, ts_error *err);
+int ts_store_id_floor(ts_store *s, const char *table, int64_t floor, ts_error *err);
+
+#endif
