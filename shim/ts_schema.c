@@ -298,6 +298,27 @@ int ts_schema_applied_version(ts_store *s, const ts_schema *sc, int *version, ts
     return 0;
 }
 
+/*
+ * The legacy and the new schema share table names (users, subscriptions, ...),
+ * so one namespace can hold only one of them: a new store URL pointing at the
+ * legacy store is an operator mistake to stop, not to merge into.
+ */
+static int check_not_other_side(ts_store *s, const ts_schema *sc, ts_error *err)
+{
+    const ts_schema *other = sc == ts_schema_legacy() ? ts_schema_new()
+                             : sc == ts_schema_new()  ? ts_schema_legacy()
+                                                      : NULL;
+    int v;
+    if (other == NULL || ts_schema_applied_version(s, other, &v, err))
+        return other == NULL ? 0 : -1;
+    if (v > 0)
+        return ts_fail(err, TS_E_STATE,
+                       "%s already holds the %s schema: the legacy and the new store must be "
+                       "different (another PostgreSQL schema via ?schema=NAME, or another SQLite file)",
+                       ts_store_url(s), other->name);
+    return 0;
+}
+
 int ts_schema_apply(ts_store *s, const ts_schema *sc, ts_error *err)
 {
     char qt[TS_QNAME_MAX], sql[256 + TS_QNAME_MAX], now[TS_TIME_MAX];
@@ -315,6 +336,8 @@ int ts_schema_apply(ts_store *s, const ts_schema *sc, ts_error *err)
                 sc->name, ts_store_url(s), have, sc->version);
         goto fail;
     }
+    if (have == 0 && check_not_other_side(s, sc, err))
+        goto fail;
     if (have < sc->version) {
         ddl = render(sc, ts_store_schema(s), ts_store_engine(s));
         if (ddl == NULL) {

@@ -1,0 +1,271 @@
+/* test_schema.c: the schemas apply idempotently on both engines and enforce tenancy. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ts_schema.h"
+#include "ts_test.h"
+
+typedef struct fixture {
+    ts_test_target target;
+    ts_store *store;
+} fixture;
+
+static int open_engine(void **state, ts_engine engine)
+{
+    static fixture f[2];
+    fixture *fx = &f[engine == TS_ENGINE_PG];
+    ts_error err;
+    memset(fx, 0, sizeof *fx);
+    int rc = ts_test_store_url(engine, &fx->target);
+    if (rc == 1)
+        return -1; /* engine unavailable and not required: cmocka reports the setup failure */
+    if (rc != 0 || ts_store_open(fx->target.url, &fx->store, &err)) {
+        fprintf(stderr, "cannot open %s: %s\n", fx->target.url, err.msg);
+        return -1;
+    }
+    *state = fx;
+    return 0;
+}
+
+static int setup_sqlite(void **state) { return open_engine(state, TS_ENGINE_SQLITE); }
+static int setup_pg(void **state) { return open_engine(state, TS_ENGINE_PG); }
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    ts_store_close(fx->store);
+    ts_test_target_cleanup(&fx->target);
+    return 0;
+}
+
+static void apply(ts_store *s, const ts_schema *sc)
+{
+    ts_error err;
+    if (ts_schema_apply(s, sc, &err))
+        fail_msg("apply %s: %s", sc->name, err.msg);
+}
+
+/* What a new store holds: the multi-tenant tables, the control plane, the journal. */
+static void apply_new_store(ts_store *s)
+{
+    apply(s, ts_schema_new());
+    apply(s, ts_schema_control());
+    apply(s, ts_schema_journal());
+}
+
+static void exec_ok(ts_store *s, const char *sql, const ts_value *p, int np)
+{
+    ts_error err;
+    if (ts_store_exec(s, sql, p, np, NULL, &err))
+        fail_msg("%s: %s", sql, err.msg);
+}
+
+static int64_t count(ts_store *s, const char *sql)
+{
+    ts_error err;
+    int64_t n = -1;
+    if (ts_store_query_int(s, sql, NULL, 0, &n, &err) < 0)
+        fail_msg("%s: %s", sql, err.msg);
+    return n;
+}
+
+static void assert_tables_exist(ts_store *s, const ts_schema *sc)
+{
+    ts_error err;
+    int version, exists;
+    assert_int_equal(ts_schema_applied_version(s, sc, &version, &err), 0);
+    assert_int_equal(version, sc->version);
+    for (int i = 0; i < sc->ntables; i++) {
+        assert_int_equal(ts_store_table_exists(s, sc->tables[i].name, &exists, &err), 0);
+        if (!exists)
+            fail_msg("table %s of schema %s missing", sc->tables[i].name, sc->name);
+    }
+}
+
+/* Applying a new store's schemas twice creates each table once and records the version. */
+static void test_apply_new_twice(void **state)
+{
+    fixture *fx = *state;
+    apply_new_store(fx->store);
+    apply_new_store(fx->store);
+    assert_tables_exist(fx->store, ts_schema_new());
+    assert_tables_exist(fx->store, ts_schema_control());
+    assert_tables_exist(fx->store, ts_schema_journal());
+}
+
+/* The same for a legacy store. */
+static void test_apply_legacy_twice(void **state)
+{
+    fixture *fx = *state;
+    apply(fx->store, ts_schema_legacy());
+    apply(fx->store, ts_schema_legacy());
+    assert_tables_exist(fx->store, ts_schema_legacy());
+}
+
+/* Pointing the new store at the legacy one is refused, not merged. */
+static void test_legacy_and_new_apart(void **state)
+{
+    fixture *fx = *state;
+    ts_error err;
+    apply(fx->store, ts_schema_legacy());
+    assert_int_equal(ts_schema_apply(fx->store, ts_schema_new(), &err), -1);
+    assert_int_equal(err.code, TS_E_STATE);
+    assert_non_null(strstr(err.msg, "legacy schema"));
+}
+
+/* A store recorded at a newer schema version is refused, and left alone. */
+static void test_newer_version_refused(void **state)
+{
+    fixture *fx = *state;
+    ts_error err;
+    apply_new_store(fx->store);
+    exec_ok(fx->store, "UPDATE ts_schema_version SET version = 99 WHERE name = 'new'", NULL, 0);
+    assert_int_equal(ts_schema_apply(fx->store, ts_schema_new(), &err), -1);
+    assert_int_equal(err.code, TS_E_STATE);
+    assert_non_null(strstr(err.msg, "version 99"));
+    assert_int_equal(count(fx->store, "SELECT version FROM ts_schema_version WHERE name = 'new'"), 99);
+}
+
+static void add_bot(ts_store *s, int64_t id, const char *token)
+{
+    ts_value p[2] = {ts_int(id), ts_text(token)};
+    exec_ok(s, "INSERT INTO bots (id, name, telegram_bot_token) VALUES ($1, 'bot', $2)", p, 2);
+}
+
+static int add_user(ts_store *s, int64_t bot, int64_t id, int64_t telegram_id, ts_error *err)
+{
+    ts_value p[3] = {ts_int(bot), ts_int(id), ts_int(telegram_id)};
+    return ts_store_exec(s, "INSERT INTO users (bot_id, id, telegram_id) VALUES ($1, $2, $3)", p, 3,
+                         NULL, err);
+}
+
+/* The same telegram_id lives under two bots; twice under one bot is refused. */
+static void test_telegram_id_unique_per_bot(void **state)
+{
+    fixture *fx = *state;
+    ts_error err;
+    apply_new_store(fx->store);
+    add_bot(fx->store, 1, "1:aaa");
+    add_bot(fx->store, 2, "2:bbb");
+    assert_int_equal(add_user(fx->store, 1, 10, 4242, &err), 0);
+    assert_int_equal(add_user(fx->store, 2, 11, 4242, &err), 0);
+    assert_int_equal(add_user(fx->store, 1, 12, 4242, &err), -1);
+    assert_int_equal(err.code, TS_E_CONSTRAINT);
+    /* Two email-only users (NULL telegram_id) under one bot are fine. */
+    ts_value p[2] = {ts_int(1), ts_int(13)};
+    exec_ok(fx->store, "INSERT INTO users (bot_id, id) VALUES ($1, $2)", p, 2);
+    p[1] = ts_int(14);
+    exec_ok(fx->store, "INSERT INTO users (bot_id, id) VALUES ($1, $2)", p, 2);
+    assert_int_equal(count(fx->store, "SELECT count(*) FROM users"), 4);
+}
+
+/* A row of bot 2 cannot reference a row of bot 1; deleting a bot removes its rows. */
+static void test_foreign_keys_stay_in_bot(void **state)
+{
+    fixture *fx = *state;
+    ts_error err;
+    apply_new_store(fx->store);
+    add_bot(fx->store, 1, "1:aaa");
+    add_bot(fx->store, 2, "2:bbb");
+    assert_int_equal(add_user(fx->store, 1, 10, 1, &err), 0);
+    ts_value cross[3] = {ts_int(2), ts_int(100), ts_int(10)};
+    assert_int_equal(ts_store_exec(fx->store,
+                                   "INSERT INTO subscriptions (bot_id, id, user_id) VALUES ($1, $2, $3)",
+                                   cross, 3, NULL, &err), -1);
+    assert_int_equal(err.code, TS_E_CONSTRAINT);
+    ts_value same[3] = {ts_int(1), ts_int(100), ts_int(10)};
+    exec_ok(fx->store, "INSERT INTO subscriptions (bot_id, id, user_id) VALUES ($1, $2, $3)", same, 3);
+    exec_ok(fx->store, "DELETE FROM bots WHERE id = 1", NULL, 0);
+    assert_int_equal(count(fx->store, "SELECT count(*) FROM users"), 0);
+    assert_int_equal(count(fx->store, "SELECT count(*) FROM subscriptions"), 0);
+}
+
+/* Legacy constraints hold: telegram_id unique, CHECKs on states and lengths. */
+static void test_legacy_constraints(void **state)
+{
+    fixture *fx = *state;
+    ts_error err;
+    char longname[300];
+    apply(fx->store, ts_schema_legacy());
+    exec_ok(fx->store, "INSERT INTO users (telegram_id) VALUES (7)", NULL, 0);
+    assert_int_equal(ts_store_exec(fx->store, "INSERT INTO users (telegram_id) VALUES (7)", NULL, 0,
+                                   NULL, &err), -1);
+    assert_int_equal(err.code, TS_E_CONSTRAINT);
+    assert_int_equal(ts_store_exec(fx->store, "INSERT INTO users (status) VALUES ('gone')", NULL, 0,
+                                   NULL, &err), -1);
+    assert_int_equal(err.code, TS_E_CONSTRAINT);
+    memset(longname, 'x', 256);
+    longname[256] = '\0';
+    ts_value p = ts_text(longname);
+    assert_int_equal(ts_store_exec(fx->store, "INSERT INTO users (username) VALUES ($1)", &p, 1,
+                                   NULL, &err), -1);
+    assert_int_equal(err.code, TS_E_CONSTRAINT);
+}
+
+/* Every tenant table's key, uniques and references include bot_id. */
+static void test_tenant_tables_carry_bot_id(void **state)
+{
+    (void)state;
+    const ts_schema *sc = ts_schema_new();
+    int tenants = 0;
+    for (int i = 0; i < sc->ntables; i++) {
+        const ts_table *t = &sc->tables[i];
+        if (!t->tenant)
+            continue;
+        tenants++;
+        assert_non_null(ts_table_column(t, "bot_id"));
+        assert_true(ts_table_column(t, "bot_id")->notnull);
+        assert_int_equal(strncmp(t->pk, "bot_id", 6), 0);
+        for (int u = 0; t->uniques && t->uniques[u]; u++)
+            assert_int_equal(strncmp(t->uniques[u], "bot_id", 6), 0);
+        for (int k = 0; k < t->nfks; k++)
+            assert_int_equal(strncmp(t->fks[k].cols, "bot_id", 6), 0);
+    }
+    assert_true(tenants >= 15);
+    assert_null(ts_schema_table(ts_schema_new(), "c2c_receipts"));
+    assert_null(ts_schema_table(ts_schema_new(), "system_settings"));
+}
+
+/* The rendered DDL names each table once per engine. */
+static void test_ddl_render(void **state)
+{
+    (void)state;
+    ts_error err;
+    char *ddl;
+    assert_int_equal(ts_schema_ddl(ts_schema_new(), TS_ENGINE_PG, &ddl, &err), 0);
+    assert_non_null(strstr(ddl, "CREATE TABLE IF NOT EXISTS \"users\""));
+    assert_non_null(strstr(ddl, "GENERATED BY DEFAULT AS IDENTITY"));
+    assert_non_null(strstr(ddl, "TIMESTAMPTZ"));
+    free(ddl);
+    assert_int_equal(ts_schema_ddl(ts_schema_legacy(), TS_ENGINE_SQLITE, &ddl, &err), 0);
+    assert_non_null(strstr(ddl, "INTEGER PRIMARY KEY AUTOINCREMENT"));
+    assert_null(strstr(ddl, "TIMESTAMPTZ"));
+    free(ddl);
+}
+
+#define ON_BOTH(fn)                                                  \
+    cmocka_unit_test_setup_teardown(fn, setup_sqlite, teardown),     \
+    cmocka_unit_test_setup_teardown(fn, setup_pg, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        ON_BOTH(test_apply_new_twice),
+        ON_BOTH(test_apply_legacy_twice),
+        ON_BOTH(test_legacy_and_new_apart),
+        ON_BOTH(test_newer_version_refused),
+        ON_BOTH(test_telegram_id_unique_per_bot),
+        ON_BOTH(test_foreign_keys_stay_in_bot),
+        ON_BOTH(test_legacy_constraints),
+        cmocka_unit_test(test_tenant_tables_carry_bot_id),
+        cmocka_unit_test(test_ddl_render),
+    };
+    return cmocka_run_group_tests_name("schema", tests, NULL, NULL);
+}
