@@ -1,0 +1,952 @@
+/*
+ * ts_store_pg.c: the PostgreSQL driver, on libpq.
+ *
+ * Parameters go out as text (blobs as binary) with their types left to the
+ * server. Results come back as text in single-row mode, so a query holds one row
+ * in memory however large the table, and are mapped to ts_value by column type.
+ * Every session runs in UTC with ISO dates, so timestamps print one way, and with
+ * extra_float_digits=3, so doubles print with enough digits to round-trip.
+ */
+#include "ts_store_driver.h"
+
+#include "ts_log.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+/* Type OIDs, from PostgreSQL's catalog/pg_type_d.h (fixed since forever). */
+enum {
+    OID_BOOL = 16,
+    OID_BYTEA = 17,
+    OID_INT8 = 20,
+    OID_INT2 = 21,
+    OID_INT4 = 23,
+    OID_OID = 26,
+    OID_FLOAT4 = 700,
+    OID_FLOAT8 = 701,
+    OID_TIMESTAMP = 1114,
+    OID_TIMESTAMPTZ = 1184,
+    OID_NUMERIC = 1700
+};
+
+/* COPY data goes to libpq in batches of about this size. */
+#define COPY_BATCH (64 * 1024)
+
+typedef struct pg_conn {
+    ts_conn base;   /* first: the ts_conn * ts_store.c holds is a pg_conn * */
+    PGconn *pg;
+    int copying;    /* a COPY FROM STDIN holds the connection */
+} pg_conn;
+
+typedef struct pg_rows {
+    ts_rows base;
+    pg_conn *c;
+    char *sql;          /* for error messages */
+    PGresult *head;     /* first result: column names and types; kept until close */
+    PGresult *cur;      /* a later row's result, or NULL */
+    PGresult *row;      /* the current row (head or cur), NULL when none */
+    int started, done;
+    int ncols;
+    ts_type *types;
+    ts_value *vals;               /* the current row, decoded */
+    unsigned char **blobs;        /* unescaped bytea of the current row */
+    char (*times)[TS_TIME_MAX];   /* canonical timestamps of the current row */
+} pg_rows;
+
+typedef struct pg_bulk {
+    ts_bulk base;
+    pg_conn *c;
+    char *sql;
+    int ncols;
+    char *buf;
+    size_t len, cap;
+} pg_bulk;
+
+static pg_conn *PG(ts_conn *c) { return (pg_conn *)c; }
+
+/* libpq messages end in a newline and may span lines: make them one line,
+   each run of white space one blank. */
+static void one_line(char *s)
+{
+    char *o = s;
+    for (const char *p = s; *p; p++) {
+        int space = *p == ' ' || *p == '\n' || *p == '\r' || *p == '\t';
+        if (!space)
+            *o++ = *p;
+        else if (o > s && o[-1] != ' ')
+            *o++ = ' ';
+    }
+    if (o > s && o[-1] == ' ')
+        o--;
+    *o = '\0';
+}
+
+/* The start of sql on one line, cut at a character boundary. */
+static void sql_excerpt(const char *sql, char *out, size_t n)
+{
+    size_t len = strlen(sql), max = n - 4;
+    if (len <= max) {
+        memcpy(out, sql, len + 1);
+    } else {
+        while (max > 0 && ((unsigned char)sql[max] & 0xC0) == 0x80)
+            max--;
+        memcpy(out, sql, max);
+        memcpy(out + max, "...", 4);
+    }
+    one_line(out);
+}
+
+static int state_is(const char *state, const char *code)
+{
+    return state != NULL && strncmp(state, code, strlen(code)) == 0;
+}
+
+/*
+ * Fill err from a failed statement. res may be NULL when libpq itself failed;
+ * then its connection message is used. A lost connection is told apart from a
+ * statement error by the connection status, whatever the SQLSTATE says.
+ */
+static int pg_fail(pg_conn *c, const PGresult *res, const char *sql, ts_error *err)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+    const char *todo = "check the statement against the schema";
+    char msg[512], ex[100];
+    ts_code code = TS_E_STORE;
+
+    snprintf(msg, sizeof msg, "%s", primary ? primary : PQerrorMessage(c->pg));
+    one_line(msg);
+    sql_excerpt(sql, ex, sizeof ex);
+    /* 57P0x: the server shuts down, ended this session or lost its database. */
+    if (PQstatus(c->pg) == CONNECTION_BAD || state_is(state, "08") || state_is(state, "57P0")) {
+        code = TS_E_CONN;
+        todo = "the connection to the server is lost: reopen the store and retry";
+    } else if (state_is(state, "23")) {
+        code = TS_E_CONSTRAINT;
+        todo = "the row conflicts with the data or a constraint: fix or skip it";
+    } else if (state_is(state, "40001") || state_is(state, "40P01") || state_is(state, "55P03")) {
+        code = TS_E_BUSY;
+        todo = "another transaction got in the way: roll back and retry";
+    }
+    ts_fail(err, code, "postgresql: %s%s%s%s [%s%s] in: %s; %s", msg, detail ? " (" : "",
+            detail ? detail : "", detail ? ")" : "", state ? "SQLSTATE " : "",
+            state ? state : "no SQLSTATE", ex, todo);
+    if (err != NULL && state != NULL)
+        snprintf(err->sqlstate, sizeof err->sqlstate, "%s", state);
+    return -1;
+}
+
+/* The connection serves one statement at a time: refuse while it is held. */
+static int pg_idle(pg_conn *c, ts_error *err)
+{
+    if (c->base.open_rows != NULL)
+        return ts_fail(err, TS_E_STATE,
+                       "postgresql: a query result is still being read on this connection: "
+                       "read it to the end or close it before the next statement");
+    if (c->copying)
+        return ts_fail(err, TS_E_STATE,
+                       "postgresql: a bulk load is in progress on this connection: "
+                       "finish or abort it before the next statement");
+    return 0;
+}
+
+/* Read and drop what is left of the current statement's results. */
+static void drain(pg_conn *c)
+{
+    PGresult *res;
+    while ((res = PQgetResult(c->pg)) != NULL)
+        PQclear(res);
+}
+
+/* Doubles as PostgreSQL reads them back exactly; it spells the specials its own way. */
+static void format_double(double d, char *out, size_t n)
+{
+    if (isnan(d))
+        snprintf(out, n, "NaN");
+    else if (isinf(d))
+        snprintf(out, n, "%s", d > 0 ? "Infinity" : "-Infinity");
+    else
+        snprintf(out, n, "%.17g", d);
+}
+
+/* Text can not hold NUL in PostgreSQL; say so instead of cutting the value short. */
+static int check_text(const ts_value *v, int k, ts_error *err)
+{
+    if (memchr(v->s, '\0', v->len) != NULL)
+        return ts_fail(err, TS_E_INVALID,
+                       "postgresql: text value %d contains a NUL byte, which PostgreSQL text "
+                       "can not store: strip it or store the value as a blob", k);
+    return 0;
+}
+
+/* Parameters in libpq's form. Everything lives in one block, freed with free(mem). */
+typedef struct pg_params {
+    const char **values;
+    int *lengths, *formats;
+    void *mem;
+} pg_params;
+
+static int params_make(const ts_value *p, int np, pg_params *out, ts_error *err)
+{
+    size_t scratch = 0;
+    char *s;
+
+    for (int i = 0; i < np; i++) {
+        if (p[i].type == TS_TEXT) {
+            if (check_text(&p[i], i + 1, err))
+                return -1;
+            scratch += p[i].len + 1;
+        } else if (p[i].type != TS_NULL && p[i].type != TS_BLOB) {
+            scratch += 32; /* a number, bool or canonical timestamp */
+        }
+    }
+    out->mem = malloc((size_t)np * (sizeof(char *) + 2 * sizeof(int)) + scratch + 1);
+    if (out->mem == NULL)
+        return ts_fail(err, TS_E_NOMEM, "postgresql: out of memory binding %d parameters", np);
+    out->values = out->mem;
+    out->lengths = (int *)(out->values + np);
+    out->formats = out->lengths + np;
+    s = (char *)(out->formats + np);
+    for (int i = 0; i < np; i++) {
+        const ts_value *v = &p[i];
+        out->values[i] = s;
+        out->lengths[i] = 0;
+        out->formats[i] = 0;
+        switch (v->type) {
+        case TS_NULL: out->values[i] = NULL; continue;
+        case TS_INT: snprintf(s, 32, "%" PRId64, v->i); break;
+        case TS_DOUBLE: format_double(v->d, s, 32); break;
+        case TS_BOOL: snprintf(s, 32, "%s", v->i ? "true" : "false"); break;
+        case TS_TEXT:
+            memcpy(s, v->s, v->len);
+            s[v->len] = '\0';
+            break;
+        case TS_TIME:
+            /* The same check as SQLite, so both engines accept the same values. */
+            if (ts_time_canon(v->s, v->len, s, err)) {
+                free(out->mem);
+                return -1;
+            }
+            break;
+        case TS_BLOB:
+            out->values[i] = v->len ? v->s : "";
+            out->lengths[i] = (int)v->len;
+            out->formats[i] = 1;
+            continue;
+        default:
+            free(out->mem);
+            return ts_fail(err, TS_E_INTERNAL, "postgresql: unknown value type %d", (int)v->type);
+        }
+        s += strlen(s) + 1;
+    }
+    return 0;
+}
+
+/* The password in a URI ("user:secret@") or keyword conninfo ("password=secret"). */
+static const char *find_password(const char *target, size_t *len)
+{
+    const char *auth = strstr(target, "://");
+    if (auth != NULL) {
+        auth += 3;
+        size_t n = strcspn(auth, "/?");
+        const char *at = memchr(auth, '@', n);
+        const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+        if (colon != NULL && at > colon + 1) {
+            *len = (size_t)(at - colon - 1);
+            return colon + 1;
+        }
+    }
+    const char *pw = strstr(target, "password=");
+    if (pw != NULL) {
+        pw += 9;
+        *len = strcspn(pw, "& ");
+        return *len ? pw : NULL;
+    }
+    return NULL;
+}
+
+/* Copy msg to out with the password of target masked: libpq quotes malformed
+   parts of a URI in its messages, and that part may be the password. */
+static void mask_password(const char *msg, const char *target, char *out, size_t n)
+{
+    size_t pwlen = 0, o = 0;
+    const char *pw = find_password(target, &pwlen);
+
+    while (*msg && o + 1 < n) {
+        if (pw != NULL && strncmp(msg, pw, pwlen) == 0) {
+            o += (size_t)snprintf(out + o, n - o, "****");
+            msg += pwlen;
+        } else {
+            out[o++] = *msg++;
+        }
+    }
+    out[o < n ? o : n - 1] = '\0';
+}
+
+/* Server notices ("drop cascades to ...") go to the debug log, not raw to stderr. */
+static void on_notice(void *arg, const char *message)
+{
+    char line[512], quoted[1100];
+    (void)arg;
+    snprintf(line, sizeof line, "%s", message);
+    one_line(line);
+    ts_log(TS_LOG_DEBUG, "pg_notice", "message=%s", ts_log_value(line, quoted, sizeof quoted));
+}
+
+static int pg_open(const ts_url *url, ts_conn **out, ts_error *err)
+{
+    /* Keywords after dbname override the URI, those before it are defaults. */
+    static const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname",
+                                       "client_encoding", NULL};
+    const char *vals[] = {"10", "tenantshift", url->target, "UTF8", NULL};
+    PQconninfoOption *opts;
+    char *perr = NULL, msg[600];
+    PGresult *res;
+    pg_conn *c;
+
+    *out = NULL;
+    /* A malformed URL is the user's to fix, not a connection failure to retry. */
+    opts = PQconninfoParse(url->target, &perr);
+    if (opts == NULL) {
+        mask_password(perr ? perr : "out of memory", url->target, msg, sizeof msg);
+        one_line(msg);
+        PQfreemem(perr);
+        return ts_fail(err, TS_E_INVALID, "malformed PostgreSQL URL: %s; see the libpq "
+                       "connection URI format (postgresql://USER@HOST:PORT/DB?PARAM=VALUE)", msg);
+    }
+    PQconninfoFree(opts);
+    c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return ts_fail(err, TS_E_NOMEM, "postgresql: out of memory opening a connection");
+    c->pg = PQconnectdbParams(keys, vals, 1);
+    if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
+        mask_password(c->pg ? PQerrorMessage(c->pg) : "out of memory", url->target, msg, sizeof msg);
+        one_line(msg);
+        ts_fail(err, TS_E_CONN,
+                "cannot connect to PostgreSQL: %s; check that the server is running and that "
+                "host, port, user, password and database in the URL are right", msg);
+        PQfinish(c->pg);
+        free(c);
+        return -1;
+    }
+    PQsetNoticeProcessor(c->pg, on_notice, NULL);
+    res = PQexec(c->pg, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET extra_float_digits = 3");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        pg_fail(c, res, "SET TimeZone, DateStyle, extra_float_digits", err);
+        PQclear(res);
+        PQfinish(c->pg);
+        free(c);
+        return -1;
+    }
+    PQclear(res);
+    c->base.drv = &ts_driver_pg;
+    c->base.refs = 1; /* the opener's; ts_store_open drops it once the store holds one */
+    *out = &c->base;
+    return 0;
+}
+
+static void pg_close(ts_conn *c)
+{
+    PQfinish(PG(c)->pg);
+    free(c);
+}
+
+/* Run a statement to completion on a free connection and hand back its result. */
+static int run(pg_conn *c, const char *sql, const ts_value *p, int np, PGresult **out,
+               ts_error *err)
+{
+    pg_params pp;
+    PGresult *res;
+
+    *out = NULL;
+    if (pg_idle(c, err) || params_make(p, np, &pp, err))
+        return -1;
+    res = PQexecParams(c->pg, sql, np, NULL, pp.values, pp.lengths, pp.formats, 0);
+    free(pp.mem);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+        pg_fail(c, res, sql, err);
+        PQclear(res);
+        return -1;
+    }
+    *out = res;
+    return 0;
+}
+
+static int pg_attach(ts_conn *conn, ts_store *s, int shared, ts_error *err)
+{
+    pg_conn *c = PG(conn);
+    char q[TS_IDENT_MAX + 3], sql[TS_IDENT_MAX + 40];
+    PGresult *res;
+    int missing;
+
+    s->schema = strdup(s->url.schema ? s->url.schema : "public");
+    if (s->schema == NULL)
+        return ts_fail(err, TS_E_NOMEM, "postgresql: out of memory");
+    if (ts_quote_ident(s->schema, q, err))
+        return -1;
+    ts_value name = ts_text(s->schema);
+    /* Look first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even
+       when the schema exists, which a store user need not have. */
+    if (run(c, "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", &name, 1, &res, err))
+        return -1;
+    missing = PQntuples(res) == 0;
+    PQclear(res);
+    if (missing) {
+        snprintf(sql, sizeof sql, "CREATE SCHEMA IF NOT EXISTS %s", q);
+        if (run(c, sql, NULL, 0, &res, err))
+            return -1;
+        PQclear(res);
+    }
+    if (shared)
+        return 0; /* the connection belongs to the base store; names are qualified */
+    /* Only this schema: an unqualified name must never resolve to another
+       store's table of the same name (legacy and new share table names). */
+    ts_value path = ts_text(q);
+    if (run(c, "SELECT pg_catalog.set_config('search_path', $1, false)", &path, 1, &res, err))
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+static int pg_same_database(ts_conn *c, const ts_url *base, const ts_url *other)
+{
+    (void)c;
+    return other->engine == TS_ENGINE_PG && strcmp(base->target, other->target) == 0;
+}
+
+static int pg_exec(ts_conn *conn, const char *sql, const ts_value *p, int np, int64_t *changes,
+                   ts_error *err)
+{
+    PGresult *res;
+
+    if (run(PG(conn), sql, p, np, &res, err))
+        return -1;
+    if (changes != NULL)
+        *changes = strtoll(PQcmdTuples(res), NULL, 10); /* "" for statements without a count */
+    PQclear(res);
+    return 0;
+}
+
+static int pg_script(ts_conn *conn, const char *sql, ts_error *err)
+{
+    pg_conn *c = PG(conn);
+    PGresult *res;
+    ExecStatusType st;
+
+    if (pg_idle(c, err))
+        return -1;
+    /* Several statements in one simple query: one implicit transaction when none is open. */
+    res = PQexec(c->pg, sql);
+    st = PQresultStatus(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
+        pg_fail(c, res, sql, err);
+        PQclear(res);
+        return -1;
+    }
+    PQclear(res);
+    return 0;
+}
+
+static ts_type type_of(Oid oid)
+{
+    switch (oid) {
+    case OID_BOOL: return TS_BOOL;
+    case OID_INT2:
+    case OID_INT4:
+    case OID_INT8:
+    case OID_OID: return TS_INT;
+    case OID_FLOAT4:
+    case OID_FLOAT8:
+    case OID_NUMERIC: return TS_DOUBLE;
+    case OID_TIMESTAMP:
+    case OID_TIMESTAMPTZ: return TS_TIME;
+    case OID_BYTEA: return TS_BLOB;
+    default: return TS_TEXT;
+    }
+}
+
+/* Free what the current row's values point into. */
+static void row_release(pg_rows *r)
+{
+    for (int i = 0; i < r->ncols; i++) {
+        if (r->blobs[i] != NULL) {
+            PQfreemem(r->blobs[i]);
+            r->blobs[i] = NULL;
+        }
+    }
+    if (r->cur != NULL) {
+        PQclear(r->cur);
+        r->cur = NULL;
+    }
+    r->row = NULL;
+}
+
+/* The statement is over: free the connection for the next one. */
+static void rows_finish(pg_rows *r)
+{
+    row_release(r);
+    drain(r->c);
+    r->done = 1;
+    if (r->c->base.open_rows == &r->base)
+        r->c->base.open_rows = NULL;
+}
+
+static int row_decode(pg_rows *r, ts_error *err)
+{
+    const PGresult *res = r->row;
+
+    for (int i = 0; i < r->ncols; i++) {
+        ts_value *v = &r->vals[i];
+        const char *s = PQgetvalue(res, 0, i);
+        size_t len = (size_t)PQgetlength(res, 0, i), n;
+
+        *v = ts_null();
+        if (PQgetisnull(res, 0, i))
+            continue;
+        switch (r->types[i]) {
+        case TS_BOOL: *v = ts_bool(s[0] == 't'); break;
+        case TS_INT: *v = ts_int(strtoll(s, NULL, 10)); break;
+        case TS_DOUBLE: *v = ts_double(strtod(s, NULL)); break; /* reads NaN, Infinity too */
+        case TS_TIME:
+            if (ts_time_canon(s, len, r->times[i], err)) {
+                ts_error_context(err, "postgresql: column %s", PQfname(res, i));
+                return -1;
+            }
+            *v = ts_time(r->times[i]);
+            break;
+        case TS_BLOB:
+            r->blobs[i] = PQunescapeBytea((const unsigned char *)s, &n);
+            if (r->blobs[i] == NULL)
+                return ts_fail(err, TS_E_NOMEM, "postgresql: out of memory reading a bytea");
+            *v = ts_blob(r->blobs[i], n);
+            break;
+        default: *v = ts_textn(s, len); break;
+        }
+    }
+    return 0;
+}
+
+/*
+ * One block holds the rows struct and its per-column arrays, ordered by
+ * alignment: values, pointers, enums, then bytes.
+ */
+static pg_rows *rows_alloc(int ncols, const char *sql)
+{
+    size_t nc = (size_t)ncols, sqlen = strlen(sql) + 1;
+    size_t size = sizeof(pg_rows) + nc * (sizeof(ts_value) + sizeof(unsigned char *) +
+                                          sizeof(ts_type) + TS_TIME_MAX) + sqlen;
+    pg_rows *r = calloc(1, size);
+    if (r == NULL)
+        return NULL;
+    r->ncols = ncols;
+    r->vals = (ts_value *)(r + 1);
+    r->blobs = (unsigned char **)(r->vals + nc);
+    r->types = (ts_type *)(r->blobs + nc);
+    r->times = (char (*)[TS_TIME_MAX])(r->types + nc);
+    r->sql = (char *)(r->times + nc);
+    memcpy(r->sql, sql, sqlen);
+    return r;
+}
+
+static int pg_query(ts_conn *conn, ts_store *s, const char *sql, const ts_value *p, int np,
+                    ts_rows **out, ts_error *err)
+{
+    pg_conn *c = PG(conn);
+    pg_params pp;
+    PGresult *res;
+    ExecStatusType st;
+    pg_rows *r;
+    int sent;
+
+    *out = NULL;
+    if (pg_idle(c, err) || params_make(p, np, &pp, err))
+        return -1;
+    sent = PQsendQueryParams(c->pg, sql, np, NULL, pp.values, pp.lengths, pp.formats, 0);
+    free(pp.mem);
+    if (!sent)
+        return pg_fail(c, NULL, sql, err);
+    /* Must come before the first PQgetResult. */
+    PQsetSingleRowMode(c->pg);
+    /* Wait for the first result here, so a bad statement fails at query time
+       and the column names are known before the first row is read. */
+    res = PQgetResult(c->pg);
+    st = PQresultStatus(res);
+    if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK) {
+        pg_fail(c, res, sql, err);
+        PQclear(res);
+        drain(c);
+        return -1;
+    }
+    r = rows_alloc(PQnfields(res), sql);
+    if (r == NULL) {
+        PQclear(res);
+        drain(c);
+        return ts_fail(err, TS_E_NOMEM, "postgresql: out of memory starting a query");
+    }
+    for (int i = 0; i < r->ncols; i++)
+        r->types[i] = type_of(PQftype(res, i));
+    r->base.store = s;
+    r->c = c;
+    r->head = res;
+    c->base.open_rows = &r->base;
+    *out = &r->base;
+    return 0;
+}
+
+static int pg_next(ts_rows *rows, ts_error *err)
+{
+    pg_rows *r = (pg_rows *)rows;
+    PGresult *res;
+
+    if (r->done)
+        return 0;
+    row_release(r);
+    if (!r->started) {
+        r->started = 1;
+        res = r->head;
+    } else {
+        res = r->cur = PQgetResult(r->c->pg);
+    }
+    switch (PQresultStatus(res)) {
+    case PGRES_SINGLE_TUPLE:
+        r->row = res;
+        return row_decode(r, err) ? -1 : 1;
+    case PGRES_TUPLES_OK: /* the empty result that ends a single-row query */
+        rows_finish(r);
+        return 0;
+    default:
+        pg_fail(r->c, res, r->sql, err);
+        rows_finish(r);
+        return -1;
+    }
+}
+
+static int pg_ncols(const ts_rows *rows) { return ((const pg_rows *)rows)->ncols; }
+
+static const char *pg_colname(const ts_rows *rows, int col)
+{
+    const pg_rows *r = (const pg_rows *)rows;
+    return col >= 0 && col < r->ncols ? PQfname(r->head, col) : NULL;
+}
+
+static ts_value pg_get(const ts_rows *rows, int col)
+{
+    const pg_rows *r = (const pg_rows *)rows;
+    return r->row != NULL && col >= 0 && col < r->ncols ? r->vals[col] : ts_null();
+}
+
+/*
+ * Closing early reads the rest of the result and drops it. Cancelling would be
+ * faster on a huge result but aborts the caller's open transaction; queries
+ * that stop early on purpose should say LIMIT.
+ */
+static void pg_rows_close(ts_rows *rows)
+{
+    pg_rows *r = (pg_rows *)rows;
+
+    if (!r->done)
+        rows_finish(r);
+    PQclear(r->head);
+    free(r);
+}
+
+/* Make room for n more bytes in the COPY buffer. */
+static int bulk_reserve(pg_bulk *b, size_t n, ts_error *err)
+{
+    if (b->len + n <= b->cap)
+        return 0;
+    size_t cap = b->cap;
+    while (cap < b->len + n)
+        cap *= 2;
+    char *p = realloc(b->buf, cap);
+    if (p == NULL)
+        return ts_fail(err, TS_E_NOMEM, "postgresql: out of memory buffering a bulk load");
+    b->buf = p;
+    b->cap = cap;
+    return 0;
+}
+
+static int bulk_flush(pg_bulk *b, ts_error *err)
+{
+    if (b->len > 0 && PQputCopyData(b->c->pg, b->buf, (int)b->len) != 1)
+        return pg_fail(b->c, NULL, b->sql, err);
+    b->len = 0;
+    return 0;
+}
+
+static void bulk_free(pg_bulk *b)
+{
+    b->c->copying = 0;
+    free(b->buf);
+    free(b->sql);
+    free(b);
+}
+
+static int pg_bulk_begin(ts_conn *conn, ts_store *s, const char *qtable, const char *const *cols,
+                         int ncols, ts_bulk **out, ts_error *err)
+{
+    pg_conn *c = PG(conn);
+    size_t cap = strlen(qtable) + 48 + (size_t)ncols * (TS_IDENT_MAX + 5), n;
+    pg_bulk *b;
+    PGresult *res;
+    char q[TS_IDENT_MAX + 3];
+
+    (void)s;
+    *out = NULL;
+    if (pg_idle(c, err))
+        return -1;
+    b = calloc(1, sizeof *b);
+    if (b == NULL || (b->sql = malloc(cap)) == NULL || (b->buf = malloc(COPY_BATCH)) == NULL) {
+        if (b != NULL)
+            free(b->sql);
+        free(b);
+        return ts_fail(err, TS_E_NOMEM, "postgresql: out of memory starting a bulk load");
+    }
+    b->c = c;
+    b->ncols = ncols;
+    b->cap = COPY_BATCH;
+    n = (size_t)snprintf(b->sql, cap, "COPY %s (", qtable);
+    for (int i = 0; i < ncols; i++) {
+        if (ts_quote_ident(cols[i], q, err)) {
+            bulk_free(b);
+            return -1;
+        }
+        n += (size_t)snprintf(b->sql + n, cap - n, "%s%s", i ? ", " : "", q);
+    }
+    snprintf(b->sql + n, cap - n, ") FROM STDIN");
+    res = PQexec(c->pg, b->sql);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        pg_fail(c, res, b->sql, err);
+        PQclear(res);
+        drain(c);
+        bulk_free(b);
+        return -1;
+    }
+    PQclear(res);
+    c->copying = 1;
+    *out = &b->base;
+    return 0;
+}
+
+/* Append one field in COPY text format. */
+static int copy_field(pg_bulk *b, const ts_value *v, int k, ts_error *err)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *o;
+
+    switch (v->type) {
+    case TS_NULL:
+        if (bulk_reserve(b, 2, err))
+            return -1;
+        memcpy(b->buf + b->len, "\\N", 2);
+        b->len += 2;
+        return 0;
+    case TS_INT:
+    case TS_DOUBLE:
+    case TS_BOOL:
+    case TS_TIME:
+        if (bulk_reserve(b, 32, err))
+            return -1;
+        o = b->buf + b->len;
+        if (v->type == TS_INT)
+            snprintf(o, 32, "%" PRId64, v->i);
+        else if (v->type == TS_DOUBLE)
+            format_double(v->d, o, 32);
+        else if (v->type == TS_BOOL)
+            snprintf(o, 32, "%s", v->i ? "t" : "f");
+        else if (ts_time_canon(v->s, v->len, o, err)) /* canonical text needs no escaping */
+            return -1;
+        b->len += strlen(o);
+        return 0;
+    case TS_TEXT:
+        if (check_text(v, k, err) || bulk_reserve(b, 2 * v->len, err))
+            return -1;
+        o = b->buf + b->len;
+        for (size_t i = 0; i < v->len; i++) {
+            char ch = v->s[i];
+            if (ch == '\\' || ch == '\t' || ch == '\n' || ch == '\r') {
+                *o++ = '\\';
+                ch = ch == '\t' ? 't' : ch == '\n' ? 'n' : ch == '\r' ? 'r' : '\\';
+            }
+            *o++ = ch;
+        }
+        b->len = (size_t)(o - b->buf);
+        return 0;
+    case TS_BLOB:
+        /* bytea's hex input "\x0a1b...", its backslash doubled by COPY's escaping. */
+        if (bulk_reserve(b, 3 + 2 * v->len, err))
+            return -1;
+        o = b->buf + b->len;
+        memcpy(o, "\\\\x", 3);
+        o += 3;
+        for (size_t i = 0; i < v->len; i++) {
+            unsigned char byte = (unsigned char)v->s[i];
+            *o++ = hex[byte >> 4];
+            *o++ = hex[byte & 15];
+        }
+        b->len = (size_t)(o - b->buf);
+        return 0;
+    }
+    return ts_fail(err, TS_E_INTERNAL, "postgresql: unknown value type %d", (int)v->type);
+}
+
+static int pg_bulk_add(ts_bulk *bulk, const ts_value *row, ts_error *err)
+{
+    pg_bulk *b = (pg_bulk *)bulk;
+    size_t start = b->len;
+
+    for (int i = 0; i < b->ncols; i++) {
+        if (copy_field(b, &row[i], i + 1, err) || bulk_reserve(b, 1, err)) {
+            b->len = start; /* drop the half-written row; the load can go on */
+            return -1;
+        }
+        b->buf[b->len++] = i + 1 < b->ncols ? '\t' : '\n';
+    }
+    return b->len >= COPY_BATCH ? bulk_flush(b, err) : 0;
+}
+
+static int pg_bulk_finish(ts_bulk *bulk, ts_error *err)
+{
+    pg_bulk *b = (pg_bulk *)bulk;
+    pg_conn *c = b->c;
+    PGresult *res;
+    int rc = bulk_flush(b, err);
+
+    if (PQputCopyEnd(c->pg, rc ? "tenantshift: sending the data failed" : NULL) != 1 && rc == 0)
+        rc = pg_fail(c, NULL, b->sql, err);
+    /* The server's verdict on the whole COPY: constraint errors show up here. */
+    while ((res = PQgetResult(c->pg)) != NULL) {
+        if (rc == 0 && PQresultStatus(res) != PGRES_COMMAND_OK)
+            rc = pg_fail(c, res, b->sql, err);
+        PQclear(res);
+    }
+    bulk_free(b);
+    return rc;
+}
+
+/* Ending COPY with an error message makes the server discard it; in a caller's
+   transaction that aborts the transaction, which the caller must roll back. */
+static void pg_bulk_abort(ts_bulk *bulk)
+{
+    pg_bulk *b = (pg_bulk *)bulk;
+
+    PQputCopyEnd(b->c->pg, "tenantshift: bulk load aborted");
+    drain(b->c);
+    bulk_free(b);
+}
+
+static int pg_table_exists(ts_conn *c, const ts_store *s, const char *table, int *exists,
+                           ts_error *err)
+{
+    ts_value p[2] = {ts_text(s->schema), ts_text(table)};
+    PGresult *res;
+
+    /* Ordinary and partitioned tables, like SQLite's type = 'table'. */
+    if (run(PG(c),
+            "SELECT 1 FROM pg_catalog.pg_class c "
+            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')",
+            p, 2, &res, err))
+        return -1;
+    *exists = PQntuples(res) > 0;
+    PQclear(res);
+    return 0;
+}
+
+/* Run a one-value query on the id sequence of table; *isnull says the value was NULL. */
+static int seq_query(pg_conn *c, const ts_store *s, const char *table, const char *sql,
+                     const ts_value *extra, int64_t *value, int *isnull, ts_error *err)
+{
+    char qt[TS_QNAME_MAX];
+    ts_value p[2];
+    PGresult *res;
+
+    if (ts_store_table(s, table, qt, err))
+        return -1;
+    p[0] = ts_text(qt);
+    if (extra != NULL)
+        p[1] = *extra;
+    if (run(c, sql, p, extra ? 2 : 1, &res, err))
+        return -1;
+    *isnull = PQntuples(res) == 0 || PQgetisnull(res, 0, 0);
+    *value = *isnull ? 0 : strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
+static int no_sequence(const char *table, ts_error *err)
+{
+    return ts_fail(err, TS_E_NOTFOUND,
+                   "postgresql: table %s has no sequence on column id: declare id as BIGSERIAL "
+                   "or GENERATED BY DEFAULT AS IDENTITY", table);
+}
+
+static int pg_next_id(ts_conn *c, const ts_store *s, const char *table, int64_t *id,
+                      ts_error *err)
+{
+    int isnull;
+
+    if (seq_query(PG(c), s, table, "SELECT nextval(pg_catalog.pg_get_serial_sequence($1, 'id'))",
+                  NULL, id, &isnull, err))
+        return -1;
+    return isnull ? no_sequence(table, err) : 0;
+}
+
+/*
+ * Raise the sequence so its next value is above floor. It writes only when it
+ * must raise, so a floor already passed never races with other sessions'
+ * nextval; setval is not monotonic, so it could only lower the sequence if
+ * others drew it past floor in the instant between the check and the setval.
+ * pg_sequence_last_value is NULL until the first nextval; then seqstart is next.
+ */
+static int pg_id_floor(ts_conn *c, const ts_store *s, const char *table, int64_t floor,
+                       ts_error *err)
+{
+    ts_value f = ts_int(floor);
+    int64_t v;
+    int isnull;
+
+    if (seq_query(PG(c), s, table,
+                  "SELECT 1 WHERE pg_catalog.pg_get_serial_sequence($1, 'id') IS NOT NULL", NULL,
+                  &v, &isnull, err))
+        return -1;
+    if (isnull)
+        return no_sequence(table, err);
+    return seq_query(PG(c), s, table,
+                     "SELECT pg_catalog.setval(q.seqrelid, $2, true) "
+                     "FROM pg_catalog.pg_sequence q "
+                     "WHERE q.seqrelid = pg_catalog.pg_get_serial_sequence($1, 'id')::regclass "
+                     "AND COALESCE(pg_catalog.pg_sequence_last_value(q.seqrelid) + q.seqincrement, "
+                     "q.seqstart) <= $2",
+                     &f, &v, &isnull, err);
+}
+
+const ts_driver ts_driver_pg = {
+    .name = "postgresql",
+    .engine = TS_ENGINE_PG,
+    .open = pg_open,
+    .close = pg_close,
+    .attach = pg_attach,
+    .same_database = pg_same_database,
+    .exec = pg_exec,
+    .script = pg_script,
+    .query = pg_query,
+    .next = pg_next,
+    .ncols = pg_ncols,
+    .colname = pg_colname,
+    .get = pg_get,
+    .rows_close = pg_rows_close,
+    .bulk_begin = pg_bulk_begin,
+    .bulk_add = pg_bulk_add,
+    .bulk_finish = pg_bulk_finish,
+    .bulk_abort = pg_bulk_abort,
+    .table_exists = pg_table_exists,
+    .next_id = pg_next_id,
+    .id_floor = pg_id_floor,
+};
