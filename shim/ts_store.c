@@ -250,7 +250,7 @@ int ts_store_table(const ts_store *s, const char *table, char *out, ts_error *er
 static int check_free(ts_store *s, ts_error *err)
 {
     if (s->conn->open_rows != NULL)
-        return ts_fail(err, TS_E_INTERNAL,
+        return ts_fail(err, TS_E_STATE,
                        "store %s: a query is still being read on this connection; close it first",
                        s->url.display);
     return 0;

@@ -25,6 +25,7 @@ typedef struct sq_rows {
     ts_rows base;
     sqlite3_stmt *stmt;
     int ncols;
+    int done;       /* stepped to the end: sqlite3_step would start over */
     ts_type *decl;  /* per column: TS_BOOL, TS_TIME or TS_NULL (use the storage class) */
 } sq_rows;
 
@@ -274,9 +275,12 @@ static int sq_query(ts_conn *c, ts_store *s, const char *sql, const ts_value *p,
 static int sq_next(ts_rows *rows, ts_error *err)
 {
     sq_rows *r = (sq_rows *)rows;
+    if (r->done)
+        return 0;
     int rc = sqlite3_step(r->stmt);
     if (rc == SQLITE_ROW)
         return 1;
+    r->done = 1;
     if (rc == SQLITE_DONE)
         return 0;
     return fail_db(sqlite3_db_handle(r->stmt), rc, sqlite3_sql(r->stmt), err);
@@ -436,7 +440,7 @@ static int sq_sequence(ts_store *s, const char *table, int64_t floor, int bump, 
     }
     /* Start from the larger of the stored counter and the table's max id. */
     snprintf(sql, sizeof sql,
-             "INSERT INTO \"%s\".%s (name, %s) SELECT $1, coalesce(max(id), 0) FROM %s "
+             "INSERT INTO \"%s\".%s (name, %s) SELECT $1, (SELECT coalesce(max(id), 0) FROM %s) "
              "WHERE NOT EXISTS (SELECT 1 FROM \"%s\".%s WHERE name = $1)",
              s->schema, seq, col, qt, s->schema, seq);
     if (ts_store_exec(s, sql, p, 1, NULL, err))
