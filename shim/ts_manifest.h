@@ -163,6 +163,11 @@ int ts_tmap_to_new(const ts_tmap *tm, const ts_value *legacy_row, ts_value *new_
 int ts_tmap_to_legacy(const ts_tmap *tm, const ts_value *new_row, ts_value *legacy_row,
                       ts_buf *text, ts_error *err);
 
+/* One new value -> its legacy counterpart, for conditions and assignments:
+   *legacy_col gets the legacy column that new_col restores (error when none). */
+int ts_tmap_restore_value(const ts_tmap *tm, int new_col, const ts_value *v, int *legacy_col,
+                          ts_value *out, ts_buf *text, ts_error *err);
+
 /* 1 when the manifest fills new column col: writers include it, and verify
    compares it (derived and constant columns too: they are functions of the
    legacy row). Columns not filled hold new-only data and are not compared. */

@@ -12,6 +12,7 @@
 #include <cJSON.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- produced text ------------------------------------------------------ */
@@ -290,6 +291,29 @@ int ts_tmap_to_legacy(const ts_tmap *tm, const ts_value *new_row, ts_value *lega
                        describe(tm->target, tm->new_key, tm->nnew_key, new_row, k, sizeof k),
                        lt->name, tm->where_in ? "not " : "", tm->where_map->name);
     return 0;
+}
+
+int ts_tmap_restore_value(const ts_tmap *tm, int new_col, const ts_value *v, int *legacy_col,
+                          ts_value *out, ts_buf *text, ts_error *err)
+{
+    *legacy_col = -1;
+    for (int c = 0; c < tm->legacy->ncols; c++)
+        if (tm->restore[c] == new_col)
+            *legacy_col = c;
+    if (*legacy_col < 0)
+        return ts_fail(err, TS_E_STATE,
+                       "column %s.%s has no legacy counterpart in increment %s, so it cannot be "
+                       "used while legacy answers for the table",
+                       tm->target->name, tm->target->cols[new_col].name, tm->inc->id);
+    /* restore_column reads the new row at new_col only: a one-value row will do. */
+    ts_value *row = calloc((size_t)tm->target->ncols, sizeof *row);
+    if (row == NULL)
+        return ts_fail(err, TS_E_NOMEM, "out of memory");
+    row[new_col] = *v;
+    ts_buf_reset(text);
+    int rc = restore_column(tm, *legacy_col, row, out, text, err);
+    free(row);
+    return rc ? -1 : resolve_text(out, 1, text, err);
 }
 
 int ts_tmap_fills(const ts_tmap *tm, int col) { return tm->rules[col].src != TS_SRC_NONE; }

@@ -442,7 +442,7 @@ static const ts_column ts_journal_cols[] = {
     {"kind", TS_COL_TEXT, NN, 8, NULL, "kind IN ('drift', 'change')"},
     {"increment_id", TS_COL_TEXT, NN, 16},
     {"table_name", TS_COL_TEXT, NN, 63},
-    {"row_key", TS_COL_JSON, NN},
+    {"row_key", TS_COL_TEXT, NN, 4096},  /* ts_rowjson text, compared for equality */
     {"op", TS_COL_TEXT, NN, 8, NULL, "op IN ('upsert', 'delete')"},
     {"row_image", TS_COL_JSON},
     {"version", TS_COL_INT, NN},

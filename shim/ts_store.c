@@ -247,6 +247,18 @@ int ts_store_table(const ts_store *s, const char *table, char *out, ts_error *er
     return 0;
 }
 
+/* Text parameters must be UTF-8: SQLite would store anything, PostgreSQL would
+   refuse it with a less helpful message. */
+static int check_params(const ts_value *params, int n, ts_error *err)
+{
+    for (int i = 0; i < n; i++)
+        if (params[i].type == TS_TEXT && !ts_utf8_valid(params[i].s, params[i].len))
+            return ts_fail(err, TS_E_INVALID,
+                           "value $%d is not valid UTF-8: send text as UTF-8 (binary data "
+                           "belongs in a blob)", i + 1);
+    return 0;
+}
+
 static int check_free(ts_store *s, ts_error *err)
 {
     if (s->conn->open_rows != NULL)
@@ -259,7 +271,7 @@ static int check_free(ts_store *s, ts_error *err)
 int ts_store_exec(ts_store *s, const char *sql, const ts_value *params, int nparams,
                   int64_t *changes, ts_error *err)
 {
-    if (check_free(s, err))
+    if (check_free(s, err) || check_params(params, nparams, err))
         return -1;
     return s->conn->drv->exec(s->conn, sql, params, nparams, changes, err);
 }
@@ -275,7 +287,7 @@ int ts_store_query(ts_store *s, const char *sql, const ts_value *params, int npa
                    ts_rows **out, ts_error *err)
 {
     *out = NULL;
-    if (check_free(s, err))
+    if (check_free(s, err) || check_params(params, nparams, err))
         return -1;
     return s->conn->drv->query(s->conn, s, sql, params, nparams, out, err);
 }
@@ -431,12 +443,15 @@ int ts_bulk_begin(ts_store *s, const char *table, const char *const *cols, int n
         return -1;
     }
     (*out)->store = s;
+    (*out)->ncols = ncols;
     (*out)->own_txn = own;
     return 0;
 }
 
 int ts_bulk_add(ts_bulk *b, const ts_value *row, ts_error *err)
 {
+    if (check_params(row, b->ncols, err))
+        return -1;
     return b->store->conn->drv->bulk_add(b, row, err);
 }
 
@@ -471,6 +486,16 @@ int ts_store_table_exists(ts_store *s, const char *table, int *exists, ts_error 
     if (check_free(s, err))
         return -1;
     return s->conn->drv->table_exists(s->conn, s, table, exists, err);
+}
+
+int ts_store_statement_timeout(ts_store *s, int ms, ts_error *err)
+{
+    if (!s->conn->in_txn)
+        return ts_fail(err, TS_E_INTERNAL, "store %s: statement timeout outside a transaction",
+                       s->url.display);
+    if (check_free(s, err))
+        return -1;
+    return s->conn->drv->statement_timeout(s->conn, ms < 0 ? 0 : ms, err);
 }
 
 int ts_store_next_id(ts_store *s, const char *table, int64_t *id, ts_error *err)

@@ -126,4 +126,12 @@ int ts_store_table_exists(ts_store *s, const char *table, int *exists, ts_error 
 int ts_store_next_id(ts_store *s, const char *table, int64_t *id, ts_error *err);
 int ts_store_id_floor(ts_store *s, const char *table, int64_t floor, ts_error *err);
 
+/*
+ * Bound the run time of the following statements to ms milliseconds (0 lifts
+ * the bound); a statement over it fails with TS_E_BUSY. Must be called inside
+ * a transaction: on PostgreSQL the bound ends with it (statement_timeout,
+ * transaction-local), on SQLite it lasts until lifted (a progress handler).
+ */
+int ts_store_statement_timeout(ts_store *s, int ms, ts_error *err);
+
 #endif

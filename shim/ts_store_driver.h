@@ -43,6 +43,7 @@ struct ts_rows {
 
 struct ts_bulk {
     ts_store *store;
+    int ncols;
     int own_txn;    /* bulk began the transaction and commits it */
 };
 
@@ -77,6 +78,8 @@ struct ts_driver {
                    ts_error *err);
     int (*id_floor)(ts_conn *c, const ts_store *s, const char *table, int64_t floor,
                     ts_error *err);
+    /* Bound every later statement of the current transaction to ms (0: no bound). */
+    int (*statement_timeout)(ts_conn *c, int ms, ts_error *err);
 };
 
 extern const ts_driver ts_driver_sqlite;

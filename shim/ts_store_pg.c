@@ -130,7 +130,8 @@ static int pg_fail(pg_conn *c, const PGresult *res, const char *sql, ts_error *e
     } else if (state_is(state, "23")) {
         code = TS_E_CONSTRAINT;
         todo = "the row conflicts with the data or a constraint: fix or skip it";
-    } else if (state_is(state, "40001") || state_is(state, "40P01") || state_is(state, "55P03")) {
+    } else if (state_is(state, "40001") || state_is(state, "40P01") || state_is(state, "55P03") ||
+               state_is(state, "57014")) { /* 57014: statement_timeout */
         code = TS_E_BUSY;
         todo = "another transaction got in the way: roll back and retry";
     }
@@ -927,6 +928,15 @@ static int pg_id_floor(ts_conn *c, const ts_store *s, const char *table, int64_t
                      &f, &v, &isnull, err);
 }
 
+static int pg_statement_timeout(ts_conn *c, int ms, ts_error *err)
+{
+    char v[24];
+    snprintf(v, sizeof v, "%d", ms);
+    ts_value p = ts_text(v);
+    /* set_config(..., true) is SET LOCAL: the bound ends with the transaction. */
+    return pg_exec(c, "SELECT set_config('statement_timeout', $1, true)", &p, 1, NULL, err);
+}
+
 const ts_driver ts_driver_pg = {
     .name = "postgresql",
     .engine = TS_ENGINE_PG,
@@ -949,4 +959,5 @@ const ts_driver ts_driver_pg = {
     .table_exists = pg_table_exists,
     .next_id = pg_next_id,
     .id_floor = pg_id_floor,
+    .statement_timeout = pg_statement_timeout,
 };

@@ -13,12 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct sq_conn {
     ts_conn base;
     sqlite3 *db;
     char *path;
     int attached;   /* counter for ATTACH aliases */
+    int64_t deadline_ms;  /* statements past it are interrupted; 0 = none */
 } sq_conn;
 
 typedef struct sq_rows {
@@ -42,7 +44,8 @@ static ts_code code_for(int rc)
     switch (rc & 0xff) {
     case SQLITE_CONSTRAINT: return TS_E_CONSTRAINT;
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: return TS_E_BUSY;
+    case SQLITE_LOCKED:
+    case SQLITE_INTERRUPT: return TS_E_BUSY;
     case SQLITE_CANTOPEN:
     case SQLITE_NOTADB: return TS_E_CONN;
     case SQLITE_IOERR:
@@ -468,6 +471,30 @@ static int sq_id_floor(ts_conn *c, const ts_store *s, const char *table, int64_t
     return sq_sequence((ts_store *)s, table, floor, 0, &v, err);
 }
 
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Called every few thousand VM steps: a non-zero return interrupts the statement. */
+static int past_deadline(void *arg)
+{
+    sq_conn *c = arg;
+    return c->deadline_ms && now_ms() > c->deadline_ms;
+}
+
+static int sq_statement_timeout(ts_conn *c, int ms, ts_error *err)
+{
+    (void)err;
+    SQ(c)->deadline_ms = ms ? now_ms() + ms : 0;
+    sqlite3_progress_handler(SQ(c)->db, ms ? 1000 : 0, ms ? past_deadline : NULL, c);
+    /* A lock held by another connection is waited for within the same bound. */
+    sqlite3_busy_timeout(SQ(c)->db, ms ? ms : 5000);
+    return 0;
+}
+
 const ts_driver ts_driver_sqlite = {
     .name = "sqlite",
     .engine = TS_ENGINE_SQLITE,
@@ -490,4 +517,5 @@ const ts_driver ts_driver_sqlite = {
     .table_exists = sq_table_exists,
     .next_id = sq_next_id,
     .id_floor = sq_id_floor,
+    .statement_timeout = sq_statement_timeout,
 };

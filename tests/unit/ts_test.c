@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ts_control.h"
+#include "ts_schema.h"
 #include "ts_test.h"
 
 void ts_test_temp_path(char *out, size_t n, const char *suffix)
@@ -92,4 +94,83 @@ void ts_test_target_cleanup(ts_test_target *t)
         }
     }
     memset(t, 0, sizeof *t);
+}
+
+const char *ts_test_pair_name(ts_pair_kind kind)
+{
+    return kind == TS_PAIR_SQLITE ? "sqlite" : kind == TS_PAIR_PG ? "postgresql" : "sqlite->postgresql";
+}
+
+static ts_store *open_or_fail(const char *url)
+{
+    ts_store *s;
+    ts_error err;
+    if (ts_store_open(url, &s, &err))
+        fail_msg("open %s: %s", url, err.msg);
+    return s;
+}
+
+int ts_test_pair_make(ts_pair_kind kind, ts_test_pair *p)
+{
+    ts_error err;
+    ts_manifest *m;
+    memset(p, 0, sizeof *p);
+    p->kind = kind;
+    if (ts_test_store_url(kind == TS_PAIR_PG ? TS_ENGINE_PG : TS_ENGINE_SQLITE, &p->legacy) ||
+        ts_test_store_url(kind == TS_PAIR_SQLITE ? TS_ENGINE_SQLITE : TS_ENGINE_PG, &p->nw)) {
+        ts_test_pair_cleanup(p);
+        return 1;
+    }
+    ts_store *l = open_or_fail(p->legacy.url), *n = open_or_fail(p->nw.url);
+    if (ts_manifest_load_default(&m, &err) || ts_schema_apply(l, ts_schema_legacy(), &err) ||
+        ts_schema_apply(n, ts_schema_new(), &err) || ts_control_init(l, n, m, &err))
+        fail_msg("preparing %s pair: %s", ts_test_pair_name(kind), err.msg);
+    const ts_value *master = ts_manifest_constant(m, "master_bot_id");
+    ts_value args[2] = {*master, ts_text(TS_TEST_MASTER_TOKEN)};
+    if (ts_store_exec(n, "INSERT INTO bots (id, name, telegram_bot_token, is_master) "
+                         "VALUES ($1, 'master', $2, TRUE)", args, 2, NULL, &err))
+        fail_msg("master bot: %s", err.msg);
+    ts_manifest_free(m);
+    ts_store_close(l);
+    ts_store_close(n);
+    return 0;
+}
+
+void ts_test_pair_cleanup(ts_test_pair *p)
+{
+    ts_test_target_cleanup(&p->legacy);
+    ts_test_target_cleanup(&p->nw);
+}
+
+void ts_test_exec(const char *url, const char *sql)
+{
+    ts_error err;
+    ts_store *s = open_or_fail(url);
+    if (ts_store_script(s, sql, &err))
+        fail_msg("%s: %s", sql, err.msg);
+    ts_store_close(s);
+}
+
+int64_t ts_test_int(const char *url, const char *sql)
+{
+    ts_error err;
+    int64_t v = -1;
+    ts_store *s = open_or_fail(url);
+    int rc = ts_store_query_int(s, sql, NULL, 0, &v, &err);
+    if (rc < 0)
+        fail_msg("%s: %s", sql, err.msg);
+    ts_store_close(s);
+    return rc == 0 ? -1 : v;
+}
+
+void ts_test_set_stage(const char *new_url, const char *increment_id, const char *stage)
+{
+    ts_error err;
+    ts_store *s = open_or_fail(new_url);
+    ts_value p[2] = {ts_text(stage), ts_text(increment_id)};
+    int64_t changed = 0;
+    if (ts_store_exec(s, "UPDATE ts_increments SET stage = $1, version = version + 1 WHERE id = $2",
+                      p, 2, &changed, &err) || changed != 1)
+        fail_msg("set stage of %s to %s: %s", increment_id, stage, changed ? err.msg : "no such increment");
+    ts_store_close(s);
 }

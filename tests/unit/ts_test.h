@@ -42,4 +42,35 @@ void ts_test_temp_path(char *out, size_t n, const char *suffix);
 /* Remove a SQLite database file and its journal, WAL and shared-memory files. */
 void ts_test_remove_db(const char *path);
 
+/*
+ * A legacy and a new store ready for the shim: legacy schema in one, new
+ * schema, control plane and journal in the other, every increment registered
+ * (at legacy / off), the master bot in bots.
+ *   TS_PAIR_SQLITE  two SQLite files (the new one ATTACHed: one transaction)
+ *   TS_PAIR_PG      two schemas of one PostgreSQL database (one transaction)
+ *   TS_PAIR_CROSS   legacy SQLite, new PostgreSQL (journal)
+ */
+typedef enum ts_pair_kind { TS_PAIR_SQLITE, TS_PAIR_PG, TS_PAIR_CROSS } ts_pair_kind;
+
+typedef struct ts_test_pair {
+    ts_pair_kind kind;
+    ts_test_target legacy, nw;
+} ts_test_pair;
+
+#define TS_TEST_MASTER_TOKEN "1000:MASTER-secret-token"
+
+/* 0 ready, 1 PostgreSQL unavailable (skip); fails the test on errors. */
+int ts_test_pair_make(ts_pair_kind kind, ts_test_pair *p);
+void ts_test_pair_cleanup(ts_test_pair *p);
+const char *ts_test_pair_name(ts_pair_kind kind);
+
+/* Set an increment's stage directly (version + 1), as an operator's advance would. */
+void ts_test_set_stage(const char *new_url, const char *increment_id, const char *stage);
+
+/* Run SQL on a store URL and return the first column of the first row as int
+   (-1 when no row); fails the test on errors. */
+int64_t ts_test_int(const char *url, const char *sql);
+/* Run SQL on a store URL; fails the test on errors. */
+void ts_test_exec(const char *url, const char *sql);
+
 #endif

@@ -1,0 +1,321 @@
+/*
+ * ts_journal.c: the drift journal (outbox of cross-store dual-writes) and the
+ * change journal (writes made at new_only, replayed into legacy on rollback).
+ *
+ * An entry names a row of the primary by its primary key. Applying it copies
+ * the row's CURRENT state from the primary, read under a row lock, to the
+ * other store (or deletes it there when the primary no longer has it), then
+ * removes the entry and every older entry of the same row, all in one primary
+ * transaction. So a replay is idempotent, entries of one row can be applied in
+ * any number of passes, and two writers of one row can never make the other
+ * store go back in time: the later apply always copies the later state.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ts_log.h"
+#include "ts_rowjson.h"
+#include "ts_shim_int.h"
+
+#define REPLAY_BATCH 256
+
+static ts_store *side_store(ts_shim *sh, ts_side side)
+{
+    return side == TS_SIDE_LEGACY ? sh->legacy : sh->nw;
+}
+
+int ts_journal_append(ts_store *primary, const char *kind, const char *increment_id,
+                      const char *table, const char *row_key, const char *op,
+                      const char *row_image, int64_t version, ts_side target, int64_t *id,
+                      ts_error *err)
+{
+    char qt[TS_QNAME_MAX], sql[384], now[TS_TIME_MAX];
+    if (ts_store_table(primary, "ts_journal", qt, err))
+        return -1;
+    ts_time_now(now);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO %s (kind, increment_id, table_name, row_key, op, row_image, version, "
+             "target, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9) "
+             "RETURNING id", qt);
+    ts_value p[9] = {ts_text(kind), ts_text(increment_id), ts_text(table), ts_text(row_key),
+                     ts_text(op), ts_text(row_image), ts_int(version),
+                     ts_text(target == TS_SIDE_LEGACY ? "legacy" : "new"), ts_text(now)};
+    int rc = ts_store_query_int(primary, sql, p, 9, id, err);
+    return rc == 1 ? 0 : rc < 0 ? -1 : ts_fail(err, TS_E_INTERNAL, "journal insert returned no id");
+}
+
+int ts_journal_pending(ts_store *s, const char *kind, int64_t *count, ts_error *err)
+{
+    char qt[TS_QNAME_MAX], sql[256];
+    ts_value p = ts_text(kind);
+    if (ts_store_table(s, "ts_journal", qt, err))
+        return -1;
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE kind = $1 AND status = 'pending'", qt);
+    return ts_store_query_int(s, sql, &p, 1, count, err) < 0 ? -1 : 0;
+}
+
+/* One journal entry as read back. */
+typedef struct entry {
+    char table[TS_IDENT_MAX + 1], target[8];
+    char *row_key, *row_image;
+    int found;
+} entry;
+
+static int read_entry(ts_store *p, int64_t id, entry *e, ts_error *err)
+{
+    char qt[TS_QNAME_MAX], sql[256];
+    ts_rows *r;
+    ts_value key = ts_int(id);
+    memset(e, 0, sizeof *e);
+    if (ts_store_table(p, "ts_journal", qt, err))
+        return -1;
+    snprintf(sql, sizeof sql,
+             "SELECT table_name, target, row_key, row_image FROM %s WHERE id = $1 AND status = 'pending'",
+             qt);
+    if (ts_store_query(p, sql, &key, 1, &r, err))
+        return -1;
+    int rc = ts_rows_next(r, err);
+    if (rc == 1) {
+        ts_value t = ts_rows_get(r, 0), g = ts_rows_get(r, 1), k = ts_rows_get(r, 2),
+                 im = ts_rows_get(r, 3);
+        snprintf(e->table, sizeof e->table, "%.*s", (int)t.len, t.s);
+        snprintf(e->target, sizeof e->target, "%.*s", (int)g.len, g.s);
+        e->row_key = strndup(k.s, k.len);
+        e->row_image = im.type == TS_NULL ? NULL : strndup(im.s, im.len);
+        e->found = 1;
+        if (e->row_key == NULL)
+            rc = ts_fail(err, TS_E_NOMEM, "out of memory reading journal entry %lld", (long long)id);
+    }
+    ts_rows_close(r);
+    return rc < 0 ? -1 : 0;
+}
+
+static void entry_free(entry *e)
+{
+    free(e->row_key);
+    free(e->row_image);
+}
+
+/* The image an entry carries: {"table": NAME, "row": [typed values]}. */
+void ts_journal_image(ts_buf *b, const ts_table *t, const ts_value *row)
+{
+    ts_buf_printf(b, "{\"table\":\"%s\",\"row\":", t->name);
+    ts_rowjson_encode(b, row, t->ncols);
+    ts_buf_puts(b, "}");
+}
+
+/* Decode an image into the table it names (in schema sc) and a row owned by *row. */
+static int decode_image(const char *image, const ts_schema *sc, const ts_table **t,
+                        ts_value **row, ts_buf *text, ts_error *err)
+{
+    char name[TS_IDENT_MAX + 1];
+    const char *p = image ? strstr(image, "\"row\":") : NULL;
+    *row = NULL;
+    if (image == NULL || sscanf(image, "{\"table\":\"%63[A-Za-z0-9_]\"", name) != 1 || p == NULL ||
+        (*t = ts_schema_table(sc, name)) == NULL)
+        return ts_fail(err, TS_E_INVALID, "journal image '%.80s' names no %s table",
+                       image ? image : "(none)", sc->name);
+    size_t len = strlen(p + 6);
+    char *arr = strndup(p + 6, len ? len - 1 : 0); /* drop the closing brace */
+    *row = calloc((size_t)(*t)->ncols + 1, sizeof **row);
+    int rc = arr && *row ? ts_rowjson_decode(arr, *row, (*t)->ncols, text, err)
+                         : ts_fail(err, TS_E_NOMEM, "out of memory");
+    free(arr);
+    if (rc) {
+        free(*row);
+        *row = NULL;
+    }
+    return rc;
+}
+
+/* Copy a current legacy row (or its absence) to the new store. */
+static int copy_to_new(ts_shim *sh, const ts_table *lt, const ts_value *cur, const entry *e,
+                       ts_error *err)
+{
+    ts_buf text = {0}, itext = {0};
+    const ts_table *it = NULL;
+    ts_value *image = NULL, *row = NULL;
+    int *include = NULL, rc = -1, pk[8], npk;
+
+    if (e->row_image && decode_image(e->row_image, ts_schema_new(), &it, &image, &itext, err))
+        goto out;
+    if (cur == NULL) {
+        /* Gone from legacy: delete its twin, known by the image's key. */
+        rc = image == NULL ? 0 : ts_rowio_pk(it, pk, &npk) ? -1
+                                 : ts_rowio_delete(sh->nw, it, pk, npk, image, err);
+        goto out;
+    }
+    const ts_tmap *tm = ts_manifest_route(sh->m, lt->name, cur);
+    if (tm == NULL) {
+        rc = ts_fail(err, TS_E_STATE, "a legacy %s row matches no mapping of the manifest", lt->name);
+        goto out;
+    }
+    const ts_table *nt = tm->target;
+    row = calloc((size_t)nt->ncols, sizeof *row);
+    include = calloc((size_t)nt->ncols, sizeof *include);
+    if (row == NULL || include == NULL) {
+        rc = ts_fail(err, TS_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (ts_tmap_to_new(tm, cur, row, &text, err))
+        goto out;
+    for (int c = 0; c < nt->ncols; c++) {
+        include[c] = ts_tmap_fills(tm, c);
+        /* New-only columns cannot live in legacy: they travel in the image. */
+        if (!include[c] && image && it == nt && image[c].type != TS_NULL) {
+            row[c] = image[c];
+            include[c] = 1;
+        }
+    }
+    rc = ts_rowio_upsert(sh->nw, nt, row, include, err);
+out:
+    free(row);
+    free(include);
+    free(image);
+    ts_buf_free(&text);
+    ts_buf_free(&itext);
+    return rc;
+}
+
+/* Copy a current new row (or its absence) to the legacy store. */
+static int copy_to_legacy(ts_shim *sh, const ts_table *nt, const ts_value *cur, const entry *e,
+                          ts_error *err)
+{
+    ts_buf text = {0}, itext = {0};
+    const ts_table *it = NULL;
+    ts_value *image = NULL, *row = NULL;
+    int *include = NULL, rc = -1, pk[8], npk;
+    const ts_tmap *tm = ts_manifest_tmap_for_new(sh->m, nt->name);
+
+    if (tm == NULL)
+        return ts_fail(err, TS_E_STATE, "new table %s has no legacy twin to replay into", nt->name);
+    if (cur == NULL) {
+        if (e->row_image == NULL)
+            return 0;
+        if (decode_image(e->row_image, ts_schema_legacy(), &it, &image, &itext, err) == 0)
+            rc = ts_rowio_pk(it, pk, &npk) ? -1 : ts_rowio_delete(sh->legacy, it, pk, npk, image, err);
+        goto out;
+    }
+    row = calloc((size_t)tm->legacy->ncols, sizeof *row);
+    include = calloc((size_t)tm->legacy->ncols, sizeof *include);
+    if (row == NULL || include == NULL) {
+        rc = ts_fail(err, TS_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (ts_tmap_to_legacy(tm, cur, row, &text, err))
+        goto out;
+    for (int c = 0; c < tm->legacy->ncols; c++)
+        include[c] = ts_tmap_restores(tm, c);
+    rc = ts_rowio_upsert(sh->legacy, tm->legacy, row, include, err);
+out:
+    free(row);
+    free(include);
+    free(image);
+    ts_buf_free(&text);
+    ts_buf_free(&itext);
+    return rc;
+}
+
+/* Remove the entry and the older entries of the same row. */
+static int settle(ts_store *p, int64_t id, const entry *e, ts_error *err)
+{
+    char qt[TS_QNAME_MAX], sql[256];
+    ts_value v[4] = {ts_int(id), ts_text(e->table), ts_text(e->row_key), ts_text(e->target)};
+    if (ts_store_table(p, "ts_journal", qt, err))
+        return -1;
+    snprintf(sql, sizeof sql,
+             "DELETE FROM %s WHERE id <= $1 AND table_name = $2 AND row_key = $3 AND target = $4", qt);
+    return ts_store_exec(p, sql, v, 4, NULL, err);
+}
+
+static int note_failure(ts_store *p, int64_t id, const char *msg)
+{
+    char qt[TS_QNAME_MAX], sql[256];
+    ts_value v[2] = {ts_text(msg), ts_int(id)};
+    if (ts_store_table(p, "ts_journal", qt, NULL))
+        return -1;
+    snprintf(sql, sizeof sql, "UPDATE %s SET attempts = attempts + 1, last_error = $1 WHERE id = $2", qt);
+    return ts_store_exec(p, sql, v, 2, NULL, NULL);
+}
+
+int ts_journal_apply(ts_shim *sh, ts_side primary, int64_t id, ts_error *err)
+{
+    ts_store *p = side_store(sh, primary);
+    const ts_schema *sc = primary == TS_SIDE_LEGACY ? ts_schema_legacy() : ts_schema_new();
+    entry e;
+    ts_value *cur = NULL, *key = NULL;
+    ts_buf ktext = {0};
+    int pk[8], npk, rc = -1;
+    const ts_table *pt = NULL;
+
+    if (ts_store_begin(p, err))
+        return -1;
+    if (read_entry(p, id, &e, err))
+        goto out;
+    if (!e.found) { /* applied meanwhile, with an older or newer entry of its row */
+        rc = 0;
+        goto out;
+    }
+    if ((pt = ts_schema_table(sc, e.table)) == NULL || ts_rowio_pk(pt, pk, &npk)) {
+        ts_fail(err, TS_E_INVALID, "journal entry %lld names unknown table %s", (long long)id, e.table);
+        goto out;
+    }
+    key = calloc((size_t)npk, sizeof *key);
+    if (key == NULL || ts_rowjson_decode(e.row_key, key, npk, &ktext, err) ||
+        ts_rowio_get(p, pt, pk, npk, key, 1, &cur, err) < 0)
+        goto out;
+    rc = primary == TS_SIDE_LEGACY ? copy_to_new(sh, pt, cur, &e, err)
+                                   : copy_to_legacy(sh, pt, cur, &e, err);
+    if (rc == 0)
+        rc = settle(p, id, &e, err);
+out:
+    if (rc == 0) {
+        rc = ts_store_commit(p, err);
+    } else {
+        ts_error keep = *err;
+        ts_store_rollback(p, NULL);
+        if (e.found)
+            note_failure(p, id, keep.msg);
+        *err = keep;
+        ts_error_context(err, "applying journal entry %lld", (long long)id);
+    }
+    if (e.found)
+        entry_free(&e);
+    ts_rowio_free(cur, pt ? pt->ncols : 0);
+    free(key);
+    ts_buf_free(&ktext);
+    return rc;
+}
+
+int ts_journal_replay(ts_shim *sh, ts_side primary, const char *kind, int64_t *applied,
+                      ts_error *err)
+{
+    ts_store *p = side_store(sh, primary);
+    char qt[TS_QNAME_MAX], sql[256];
+    int64_t ids[REPLAY_BATCH];
+    ts_value k = ts_text(kind);
+    if (ts_store_table(p, "ts_journal", qt, err))
+        return -1;
+    snprintf(sql, sizeof sql,
+             "SELECT id FROM %s WHERE kind = $1 AND status = 'pending' ORDER BY id LIMIT %d", qt,
+             REPLAY_BATCH);
+    for (;;) {
+        ts_rows *r;
+        int n = 0, rc = 0;
+        if (ts_store_query(p, sql, &k, 1, &r, err))
+            return -1;
+        while (n < REPLAY_BATCH && (rc = ts_rows_next(r, err)) == 1)
+            ids[n++] = ts_rows_get(r, 0).i;
+        ts_rows_close(r);
+        if (rc < 0)
+            return -1;
+        for (int i = 0; i < n; i++) {
+            if (ts_journal_apply(sh, primary, ids[i], err))
+                return -1;
+            (*applied)++;
+        }
+        if (n < REPLAY_BATCH)
+            return 0;
+    }
+}
