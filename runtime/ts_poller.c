@@ -1,0 +1,327 @@
+/* ts_poller.c: one curl multi handle, one getUpdates long poll per bot. */
+#include "ts_poller.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ts_buf.h"
+#include "ts_httpc.h"
+#include "ts_log.h"
+#include "ts_tg.h"
+
+typedef struct pbot {
+    int64_t bot_id;
+    char *token;
+    char name[64];            /* redacted token */
+    char url[TS_TG_URL_MAX];  /* holds the token: never logged */
+    CURL *easy;
+    int busy;                 /* a request is on the multi handle */
+    char *body;               /* request body, alive while busy */
+    ts_buf resp;
+    int64_t offset;           /* next offset to ask for */
+    int64_t sent_offset;      /* offset of the last request Telegram answered */
+    int64_t asked_offset;     /* offset of the request in flight */
+    int failures;
+    long long not_before;     /* ts_now_ms() before which no poll starts */
+    int keep;                 /* reconcile mark */
+} pbot;
+
+struct ts_poller {
+    ts_poller_opts o;
+    char base[TS_TG_URL_MAX / 2];
+    CURLM *multi;
+    struct curl_slist *headers;
+    pbot **bots;
+    int n, cap;
+};
+
+int ts_poller_open(const ts_poller_opts *opts, ts_poller **out, ts_error *err)
+{
+    ts_poller *p = calloc(1, sizeof *p);
+    if (p == NULL || (p->multi = curl_multi_init()) == NULL ||
+        (p->headers = curl_slist_append(NULL, "Content-Type: application/json")) == NULL) {
+        ts_poller_close(p);
+        return ts_fail(err, TS_E_NOMEM, "out of memory creating the poller");
+    }
+    p->o = *opts;
+    if (p->o.timeout_s == 0) p->o.timeout_s = 25;
+    if (p->o.timeout_s < 0) p->o.timeout_s = 0;
+    if (p->o.limit <= 0) p->o.limit = 100;
+    if (p->o.backoff_ms <= 0) p->o.backoff_ms = 500;
+    if (p->o.max_backoff_ms <= 0) p->o.max_backoff_ms = 30000;
+    snprintf(p->base, sizeof p->base, "%s", opts->base_url ? opts->base_url : TS_TG_DEFAULT_URL);
+    return *out = p, 0;
+}
+
+static void bot_abort(ts_poller *p, pbot *b)
+{
+    if (b->busy)
+        curl_multi_remove_handle(p->multi, b->easy);
+    b->busy = 0;
+    free(b->body);
+    b->body = NULL;
+}
+
+static void bot_free(ts_poller *p, pbot *b)
+{
+    bot_abort(p, b);
+    curl_easy_cleanup(b->easy);
+    ts_buf_free(&b->resp);
+    free(b->token);
+    free(b);
+}
+
+void ts_poller_close(ts_poller *p)
+{
+    if (p == NULL)
+        return;
+    for (int i = 0; i < p->n; i++)
+        bot_free(p, p->bots[i]);
+    free(p->bots);
+    curl_multi_cleanup(p->multi);
+    curl_slist_free_all(p->headers);
+    free(p);
+}
+
+int ts_poller_count(const ts_poller *p) { return p->n; }
+
+static int find(const ts_poller *p, int64_t bot_id)
+{
+    for (int i = 0; i < p->n; i++)
+        if (p->bots[i]->bot_id == bot_id)
+            return i;
+    return -1;
+}
+
+int64_t ts_poller_offset(const ts_poller *p, int64_t bot_id)
+{
+    int i = find(p, bot_id);
+    return i < 0 ? -1 : p->bots[i]->offset;
+}
+
+static void bot_drop(ts_poller *p, int i)
+{
+    ts_log(TS_LOG_INFO, "bot_stopped", "bot_id=%" PRId64 " bot=%s", p->bots[i]->bot_id,
+           p->bots[i]->name);
+    bot_free(p, p->bots[i]);
+    memmove(&p->bots[i], &p->bots[i + 1], (size_t)(p->n - i - 1) * sizeof *p->bots);
+    p->n--;
+}
+
+static int bot_add(ts_poller *p, const ts_poll_bot *spec, ts_error *err)
+{
+    if (p->n == p->cap) {
+        int cap = p->cap ? p->cap * 2 : 8;
+        pbot **nb = realloc(p->bots, (size_t)cap * sizeof *nb);
+        if (nb == NULL)
+            return ts_fail(err, TS_E_NOMEM, "out of memory adding a bot to the poller");
+        p->bots = nb, p->cap = cap;
+    }
+    pbot *b = calloc(1, sizeof *b);
+    if (b == NULL || (b->token = strdup(spec->token)) == NULL ||
+        (b->easy = curl_easy_init()) == NULL) {
+        if (b != NULL)
+            free(b->token);
+        free(b);
+        return ts_fail(err, TS_E_NOMEM, "out of memory adding a bot to the poller");
+    }
+    b->bot_id = spec->bot_id;
+    b->keep = 1;
+    ts_redact(spec->token, b->name, sizeof b->name);
+    if (ts_tg_method_url(p->base, b->token, "getUpdates", b->url, sizeof b->url) != 0) {
+        bot_free(p, b);
+        return ts_fail(err, TS_E_USAGE, "Telegram base URL too long for bot %s", b->name);
+    }
+    p->bots[p->n++] = b;
+    ts_log(TS_LOG_INFO, "bot_polling", "bot_id=%" PRId64 " bot=%s", b->bot_id, b->name);
+    return 0;
+}
+
+int ts_poller_set_bots(ts_poller *p, const ts_poll_bot *bots, int n, ts_error *err)
+{
+    char red[64];
+    for (int i = 0; i < p->n; i++)
+        p->bots[i]->keep = 0;
+    for (int i = 0; i < n; i++) {
+        int k = find(p, bots[i].bot_id);
+        pbot *b = k < 0 ? NULL : p->bots[k];
+        if (!ts_tg_token_valid(bots[i].token)) {
+            ts_log(TS_LOG_WARN, "bot_token_malformed", "bot_id=%" PRId64 " bot=%s action=skipped",
+                   bots[i].bot_id, ts_redact(bots[i].token, red, sizeof red));
+            continue;
+        }
+        if (b != NULL && b->keep) {
+            ts_log(TS_LOG_WARN, "bot_duplicate", "bot_id=%" PRId64 " action=skipped",
+                   bots[i].bot_id);
+            continue;
+        }
+        if (b != NULL && strcmp(b->token, bots[i].token) == 0) {
+            b->keep = 1;
+            continue;
+        }
+        if (b != NULL)
+            bot_drop(p, k);   /* a new token: start over with it */
+        if (bot_add(p, &bots[i], err) != 0)
+            return -1;
+    }
+    for (int i = p->n - 1; i >= 0; i--)
+        if (!p->bots[i]->keep)
+            bot_drop(p, i);
+    return 0;
+}
+
+static size_t collect(char *ptr, size_t size, size_t nm, void *arg)
+{
+    ts_buf_add(arg, ptr, size * nm);
+    return ((ts_buf *)arg)->oom ? 0 : size * nm;
+}
+
+/* Start a getUpdates for b; timeout_s 0 and limit 1 make it a bare offset confirmation. */
+static int bot_start(ts_poller *p, pbot *b, int timeout_s, int limit)
+{
+    b->body = ts_tg_get_updates_body(b->offset, timeout_s, limit, ts_tg_allowed_updates);
+    if (b->body == NULL)
+        return -1;
+    ts_buf_reset(&b->resp);
+    CURL *c = b->easy;
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_URL, b->url);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, b->body);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b->resp);
+    curl_easy_setopt(c, CURLOPT_PRIVATE, b);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    /* the server holds the request timeout_s; allow that plus a margin */
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_s * 1000 + 10000);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, p->headers);
+    if (curl_multi_add_handle(p->multi, c) != CURLM_OK) {
+        free(b->body);
+        b->body = NULL;
+        return -1;
+    }
+    b->asked_offset = b->offset;
+    b->busy = 1;
+    return 0;
+}
+
+static void bot_failed(ts_poller *p, pbot *b, const char *why, int retry_after_s)
+{
+    b->failures++;
+    int wait = retry_after_s > 0 ? retry_after_s * 1000
+                                 : ts_backoff_ms(p->o.backoff_ms, p->o.max_backoff_ms, b->failures);
+    b->not_before = ts_now_ms() + wait;
+    char q[600];
+    ts_log(TS_LOG_WARN, "poll_failed", "bot_id=%" PRId64 " bot=%s failures=%d wait_ms=%d error=%s",
+           b->bot_id, b->name, b->failures, wait, ts_log_value(why, q, sizeof q));
+}
+
+/* Hand b's updates to the owner in order until one is not acknowledged. */
+static void dispatch(ts_poller *p, pbot *b, const cJSON *updates)
+{
+    const cJSON *u;
+    cJSON_ArrayForEach(u, updates) {
+        const cJSON *idj = cJSON_GetObjectItemCaseSensitive(u, "update_id");
+        if (!cJSON_IsNumber(idj)) {
+            /* no id to acknowledge: Telegram never sends this; later ids move past it */
+            ts_log(TS_LOG_WARN, "update_without_id", "bot_id=%" PRId64 " action=skipped",
+                   b->bot_id);
+            continue;
+        }
+        int64_t id = (int64_t)idj->valuedouble;
+        if (id < b->offset)
+            continue;   /* already acknowledged */
+        if (p->o.on_update(p->o.arg, b->bot_id, u) == TS_POLL_RETRY) {
+            bot_failed(p, b, "an update was not committed: it will be redelivered", 0);
+            return;
+        }
+        b->offset = id + 1;
+    }
+    b->failures = 0;
+}
+
+static void bot_done(ts_poller *p, pbot *b, CURLcode rc)
+{
+    long status = 0;
+    char label[96];
+    ts_error err;
+    cJSON *updates;
+    int retry_after;
+    curl_multi_remove_handle(p->multi, b->easy);
+    b->busy = 0;
+    free(b->body);
+    b->body = NULL;
+    if (rc != CURLE_OK)
+        return bot_failed(p, b, curl_easy_strerror(rc), 0);
+    curl_easy_getinfo(b->easy, CURLINFO_RESPONSE_CODE, &status);
+    snprintf(label, sizeof label, "telegram getUpdates (bot %s)", b->name);
+    if (ts_tg_parse_reply(status, b->resp.s, b->resp.len, label, &updates, &retry_after, &err) != 0)
+        return bot_failed(p, b, err.msg, retry_after);
+    b->sent_offset = b->asked_offset;
+    if (!cJSON_IsArray(updates))
+        bot_failed(p, b, "getUpdates result is not a list", 0);
+    else
+        dispatch(p, b, updates);
+    cJSON_Delete(updates);
+}
+
+/* Collect finished transfers; dispatch them unless confirming (then just finish them). */
+static void reap(ts_poller *p, int confirming)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(p->multi, &left)) != NULL) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        pbot *b;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&b);
+        if (confirming)
+            bot_abort(p, b);
+        else
+            bot_done(p, b, m->data.result);
+    }
+}
+
+int ts_poller_step(ts_poller *p, struct curl_waitfd *extra, unsigned nextra, int timeout_ms,
+                   ts_error *err)
+{
+    int running;
+    long long now = ts_now_ms(), wake = now + timeout_ms;
+    for (int i = 0; i < p->n; i++) {
+        pbot *b = p->bots[i];
+        if (!b->busy && b->not_before <= now && bot_start(p, b, p->o.timeout_s, p->o.limit) != 0)
+            bot_failed(p, b, "could not start a request (out of memory)", 0);
+        if (!b->busy && b->not_before < wake)
+            wake = b->not_before;
+    }
+    CURLMcode mc = curl_multi_perform(p->multi, &running);
+    if (mc == CURLM_OK)
+        mc = curl_multi_poll(p->multi, extra, nextra, wake > now ? (int)(wake - now) : 0, NULL);
+    if (mc == CURLM_OK)
+        mc = curl_multi_perform(p->multi, &running);
+    if (mc != CURLM_OK)
+        return ts_fail(err, TS_E_INTERNAL, "libcurl multi handle failed: %s",
+                       curl_multi_strerror(mc));
+    reap(p, 0);
+    return 0;
+}
+
+void ts_poller_drain(ts_poller *p, int timeout_ms)
+{
+    int running = 0;
+    for (int i = 0; i < p->n; i++) {
+        pbot *b = p->bots[i];
+        bot_abort(p, b);
+        if (b->offset > b->sent_offset && bot_start(p, b, 0, 1) != 0)
+            ts_log(TS_LOG_WARN, "offset_not_confirmed", "bot=%s", b->name);
+    }
+    long long until = ts_now_ms() + timeout_ms, left;
+    while (curl_multi_perform(p->multi, &running) == CURLM_OK && running > 0 &&
+           (left = until - ts_now_ms()) > 0 &&
+           curl_multi_poll(p->multi, NULL, 0, (int)left, NULL) == CURLM_OK) {
+    }
+    reap(p, 1);
+    for (int i = 0; i < p->n; i++)
+        bot_abort(p, p->bots[i]);   /* whatever did not finish in time */
+}
