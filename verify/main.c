@@ -1,26 +1,9 @@
-/* ts-verify: compares both stores row by row, checks invariants, runs QA suites. */
+/* ts-verify: compares both stores row by row, checks invariants, proves isolation. */
 #include <stdio.h>
-#include <string.h>
 
-#include "ts_version.h"
-
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: ts-verify [--help] [--version]\n"
-                 "ts-verify: compares both stores row by row, checks invariants, runs QA suites.\n"
-                 "Not built yet in this release: see README.md for what works.\n");
-}
+#include "ts_vcli.h"
 
 int main(int argc, char **argv)
 {
-    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-        printf("ts-verify %s\n", TS_VERSION);
-        return 0;
-    }
-    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        usage(stdout);
-        return 0;
-    }
-    usage(stderr);
-    return 2;
+    return ts_verify_main(argc, argv, stdout, stderr);
 }
