@@ -267,6 +267,8 @@ int ts_journal_apply(ts_shim *sh, ts_side primary, int64_t id, ts_error *err)
         goto out;
     rc = primary == TS_SIDE_LEGACY ? copy_to_new(sh, pt, cur, &e, err)
                                    : copy_to_legacy(sh, pt, cur, &e, err);
+    if (rc == 0 && ts_shim_fault_hook)
+        ts_shim_fault_hook("after_secondary_write");
     if (rc == 0)
         rc = settle(p, id, &e, err);
 out:

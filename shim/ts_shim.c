@@ -16,6 +16,8 @@
 
 #define MAX_QUEUED_MISMATCHES 1000
 
+void (*ts_shim_fault_hook)(const char *point);
+
 int64_t ts_shim_now_ms(void)
 {
     struct timespec ts;

@@ -155,4 +155,13 @@ typedef struct ts_access {
 
 int ts_shim_access(const ts_shim *sh, const char *table, ts_access *out);
 
+/*
+ * Fault injection for crash tests: when set, called at named points of the
+ * write path ("after_primary_commit": the primary is committed, the journal
+ * not yet applied; "after_secondary_write": a journal entry's row is written
+ * to the other store, the entry not yet settled). Process-wide; NULL in
+ * production.
+ */
+extern void (*ts_shim_fault_hook)(const char *point);
+
 #endif

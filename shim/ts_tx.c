@@ -223,6 +223,8 @@ int ts_tx_commit(ts_tx *tx, ts_error *err)
         return -1;
     }
     tx->open_new = 0;
+    if (ts_shim_fault_hook)
+        ts_shim_fault_hook("after_primary_commit");
     /* Cross-store secondaries: apply now; what fails stays pending for repair. */
     for (int i = 0; i < tx->napply; i++) {
         ts_error e;

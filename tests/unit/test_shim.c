@@ -197,12 +197,327 @@ static void test_stage_matrix(void **state)
     assert_true(count_where(N, "ts_journal", "kind = 'change'") >= 3);
 }
 
+
+static void kill_self(const char *point)
+{
+    const char *want = getenv("TS_TEST_CRASH_AT");
+    if (want && strcmp(want, point) == 0)
+        raise(SIGKILL);
+}
+
+/* Run one dual-write insert in a child that dies at a fault point. */
+static void crash_at(fixture *fx, const char *point, int64_t telegram_id)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        setenv("TS_TEST_CRASH_AT", point, 1);
+        ts_shim_fault_hook = kill_self;
+        /* A fresh shim: the parent's connections are not the child's to use. */
+        ts_shim *sh = open_shim(fx, 1.0);
+        fx->sh = sh;
+        add_user(fx, 1, telegram_id, "crash");
+        _exit(0); /* not reached when the fault fires */
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+/*
+ * A crash between the primary's commit and the secondary's write leaves a
+ * pending journal entry; repair converges, with nothing lost or doubled, also
+ * when the crash comes after the secondary write but before the entry settles.
+ */
+static void test_crash_then_repair(void **state)
+{
+    fixture *fx = *state;
+    const char *L = fx->pair.legacy.url, *N = fx->pair.nw.url;
+    ts_error err;
+    int64_t applied = 0, left = -1;
+    stage(fx, "2.1", "dual_write");
+
+    crash_at(fx, "after_primary_commit", 7001);
+    assert_int_equal(count_where(L, "users", "telegram_id = 7001"), 1);
+    assert_int_equal(count_where(N, "users", "telegram_id = 7001"), 0);
+    assert_int_equal(count_where(L, "ts_journal", "kind = 'drift'"), 1);
+
+    crash_at(fx, "after_secondary_write", 7002);
+    assert_int_equal(count_where(N, "users", "telegram_id = 7002"), 1);
+
+    if (ts_shim_repair(fx->sh, &applied, &left, &err))
+        fail_msg("repair: %s", err.msg);
+    assert_int_equal(applied, 1 + 1);
+    assert_int_equal(left, 0);
+    assert_int_equal(count_where(N, "users", "telegram_id IN (7001, 7002)"), 2);
+    assert_int_equal(count_where(L, "users", "telegram_id IN (7001, 7002)"), 2);
+    /* A second repair finds nothing to do and changes nothing. */
+    assert_int_equal(ts_shim_repair(fx->sh, &applied, &left, &err), 0);
+    assert_int_equal(count_where(N, "users", "telegram_id IN (7001, 7002)"), 2);
+}
+
+/* A process that still routes by an old stage is refused, then re-routes. */
+static void test_stale_version_refused(void **state)
+{
+    fixture *fx = *state;
+    ts_error err;
+    stage(fx, "2.1", "dual_write");
+    /* This process polls rarely: it will not notice the next change by itself. */
+    ts_shim *slow;
+    ts_shim_config cfg = {fx->pair.legacy.url, fx->pair.nw.url, NULL, "slow", 3600 * 1000, 0, 300,
+                          NULL, 0};
+    if (ts_shim_open(&cfg, &slow, &err))
+        fail_msg("open: %s", err.msg);
+    ts_test_set_stage(fx->pair.nw.url, "2.1", "shadow");
+    ts_test_set_stage(fx->pair.nw.url, "2.1", "read_new");
+    ts_test_set_stage(fx->pair.nw.url, "2.1", "new_only");
+
+    ts_tx *tx;
+    ts_ctx master = ts_shim_master(slow);
+    ts_set v = {"telegram_id", ts_int(8001)};
+    assert_int_equal(ts_shim_begin(slow, &master, &tx, &err), 0);
+    assert_int_equal(ts_tx_insert(tx, "users", &v, 1, NULL, &err), -1);
+    assert_int_equal(err.code, TS_E_STALE);
+    assert_true(ts_error_retryable(&err));
+    ts_tx_rollback(tx);
+    assert_int_equal(count_where(fx->pair.legacy.url, "users", "telegram_id = 8001"), 0);
+    assert_int_equal(count_where(fx->pair.nw.url, "users", "telegram_id = 8001"), 0);
+
+    /* The retry routes by new_only: new store only. */
+    assert_int_equal(ts_shim_begin(slow, &master, &tx, &err), 0);
+    if (ts_tx_insert(tx, "users", &v, 1, NULL, &err) || ts_tx_commit(tx, &err))
+        fail_msg("retry: %s", err.msg);
+    assert_int_equal(count_where(fx->pair.legacy.url, "users", "telegram_id = 8001"), 0);
+    assert_int_equal(count_where(fx->pair.nw.url, "users", "telegram_id = 8001"), 1);
+    ts_shim_close(slow);
+}
+
+static void add_bot(fixture *fx, int64_t id)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "INSERT INTO bots (id, name, telegram_bot_token) VALUES "
+             "(%lld, 'tenant', '%lld:tenant-token')", (long long)id, (long long)id);
+    ts_test_exec(fx->pair.nw.url, sql);
+}
+
+/*
+ * Tenant isolation, property style: random writes and reads for three bots;
+ * no read under one bot returns another's row, every row carries the bot it
+ * was written for, and a tenant cannot touch a table legacy still serves.
+ */
+static void test_tenant_isolation(void **state)
+{
+    fixture *fx = *state;
+    ts_error err;
+    unsigned seed = 12345;
+    int64_t written[3] = {0};
+    add_bot(fx, 2);
+    add_bot(fx, 3);
+
+    /* At dual_write legacy takes the writes: a tenant is refused. */
+    stage(fx, "2.1", "dual_write");
+    ts_tx *tx = begin(fx, 2);
+    ts_set v = {"telegram_id", ts_int(1)};
+    assert_int_equal(ts_tx_insert(tx, "users", &v, 1, NULL, &err), -1);
+    assert_int_equal(err.code, TS_E_STATE);
+    assert_non_null(strstr(err.msg, "not the master"));
+    ts_tx_rollback(tx);
+
+    stage(fx, "2.1", "shadow");
+    stage(fx, "2.1", "read_new");
+    for (int i = 0; i < 300; i++) {
+        int64_t bot = 1 + rand_r(&seed) % 3, tg = rand_r(&seed) % 40;
+        tx = begin(fx, bot);
+        if (rand_r(&seed) % 2) {
+            ts_set u[2] = {{"telegram_id", ts_int(tg)}, {"balance_kopeks", ts_int(bot)}};
+            /* The same telegram_id may exist under another bot, not twice under one. */
+            if (ts_tx_insert(tx, "users", u, 2, NULL, &err) == 0) {
+                written[bot - 1]++;
+            } else {
+                assert_int_equal(err.code, TS_E_CONSTRAINT);
+                ts_tx_rollback(tx);
+                continue;
+            }
+        } else {
+            ts_result *r;
+            ts_cond c = {"telegram_id", ts_int(tg)};
+            if (ts_tx_select(tx, "users", &c, 1, NULL, 0, &r, &err))
+                fail_msg("select: %s", err.msg);
+            assert_true(ts_result_count(r) <= 1);
+            for (int k = 0; k < ts_result_count(r); k++) {
+                assert_int_equal(ts_result_int(r, k, "bot_id"), bot);
+                assert_int_equal(ts_result_int(r, k, "balance_kopeks"), bot);
+            }
+            ts_result_free(r);
+            ts_cond all = {"status", ts_text("active")};
+            if (ts_tx_select(tx, "users", &all, 1, "telegram_id DESC", 0, &r, &err))
+                fail_msg("select all: %s", err.msg);
+            for (int k = 0; k < ts_result_count(r); k++)
+                assert_int_equal(ts_result_int(r, k, "bot_id"), bot);
+            ts_result_free(r);
+        }
+        commit(tx);
+    }
+    for (int b = 1; b <= 3; b++) {
+        char where[64];
+        snprintf(where, sizeof where, "bot_id = %d AND balance_kopeks = %d", b, b);
+        assert_int_equal(count_where(fx->pair.nw.url, "users", where), written[b - 1]);
+    }
+    assert_int_equal(count_where(fx->pair.nw.url, "users", "balance_kopeks <> bot_id"), 0);
+    /* Legacy got the master's rows only. */
+    assert_int_equal(count_where(fx->pair.legacy.url, "users", "1 = 1"), written[0]);
+}
+
+/* A corrupted new row is recorded as a mismatch naming the column; the caller
+   still gets legacy's answer. */
+static void test_shadow_mismatch(void **state)
+{
+    fixture *fx = *state;
+    ts_error err;
+    char got[64];
+    stage(fx, "2.1", "dual_write");
+    add_user(fx, 1, 9001, "shadowed");
+    stage(fx, "2.1", "shadow");
+    ts_test_exec(fx->pair.nw.url, "UPDATE users SET balance_kopeks = 999 WHERE telegram_id = 9001");
+    read_username(fx, 1, 9001, got, sizeof got);
+    assert_string_equal(got, "shadowed");
+    if (ts_shim_tick(fx->sh, &err))
+        fail_msg("tick: %s", err.msg);
+    assert_int_equal(count_where(fx->pair.nw.url, "ts_mismatches",
+                                 "table_name = 'users' AND column_name = 'balance_kopeks' AND "
+                                 "legacy_value = '100' AND new_value = '999'"), 1);
+    assert_int_equal(count_where(fx->pair.nw.url, "ts_mismatches", "1 = 1"), 1);
+    ts_access a;
+    assert_int_equal(ts_shim_access(fx->sh, "users", &a), 0);
+    assert_true(a.shadow_compared >= 1);
+    assert_int_equal(a.shadow_mismatched, 1);
+    /* The counters reach ts_processes with the heartbeat. */
+    assert_int_equal(count_where(fx->pair.nw.url, "ts_processes", "CAST(counters AS TEXT) LIKE '%\"users\"%'"), 1);
+}
+
+/* A new store that hangs (a lock held elsewhere) does not hold the caller. */
+static void test_shadow_timeout(void **state)
+{
+    fixture *fx = *state;
+    ts_error err;
+    ts_store *locker;
+    char got[64];
+    struct timespec t0, t1;
+    stage(fx, "2.1", "dual_write");
+    add_user(fx, 1, 9101, "waiting");
+    stage(fx, "2.1", "shadow");
+    if (ts_store_open(fx->pair.nw.url, &locker, &err) || ts_store_begin(locker, &err) ||
+        ts_store_exec(locker, "LOCK TABLE users IN ACCESS EXCLUSIVE MODE", NULL, 0, NULL, &err))
+        fail_msg("lock: %s", err.msg);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    read_username(fx, 1, 9101, got, sizeof got);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ts_store_rollback(locker, NULL);
+    ts_store_close(locker);
+    assert_string_equal(got, "waiting");
+    /* Without the bound the read would wait for the lock forever. */
+    assert_true(t1.tv_sec - t0.tv_sec < 5);
+    ts_access a;
+    ts_shim_access(fx->sh, "users", &a);
+    assert_int_equal(a.shadow_skipped, 1);
+}
+
+/* The kill switch file sends reads back to legacy, up to read_new. */
+static void test_kill_switch(void **state)
+{
+    fixture *fx = *state;
+    ts_error err;
+    char got[64];
+    stage(fx, "2.1", "dual_write");
+    add_user(fx, 1, 9201, "both");
+    stage(fx, "2.1", "shadow");
+    stage(fx, "2.1", "read_new");
+    ts_test_exec(fx->pair.legacy.url, "UPDATE users SET username = 'L' WHERE telegram_id = 9201");
+    read_username(fx, 1, 9201, got, sizeof got);
+    assert_string_equal(got, "both");
+    FILE *f = fopen(fx->kill_file, "w");
+    assert_non_null(f);
+    fclose(f);
+    ts_shim_tick(fx->sh, &err);
+    assert_true(ts_shim_kill_switch(fx->sh));
+    read_username(fx, 1, 9201, got, sizeof got);
+    assert_string_equal(got, "L");
+    /* Writes go legacy first and still reach new. */
+    add_user(fx, 1, 9202, "killed");
+    assert_int_equal(count_where(fx->pair.nw.url, "users", "telegram_id = 9202"), 1);
+    assert_int_equal(count_where(fx->pair.nw.url, "ts_processes", "kill_switch"), 1);
+    unlink(fx->kill_file);
+    ts_shim_tick(fx->sh, &err);
+    read_username(fx, 1, 9201, got, sizeof got);
+    assert_string_equal(got, "both");
+}
+
+/* Bad input gets a clear error and writes nothing; SQL-special text is kept verbatim. */
+static void test_bad_input(void **state)
+{
+    fixture *fx = *state;
+    ts_error err;
+    char big[600], got[64];
+    stage(fx, "2.1", "dual_write");
+    ts_tx *tx = begin(fx, 1);
+    ts_set v = {"telegram_id", ts_int(1)};
+    assert_int_equal(ts_tx_insert(tx, "no_such_table", &v, 1, NULL, &err), -1);
+    assert_int_equal(err.code, TS_E_INVALID);
+    ts_set bad = {"no_such_column", ts_int(1)};
+    assert_int_equal(ts_tx_insert(tx, "users", &bad, 1, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "no_such_column"));
+    ts_set bot = {"bot_id", ts_int(2)};
+    assert_int_equal(ts_tx_insert(tx, "users", &bot, 1, NULL, &err), -1);
+    ts_tx_rollback(tx);
+
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    tx = begin(fx, 1);
+    ts_set longname[2] = {{"telegram_id", ts_int(9301)}, {"username", ts_text(big)}};
+    assert_int_equal(ts_tx_insert(tx, "users", longname, 2, NULL, &err), -1);
+    assert_int_equal(err.code, TS_E_CONSTRAINT);
+    ts_tx_rollback(tx);
+
+    tx = begin(fx, 1);
+    ts_set utf[2] = {{"telegram_id", ts_int(9302)}, {"username", ts_text("bad \xc3\x28 utf8")}};
+    assert_int_equal(ts_tx_insert(tx, "users", utf, 2, NULL, &err), -1);
+    assert_int_equal(err.code, TS_E_INVALID);
+    ts_tx_rollback(tx);
+    assert_int_equal(count_where(fx->pair.legacy.url, "users", "telegram_id IN (9301, 9302)"), 0);
+    assert_int_equal(count_where(fx->pair.nw.url, "users", "telegram_id IN (9301, 9302)"), 0);
+
+    const char *evil = "Robert'); DROP TABLE users;-- \\ \"x\"";
+    add_user(fx, 1, 9303, evil);
+    read_username(fx, 1, 9303, got, sizeof got);
+    assert_string_equal(got, evil);
+    stage(fx, "2.1", "shadow");
+    stage(fx, "2.1", "read_new");
+    read_username(fx, 1, 9303, got, sizeof got);
+    assert_string_equal(got, evil);
+
+    /* An unknown increment is nothing the shim routes. */
+    ts_stage st;
+    int64_t ver;
+    assert_int_equal(ts_shim_stage(fx->sh, "9.9", &st, &ver), -1);
+}
+
+#define ON_ALL(fn)                                                \
+    cmocka_unit_test_setup_teardown(fn, setup_sqlite, teardown), \
+    cmocka_unit_test_setup_teardown(fn, setup_pg, teardown),     \
+    cmocka_unit_test_setup_teardown(fn, setup_cross, teardown)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_stage_matrix, setup_sqlite, teardown),
-        cmocka_unit_test_setup_teardown(test_stage_matrix, setup_pg, teardown),
-        cmocka_unit_test_setup_teardown(test_stage_matrix, setup_cross, teardown),
+        ON_ALL(test_stage_matrix),
+        cmocka_unit_test_setup_teardown(test_crash_then_repair, setup_cross, teardown),
+        ON_ALL(test_stale_version_refused),
+        ON_ALL(test_tenant_isolation),
+        ON_ALL(test_shadow_mismatch),
+        cmocka_unit_test_setup_teardown(test_shadow_timeout, setup_pg, teardown),
+        cmocka_unit_test_setup_teardown(test_shadow_timeout, setup_cross, teardown),
+        ON_ALL(test_kill_switch),
+        ON_ALL(test_bad_input),
     };
     return cmocka_run_group_tests_name("shim", tests, NULL, NULL);
 }
