@@ -1,0 +1,186 @@
+/* test_runtime_config.c: config file, environment overrides, one message per bad key. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ts_config.h"
+#include "ts_test.h"
+
+#define GOOD "{\"legacy_url\":\"sqlite:/tmp/l.db\",\"new_url\":\"postgresql://u@h/db?schema=mt\"," \
+             "\"bot_token\":\"123:secretTOKEN\",\"http_port\":8081,\"admin_chat_id\":-1001234567890}"
+
+static const char *env_vals[16][2];
+
+static const char *fake_env(const char *name)
+{
+    for (int i = 0; i < 16 && env_vals[i][0]; i++)
+        if (strcmp(env_vals[i][0], name) == 0)
+            return env_vals[i][1];
+    return NULL;
+}
+
+static void set_env(int i, const char *name, const char *value)
+{
+    env_vals[i][0] = name;
+    env_vals[i][1] = value;
+    env_vals[i + 1][0] = NULL;
+}
+
+static char path[512];
+
+static int setup(void **state)
+{
+    (void)state;
+    ts_test_temp_path(path, sizeof path, "-config.json");
+    env_vals[0][0] = NULL;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    unlink(path);
+    return 0;
+}
+
+static void write_file(const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_good_file_and_defaults(void **state)
+{
+    (void)state;
+    ts_config c;
+    ts_error err;
+    write_file(GOOD);
+    if (ts_config_load(path, fake_env, &c, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_string_equal(c.legacy_url, "sqlite:/tmp/l.db");
+    assert_string_equal(c.bot_token, "123:secretTOKEN");
+    assert_int_equal(c.http_port, 8081);
+    assert_true(c.admin_chat_id == -1001234567890LL);
+    assert_int_equal(c.flag_cache_ttl_s, 60);
+    assert_int_equal(c.poll_timeout_s, 25);
+    assert_string_equal(c.telegram_url, "https://api.telegram.org");
+    assert_string_equal(c.default_language, "fa");
+    assert_string_equal(c.http_listen, "127.0.0.1");
+    assert_string_equal(c.kill_switch_file, "");
+    assert_true(c.shadow_fraction == 1.0);
+    ts_config_free(&c);
+}
+
+static void test_env_overrides(void **state)
+{
+    (void)state;
+    ts_config c;
+    ts_error err;
+    write_file(GOOD);
+    set_env(0, "TS_HTTP_PORT", "9090");
+    set_env(1, "TS_TELEGRAM_URL", "http://127.0.0.1:5555");
+    set_env(2, "TS_ZARINPAL_MERCHANT", "00000000-0000-0000-0000-000000000000");
+    set_env(3, "TS_SHADOW_FRACTION", "0.25");
+    assert_int_equal(ts_config_load(path, fake_env, &c, &err), 0);
+    assert_int_equal(c.http_port, 9090);
+    assert_string_equal(c.telegram_url, "http://127.0.0.1:5555");
+    assert_true(c.shadow_fraction == 0.25);
+    assert_int_equal(strlen(c.zarinpal_merchant), 36);
+    ts_config_free(&c);
+    /* environment only, no file */
+    set_env(0, "TS_LEGACY_URL", "sqlite::memory:");
+    set_env(1, "TS_NEW_URL", "sqlite:/tmp/n.db");
+    set_env(2, "TS_BOT_TOKEN", "1:x");
+    assert_int_equal(ts_config_load(NULL, fake_env, &c, &err), 0);
+    ts_config_free(&c);
+}
+
+static void expect(const ts_error *err, const char *what)
+{
+    if (strstr(err->msg, what) == NULL)
+        fail_msg("\"%s\" not in:\n%s", what, err->msg);
+}
+
+static void test_every_bad_key_named(void **state)
+{
+    (void)state;
+    ts_config c;
+    ts_error err;
+    write_file("{\"legacy_url\":\"mysql://x\",\"new_url\":\"sqlite:n.db\","
+               "\"bot_token\":\"123:supersecret/../\",\"htp_port\":1,"
+               "\"http_port\":70000,\"poll_timeout_s\":\"30\",\"telegram_url\":\"ftp://x\","
+               "\"shadow_fraction\":1.5,\"default_language\":\"ru\",\"flag_cache_ttl_s\":1.5,"
+               "\"http_listen\":\"localhost\",\"zarinpal_merchant\":\"merchant-secret-id-xyz\"}");
+    assert_int_equal(ts_config_load(path, fake_env, &c, &err), -1);
+    assert_int_equal(err.code, TS_E_USAGE);
+    expect(&err, "11 problems");
+    expect(&err, "key \"legacy_url\": \"mysql://x\" is not a store URL");
+    expect(&err, "key \"bot_token\": 123:**** is not a bot token");
+    expect(&err, "key \"htp_port\": unknown key");
+    expect(&err, "key \"http_port\": 70000 is out of range 0..65535");
+    expect(&err, "key \"poll_timeout_s\": expected a number, got a string");
+    expect(&err, "key \"telegram_url\": \"ftp://x\" is not an http:// or https:// URL");
+    expect(&err, "key \"shadow_fraction\": 1.5 is out of range 0..1");
+    expect(&err, "key \"default_language\": \"ru\" is not fa|en");
+    expect(&err, "key \"flag_cache_ttl_s\": 1.5 is not an integer");
+    expect(&err, "key \"http_listen\": \"localhost\" is not an IPv4 or IPv6 address");
+    expect(&err, "key \"zarinpal_merchant\": mer**** is not a Zarinpal merchant id");
+    assert_null(strstr(err.msg, "supersecret"));
+    assert_null(strstr(err.msg, "merchant-secret"));
+    ts_config_free(&c);
+}
+
+static void test_required_and_env_errors(void **state)
+{
+    (void)state;
+    ts_config c;
+    ts_error err;
+    write_file("{}");
+    set_env(0, "TS_HTTP_PORT", "80a");
+    assert_int_equal(ts_config_load(path, fake_env, &c, &err), -1);
+    expect(&err, "4 problems");
+    expect(&err, "key \"legacy_url\" is required: set it in the file or in TS_LEGACY_URL");
+    expect(&err, "key \"bot_token\" is required");
+    expect(&err, "environment TS_HTTP_PORT: \"80a\" is not a number");
+    ts_config_free(&c);
+}
+
+static void test_bad_json_and_missing_file(void **state)
+{
+    (void)state;
+    ts_config c;
+    ts_error err;
+    write_file("{\n  \"legacy_url\": \"sqlite:x\",\n  oops\n}");
+    assert_int_equal(ts_config_load(path, fake_env, &c, &err), -1);
+    expect(&err, "not valid JSON near line 3");
+    ts_config_free(&c);
+    write_file("[1]");
+    assert_int_equal(ts_config_load(path, fake_env, &c, &err), -1);
+    expect(&err, "one JSON object");
+    ts_config_free(&c);
+    assert_int_equal(ts_config_load("/nonexistent/ts.json", fake_env, &c, &err), -1);
+    assert_int_equal(err.code, TS_E_IO);
+    expect(&err, "cannot read config file /nonexistent/ts.json");
+    ts_config_free(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_good_file_and_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_env_overrides, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_bad_key_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_required_and_env_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_json_and_missing_file, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("runtime_config", tests, NULL, NULL);
+}
