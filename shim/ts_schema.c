@@ -170,7 +170,8 @@ static void render_column(ts_buf *b, const ts_table *t, const ts_column *c, ts_e
     if (c->maxlen > 0)
         ts_buf_printf(b, " CHECK (length(\"%s\") <= %d)", c->name, c->maxlen);
     if (c->type == TS_COL_JSON && e == TS_ENGINE_SQLITE)
-        ts_buf_printf(b, " CHECK (json_valid(\"%s\"))", c->name);
+        /* json_valid(NULL) is 0 in SQLite 3.40: let NULL through explicitly. */
+        ts_buf_printf(b, " CHECK (\"%s\" IS NULL OR json_valid(\"%s\"))", c->name, c->name);
     if (c->check)
         ts_buf_printf(b, " CHECK (%s)", c->check);
 }
