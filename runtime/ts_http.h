@@ -1,0 +1,55 @@
+/*
+ * ts_http.h: ts-bot's HTTP endpoint on libmicrohttpd.
+ *
+ *   GET /healthz                 200 "ok": the event loop is serving
+ *   GET /metrics                 Prometheus text (ts_metrics)
+ *   GET /zarinpal/callback/<bot_id>?Authority=...&Status=OK|NOK
+ *                                checked, then handed to the owner's handler
+ *
+ * The daemon runs without a thread of its own (epoll, external polling): the
+ * owner waits on ts_http_fd together with its other descriptors and calls
+ * ts_http_run, so request handlers run on the event loop's thread and may use
+ * the same (single-threaded) data layer as the update handlers. A /healthz
+ * answer therefore also proves the loop is not stuck.
+ */
+#ifndef TS_HTTP_H
+#define TS_HTTP_H
+
+#include <stdint.h>
+
+#include "ts_buf.h"
+#include "ts_error.h"
+#include "ts_metrics.h"
+
+#define TS_AUTHORITY_MAX 64
+
+typedef struct ts_http ts_http;
+
+/* What a route handler answers; body is freed by the server. */
+typedef struct ts_http_reply {
+    int status;                  /* 200 unless set */
+    const char *content_type;    /* static string; "text/plain; charset=utf-8" unless set */
+    ts_buf body;
+} ts_http_reply;
+
+/* A checked Zarinpal callback: ok is Status=OK. Return -1 for a 500. */
+typedef int (*ts_zarinpal_fn)(void *arg, int64_t bot_id, const char *authority, int ok,
+                              ts_http_reply *reply);
+
+typedef struct ts_http_opts {
+    const char *listen;          /* IP address; NULL = 127.0.0.1 */
+    int port;                    /* 0 = any free port */
+    ts_metrics *metrics;         /* may be NULL: /metrics is 404 */
+    ts_zarinpal_fn on_zarinpal;  /* NULL: the callback answers 503 */
+    void *zarinpal_arg;
+} ts_http_opts;
+
+int ts_http_start(const ts_http_opts *opts, ts_http **out, ts_error *err);
+void ts_http_stop(ts_http *h);
+int ts_http_port(const ts_http *h);
+/* Readable when there is work: add it to the loop's poll set. */
+int ts_http_fd(const ts_http *h);
+/* Wait up to timeout_ms for work (0: none), then serve what is ready. */
+void ts_http_run(ts_http *h, int timeout_ms);
+
+#endif
