@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ts_log.h"
+#include "ts_zarinpal.h"
 
 struct ts_http {
     struct MHD_Daemon *d;
@@ -44,7 +45,7 @@ static void zarinpal(ts_http *h, struct MHD_Connection *c, const char *tail, ts_
     long long bot_id = strtoll(tail, &end, 10);
     if (*tail == '\0' || *end != '\0' || errno != 0 || strspn(tail, "0123456789") != strlen(tail))
         return say(r, 404, "unknown bot in the callback path\n");
-    if (auth == NULL || *auth == '\0' || strlen(auth) > TS_AUTHORITY_MAX ||
+    if (auth == NULL || *auth == '\0' || strlen(auth) > TS_ZP_AUTHORITY_MAX ||
         strspn(auth, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") !=
             strlen(auth))
         return say(r, 400, "bad or missing Authority\n");

@@ -21,8 +21,6 @@
 #include "ts_error.h"
 #include "ts_metrics.h"
 
-#define TS_AUTHORITY_MAX 64
-
 typedef struct ts_http ts_http;
 
 /* What a route handler answers; body is freed by the server. */

@@ -39,8 +39,7 @@ typedef struct tok {
 } tok;
 
 struct fake_telegram {
-    struct MHD_Daemon *d;
-    char url[64];
+    fake_http http;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stopping;
@@ -296,22 +295,10 @@ static int injected(fake_telegram *ft, const char *token, const char *method, ts
     return hit;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *verb, const char *version, const char *upload,
-                                  size_t *upload_size, void **state)
+/* Method call on a token: "/bot<token>/<method>". */
+static int on_call(void *arg, const char *url, const char *body, ts_buf *out)
 {
-    fake_telegram *ft = cls;
-    (void)verb, (void)version;
-    if (*state == NULL) {
-        *state = calloc(1, sizeof(ts_buf));
-        return *state ? MHD_YES : MHD_NO;
-    }
-    ts_buf *in = *state;
-    if (*upload_size > 0) {
-        ts_buf_add(in, upload, *upload_size);
-        *upload_size = 0;
-        return MHD_YES;
-    }
+    fake_telegram *ft = arg;
     char token[TOKEN_MAX] = "", method[48] = "";
     const char *slash = strncmp(url, "/bot", 4) == 0 ? strchr(url + 4, '/') : NULL;
     if (slash != NULL && (size_t)(slash - url - 4) < sizeof token) {
@@ -323,25 +310,45 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     call *c = &ft->calls[ft->ncalls++];
     snprintf(c->method, sizeof c->method, "%s", method);
     snprintf(c->token, sizeof c->token, "%s", token);
-    c->body = strdup(in->s ? in->s : "{}");
+    c->body = strdup(body);
     pthread_mutex_unlock(&ft->mu);
 
-    ts_buf out = {0};
     int status = 200;
-    cJSON *req = cJSON_Parse(in->s ? in->s : "{}");
+    cJSON *req = cJSON_Parse(body);
     if (token[0] == '\0' || method[0] == '\0') {
         status = 404;
-        ts_buf_puts(&out, "{\"ok\":false,\"error_code\":404,\"description\":\"Not Found\"}");
-    } else if (injected(ft, token, method, &out, &status)) {
+        ts_buf_puts(out, "{\"ok\":false,\"error_code\":404,\"description\":\"Not Found\"}");
+    } else if (injected(ft, token, method, out, &status)) {
     } else if (strcmp(method, "getUpdates") == 0) {
-        get_updates(ft, token, req, &out);
+        get_updates(ft, token, req, out);
     } else if (strcmp(method, "sendMessage") == 0 || strcmp(method, "sendPhoto") == 0 ||
                strcmp(method, "editMessageText") == 0 || strcmp(method, "copyMessage") == 0) {
-        message_result(ft, req, &out);
+        message_result(ft, req, out);
     } else {
-        ts_buf_puts(&out, "{\"ok\":true,\"result\":true}");
+        ts_buf_puts(out, "{\"ok\":true,\"result\":true}");
     }
     cJSON_Delete(req);
+    return status;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *verb, const char *version, const char *upload,
+                                  size_t *upload_size, void **state)
+{
+    fake_http *fh = cls;
+    (void)verb, (void)version;
+    if (*state == NULL) {
+        *state = calloc(1, sizeof(ts_buf));
+        return *state ? MHD_YES : MHD_NO;
+    }
+    ts_buf *in = *state;
+    if (*upload_size > 0) {
+        ts_buf_add(in, upload, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    ts_buf out = {0};
+    int status = fh->fn(fh->arg, url, in->s ? in->s : "{}", &out);
     size_t len = out.len;
     struct MHD_Response *r =
         MHD_create_response_from_buffer(len, ts_buf_take(&out), MHD_RESPMEM_MUST_FREE);
@@ -362,6 +369,32 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **state,
     }
 }
 
+int fake_http_start(fake_http *h, fake_http_fn fn, void *arg)
+{
+    h->fn = fn;
+    h->arg = arg;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    h->d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, 0,
+        NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED,
+        on_done, NULL, MHD_OPTION_END);
+    if (h->d == NULL) {
+        fprintf(stderr, "fake server: libmicrohttpd could not listen on 127.0.0.1\n");
+        return -1;
+    }
+    snprintf(h->url, sizeof h->url, "http://127.0.0.1:%u",
+             (unsigned)MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT)->port);
+    return 0;
+}
+
+void fake_http_stop(fake_http *h)
+{
+    if (h->d != NULL)
+        MHD_stop_daemon(h->d);
+    h->d = NULL;
+}
+
 fake_telegram *fake_telegram_start(void)
 {
     fake_telegram *ft = calloc(1, sizeof *ft);
@@ -372,19 +405,10 @@ fake_telegram *fake_telegram_start(void)
     pthread_cond_init(&ft->cv, &ca);
     pthread_condattr_destroy(&ca);
     ft->next_message_id = 1000;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ft->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                                 MHD_USE_ERROR_LOG,
-                             0, NULL, NULL, on_request, ft, MHD_OPTION_SOCK_ADDR, &sa,
-                             MHD_OPTION_NOTIFY_COMPLETED, on_done, ft, MHD_OPTION_END);
-    if (ft->d == NULL) {
-        fprintf(stderr, "fake_telegram: libmicrohttpd could not listen on 127.0.0.1\n");
+    if (fake_http_start(&ft->http, on_call, ft) != 0) {
         fake_telegram_stop(ft);
         return NULL;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(ft->d, MHD_DAEMON_INFO_BIND_PORT);
-    snprintf(ft->url, sizeof ft->url, "http://127.0.0.1:%u", (unsigned)info->port);
     return ft;
 }
 
@@ -396,8 +420,7 @@ void fake_telegram_stop(fake_telegram *ft)
     ft->stopping = 1;   /* release held long polls */
     pthread_cond_broadcast(&ft->cv);
     pthread_mutex_unlock(&ft->mu);
-    if (ft->d != NULL)
-        MHD_stop_daemon(ft->d);
+    fake_http_stop(&ft->http);
     for (int i = 0; i < ft->nupds; i++)
         free(ft->upds[i].text);
     for (int i = 0; i < ft->ncalls; i++)
@@ -411,4 +434,4 @@ void fake_telegram_stop(fake_telegram *ft)
     free(ft);
 }
 
-const char *fake_telegram_url(const fake_telegram *ft) { return ft->url; }
+const char *fake_telegram_url(const fake_telegram *ft) { return ft->http.url; }
