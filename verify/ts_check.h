@@ -46,6 +46,8 @@ typedef struct ts_catalog_table {
         char cols[256], table[64], ref_cols[256];
     } fks[16];
     int nfks;
+    int has_bot_id, bot_id_notnull;
+    char bot_id_type[32];    /* as the catalog names it: "bigint", "integer" */
 } ts_catalog_table;
 
 /* Read a table's keys from the live catalog of s; *exists 0 when it has none. */

@@ -499,6 +499,314 @@ static void rows_above_the_backfill_watermark_are_pending(void **state)
     assert_int_equal(t->c.kinds[TS_DK_MISSING], 0);
 }
 
+/* ---- check --------------------------------------------------------------------- */
+
+/* What ts-migrate does before new ids are drawn: new sequences above legacy. */
+static void raise_floors(pair *pr)
+{
+    ts_error err;
+    for (int i = 0; i < ts_manifest_count(pr->m); i++) {
+        const ts_increment *inc = ts_manifest_at(pr->m, i);
+        for (int k = 0; k < inc->ntmaps; k++) {
+            const ts_tmap *tm = &inc->tmaps[k];
+            char sql[128];
+            int64_t max;
+            if (ts_table_column(tm->target, "id") == NULL || ts_table_column(tm->legacy, "id") == NULL)
+                continue;
+            snprintf(sql, sizeof sql, "SELECT coalesce(max(id), 0) FROM %s", tm->legacy->name);
+            ok(ts_store_query_int(pr->legacy, sql, NULL, 0, &max, &err) < 0, &err);
+            ok(ts_store_id_floor(pr->nw, tm->target->name, max, &err), &err);
+        }
+    }
+}
+
+static void run_check(pair *pr)
+{
+    ts_error err;
+    ts_check_opts o = {300};
+    ts_vreport_free(&pr->r);
+    ts_vreport_init(&pr->r, "check", 100);
+    ok(ts_check_run(pr->legacy, pr->nw, pr->m, &o, &pr->r, &err), &err);
+}
+
+/* 1 when invariant name failed on subject. */
+static int failed(const ts_vreport *r, const char *name, const char *subject)
+{
+    for (int i = 0; i < r->ninvs; i++)
+        if (strcmp(r->invs[i].name, name) == 0 && strncmp(r->invs[i].subject, subject,
+                                                          strlen(subject)) == 0)
+            return !r->invs[i].ok;
+    fail_msg("invariant %s on %s was not checked", name, subject);
+    return 0;
+}
+
+static void print_failures(const ts_vreport *r)
+{
+    for (int i = 0; i < r->ninvs; i++)
+        for (int k = 0; k < r->invs[i].nviolations; k++)
+            print_message("%s %s: %s\n", r->invs[i].name, r->invs[i].subject,
+                          r->invs[i].violations[k]);
+}
+
+static void check_clean(void **state)
+{
+    PAIR();
+    raise_floors(pr);
+    run_check(pr);
+    print_failures(&pr->r);
+    assert_true(ts_vreport_clean(&pr->r));
+    assert_true(pr->r.ninvs > 30);
+}
+
+/* Replace the (empty) ts_processed_updates twin with a hand-made one. */
+static void replace_updates_table(pair *pr, const char *columns)
+{
+    char sql[512];
+    exec(pr->nw, "DROP TABLE ts_processed_updates", NULL, 0);
+    snprintf(sql, sizeof sql, "CREATE TABLE ts_processed_updates (%s)", columns);
+    exec(pr->nw, sql, NULL, 0);
+}
+
+static void check_null_bot_id(void **state)
+{
+    PAIR();
+    raise_floors(pr);
+    replace_updates_table(pr, "bot_id BIGINT, update_id BIGINT NOT NULL, processed_at TEXT NOT NULL, "
+                              "UNIQUE (bot_id, update_id)");
+    exec(pr->nw, "INSERT INTO ts_processed_updates VALUES (NULL, 5, 'x')", NULL, 0);
+    run_check(pr);
+    assert_true(failed(&pr->r, "no_null_bot_id", "ts_processed_updates"));
+    assert_false(failed(&pr->r, "no_null_bot_id", "users"));
+}
+
+static void check_pk_without_bot_id(void **state)
+{
+    PAIR();
+    raise_floors(pr);
+    replace_updates_table(pr, "bot_id BIGINT NOT NULL, update_id BIGINT NOT NULL, processed_at TEXT "
+                              "NOT NULL, PRIMARY KEY (update_id)");
+    run_check(pr);
+    assert_true(failed(&pr->r, "pk_includes_bot_id", "ts_processed_updates"));
+    assert_false(failed(&pr->r, "no_null_bot_id", "ts_processed_updates"));
+    assert_false(failed(&pr->r, "pk_includes_bot_id", "users"));
+}
+
+static void check_fk_across_bots(void **state)
+{
+    PAIR();
+    raise_floors(pr);
+    exec(pr->nw, "CREATE UNIQUE INDEX tickets_id_only ON tickets (id)", NULL, 0);
+    exec(pr->nw, "DROP TABLE ticket_messages", NULL, 0);
+    exec(pr->nw, "CREATE TABLE ticket_messages (bot_id BIGINT NOT NULL REFERENCES bots (id), "
+                 "id BIGINT NOT NULL, ticket_id BIGINT NOT NULL REFERENCES tickets (id), "
+                 "PRIMARY KEY (bot_id, id))", NULL, 0);
+    run_check(pr);
+    assert_true(failed(&pr->r, "fk_within_bot", "ticket_messages"));
+    assert_true(failed(&pr->r, "pk_includes_bot_id", "tickets"));
+    assert_false(failed(&pr->r, "fk_within_bot", "subscriptions"));
+}
+
+static void check_two_master_bots(void **state)
+{
+    PAIR();
+    raise_floors(pr);
+    add_bot(pr->nw, 2, 1, 1);
+    run_check(pr);
+    assert_true(failed(&pr->r, "one_master_bot", "bots"));
+}
+
+static void check_sequence_below_legacy(void **state)
+{
+    PAIR();
+    raise_floors(pr);
+    /* A fresh table whose sequence was never raised: the identity starts at 1
+       (PostgreSQL), the counter at the table's own largest id (SQLite). */
+    exec(pr->nw, "DELETE FROM promocode_uses", NULL, 0);
+    exec(pr->nw, ts_store_engine(pr->nw) == TS_ENGINE_PG ?
+         "ALTER TABLE promocode_uses ALTER COLUMN id RESTART WITH 1" :
+         "DELETE FROM ts_sequences WHERE name = 'promocode_uses'", NULL, 0);
+    run_check(pr);
+    assert_true(failed(&pr->r, "sequence_above_legacy", "promocode_uses"));
+    assert_false(failed(&pr->r, "sequence_above_legacy", "users"));
+}
+
+static void check_journal_stuck(void **state)
+{
+    PAIR();
+    char old[TS_TIME_MAX], now[TS_TIME_MAX];
+    int64_t secs;
+    ts_error err;
+    raise_floors(pr);
+    ts_time_now(now);
+    ok(ts_time_to_unix(now, &secs, &err), &err);
+    ts_time_from_unix(secs - 3600, 0, old);
+    ts_value p = ts_time(old);
+    exec(pr->nw, "INSERT INTO ts_journal (kind, increment_id, table_name, row_key, op, version, "
+                 "target, status, created_at) VALUES ('drift', '2.1', 'users', '[1]', 'upsert', 1, "
+                 "'legacy', 'pending', $1)", &p, 1);
+    run_check(pr);
+    assert_true(failed(&pr->r, "journal_not_stuck", "ts_journal (new"));
+}
+
+static void check_citus_distribution_type(void **state)
+{
+    PAIR();
+    raise_floors(pr);
+    replace_updates_table(pr, "bot_id TEXT NOT NULL, update_id BIGINT NOT NULL, processed_at TEXT "
+                              "NOT NULL, PRIMARY KEY (bot_id, update_id)");
+    run_check(pr);
+    assert_true(failed(&pr->r, "citus_ready", "ts_processed_updates"));
+    assert_false(failed(&pr->r, "pk_includes_bot_id", "ts_processed_updates"));
+}
+
+/* ---- canary -------------------------------------------------------------------- */
+
+/* Row counts of every new table and the bots, to prove nothing is left behind. */
+static void snapshot(pair *pr, int64_t *counts)
+{
+    const ts_schema *sc = ts_schema_new();
+    ts_error err;
+    for (int i = 0; i < sc->ntables; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", sc->tables[i].name);
+        ok(ts_store_query_int(pr->nw, sql, NULL, 0, &counts[i], &err) < 0, &err);
+    }
+}
+
+static void run_canary(pair *pr, int expect_rc)
+{
+    ts_error err;
+    int64_t before[64], after[64];
+    snapshot(pr, before);
+    ts_vreport_free(&pr->r);
+    ts_vreport_init(&pr->r, "canary", 100);
+    int rc = ts_canary_run(pr->nw, pr->m, &pr->r, &err);
+    if (rc != expect_rc)
+        fail_msg("canary returned %d: %s", rc, err.msg);
+    snapshot(pr, after);
+    assert_memory_equal(before, after, (size_t)ts_schema_new()->ntables * sizeof before[0]);
+    assert_false(ts_store_in_txn(pr->nw));
+}
+
+static void canary_clean_and_leaves_nothing(void **state)
+{
+    PAIR();
+    run_canary(pr, 0);
+    print_failures(&pr->r);
+    assert_true(ts_vreport_clean(&pr->r));
+    assert_false(failed(&pr->r, "canary_composite_unique", "users"));
+    assert_false(failed(&pr->r, "canary_master_read", "users"));
+    assert_false(failed(&pr->r, "canary_removed", "bots"));
+}
+
+static void canary_finds_a_unique_without_bot_id(void **state)
+{
+    PAIR();
+    exec(pr->nw, "CREATE UNIQUE INDEX users_referral_only ON users (referral_code)", NULL, 0);
+    run_canary(pr, 0);
+    assert_true(failed(&pr->r, "canary_composite_unique", "users"));
+    assert_false(failed(&pr->r, "canary_removed", "bots"));
+}
+
+/* ---- the command line -------------------------------------------------------------- */
+
+typedef struct cli {
+    int code;
+    char out[65536], err[4096];
+} cli;
+
+static void run_cli(cli *c, const char *const *args)
+{
+    char *argv[32];
+    int argc = 0;
+    FILE *out = tmpfile(), *errout = tmpfile();
+    argv[argc++] = (char *)"ts-verify";
+    for (; *args; args++)
+        argv[argc++] = (char *)*args;
+    argv[argc] = NULL;
+    c->code = ts_verify_main(argc, argv, out, errout);
+    rewind(out);
+    rewind(errout);
+    c->out[fread(c->out, 1, sizeof c->out - 1, out)] = '\0';
+    c->err[fread(c->err, 1, sizeof c->err - 1, errout)] = '\0';
+    fclose(out);
+    fclose(errout);
+}
+
+static void cli_help_lists_exit_codes(void **state)
+{
+    static cli c;
+    (void)state;
+    run_cli(&c, (const char *[]){"--help", NULL});
+    assert_int_equal(c.code, 0);
+    assert_non_null(strstr(c.out, "Exit codes: 0 clean"));
+    run_cli(&c, (const char *[]){"frobnicate", NULL});
+    assert_int_equal(c.code, 2);
+    assert_non_null(strstr(c.err, "unknown command"));
+}
+
+static void cli_unreachable_store_is_3(void **state)
+{
+    static cli c;
+    (void)state;
+    run_cli(&c, (const char *[]){"--legacy", "sqlite:/nonexistent/dir/legacy.db", "--new",
+                                 "sqlite:/nonexistent/new.db", "diff", NULL});
+    assert_int_equal(c.code, 3);
+    assert_non_null(strstr(c.err, "does not exist"));
+    run_cli(&c, (const char *[]){"--legacy", "postgresql://127.0.0.1:1/none", "--new",
+                                 "postgresql://127.0.0.1:1/none?schema=x", "check", NULL});
+    assert_int_equal(c.code, 3);
+}
+
+static void cli_on_a_pair(void **state)
+{
+    PAIR();
+    static cli c;
+    char bad[512], html[512], junit[512];
+    ts_test_temp_path(bad, sizeof bad, ".json");
+    ts_test_temp_path(html, sizeof html, ".html");
+    ts_test_temp_path(junit, sizeof junit, ".xml");
+    FILE *f = fopen(bad, "w");
+    fputs("{\"format\": 1, \"increments\": [", f);
+    fclose(f);
+
+    run_cli(&c, (const char *[]){"--legacy", pr->lt.url, "--new", pr->nt.url, "--manifest", bad,
+                                 "diff", NULL});
+    assert_int_equal(c.code, 2);
+    assert_non_null(strstr(c.err, "ts-verify diff: "));
+    run_cli(&c, (const char *[]){"--legacy", pr->lt.url, "--new", pr->nt.url, "diff", "9.9", NULL});
+    assert_int_equal(c.code, 2);
+    assert_non_null(strstr(c.err, "'9.9' is not in the manifest"));
+    run_cli(&c, (const char *[]){"--legacy", pr->lt.url, "--new", pr->nt.url, "diff", "1.5", NULL});
+    assert_int_equal(c.code, 2);
+
+    run_cli(&c, (const char *[]){"--legacy", pr->lt.url, "--new", pr->nt.url, "diff", NULL});
+    assert_int_equal(c.code, 0);
+    assert_non_null(strstr(c.out, "result: clean"));
+
+    set_col(pr, "users", "first_name", pick(pr, "users", "1 = 1"), ts_text("<script>"));
+    run_cli(&c, (const char *[]){"--legacy", pr->lt.url, "--new", pr->nt.url, "--json", "--html",
+                                 html, "--junit", junit, "diff", "2.1", NULL});
+    assert_int_equal(c.code, 1);
+    cJSON *j = cJSON_Parse(c.out);
+    assert_non_null(j);
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItem(j, "clean")));
+    cJSON_Delete(j);
+    char page[65536];
+    f = fopen(html, "r");
+    page[fread(page, 1, sizeof page - 1, f)] = '\0';
+    fclose(f);
+    assert_non_null(strstr(page, "&lt;script&gt;"));
+    assert_null(strstr(page, "<script"));
+    f = fopen(junit, "r");
+    page[fread(page, 1, sizeof page - 1, f)] = '\0';
+    fclose(f);
+    assert_non_null(strstr(page, "<failure"));
+    unlink(bad);
+    unlink(html);
+    unlink(junit);
+}
+
 #define PAIR_TEST(f, s) cmocka_unit_test_setup_teardown(f, s, pair_teardown)
 #define ALL_DIFF_TESTS(s)                                              \
     PAIR_TEST(identical_stores_are_clean, s),                          \
@@ -515,15 +823,39 @@ static void rows_above_the_backfill_watermark_are_pending(void **state)
     PAIR_TEST(mapped_key_table_changed, s),                            \
     PAIR_TEST(stopped_and_resumed_gives_the_same, s),                  \
     PAIR_TEST(rows_above_the_backfill_watermark_are_pending, s)
+#define ALL_STORE_TESTS(s)                                             \
+    PAIR_TEST(check_clean, s),                                         \
+    PAIR_TEST(check_null_bot_id, s),                                   \
+    PAIR_TEST(check_pk_without_bot_id, s),                             \
+    PAIR_TEST(check_fk_across_bots, s),                                \
+    PAIR_TEST(check_two_master_bots, s),                               \
+    PAIR_TEST(check_sequence_below_legacy, s),                         \
+    PAIR_TEST(check_journal_stuck, s),                                 \
+    PAIR_TEST(check_citus_distribution_type, s),                       \
+    PAIR_TEST(canary_clean_and_leaves_nothing, s),                     \
+    PAIR_TEST(canary_finds_a_unique_without_bot_id, s),                \
+    PAIR_TEST(cli_on_a_pair, s)
 
 int main(void)
 {
     const struct CMUnitTest sqlite[] = {ALL_DIFF_TESTS(setup_sq)};
     const struct CMUnitTest pg[] = {ALL_DIFF_TESTS(setup_pg)};
     const struct CMUnitTest cross[] = {ALL_DIFF_TESTS(setup_x)};
-    int failed = 0;
-    failed += cmocka_run_group_tests_name("diff sqlite", sqlite, NULL, NULL);
-    failed += cmocka_run_group_tests_name("diff postgresql", pg, NULL, NULL);
-    failed += cmocka_run_group_tests_name("diff sqlite -> postgresql", cross, NULL, NULL);
-    return failed;
+    const struct CMUnitTest store_sqlite[] = {ALL_STORE_TESTS(setup_sq)};
+    const struct CMUnitTest store_pg[] = {ALL_STORE_TESTS(setup_pg)};
+    const struct CMUnitTest store_cross[] = {ALL_STORE_TESTS(setup_x)};
+    const struct CMUnitTest plain[] = {
+        cmocka_unit_test(cli_help_lists_exit_codes),
+        cmocka_unit_test(cli_unreachable_store_is_3),
+    };
+    int bad = 0;
+    bad += cmocka_run_group_tests_name("diff sqlite", sqlite, NULL, NULL);
+    bad += cmocka_run_group_tests_name("diff postgresql", pg, NULL, NULL);
+    bad += cmocka_run_group_tests_name("diff sqlite -> postgresql", cross, NULL, NULL);
+    bad += cmocka_run_group_tests_name("check, canary, cli: sqlite", store_sqlite, NULL, NULL);
+    bad += cmocka_run_group_tests_name("check, canary, cli: postgresql", store_pg, NULL, NULL);
+    bad += cmocka_run_group_tests_name("check, canary, cli: sqlite -> postgresql", store_cross,
+                                       NULL, NULL);
+    bad += cmocka_run_group_tests_name("cli", plain, NULL, NULL);
+    return bad;
 }
