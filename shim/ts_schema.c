@@ -254,11 +254,42 @@ static void render_table(ts_buf *b, const char *schema, const ts_table *t, ts_en
     }
 }
 
-static char *render(const ts_schema *sc, const char *schema, ts_engine e)
+/* 1 when table t is one of names[0..n); names NULL selects every table. */
+static int selected(const ts_table *t, const char *const *names, int n)
+{
+    for (int i = 0; names && i < n; i++)
+        if (strcmp(names[i], t->name) == 0)
+            return 1;
+    return names == NULL;
+}
+
+/* CREATE statements of the selected tables, in schema (dependency) order. */
+static char *render_some(const ts_schema *sc, const char *const *names, int n, const char *schema,
+                         ts_engine e)
 {
     ts_buf b = {0};
     for (int i = 0; i < sc->ntables; i++)
-        render_table(&b, schema, &sc->tables[i], e);
+        if (selected(&sc->tables[i], names, n))
+            render_table(&b, schema, &sc->tables[i], e);
+    return ts_buf_take(&b);
+}
+
+static char *render(const ts_schema *sc, const char *schema, ts_engine e)
+{
+    return render_some(sc, NULL, 0, schema, e);
+}
+
+/* DROP statements of the selected tables, in reverse schema order (referencing
+   tables first). */
+static char *render_drop(const ts_schema *sc, const char *const *names, int n, const char *schema)
+{
+    ts_buf b = {0};
+    for (int i = sc->ntables - 1; i >= 0; i--)
+        if (selected(&sc->tables[i], names, n)) {
+            ts_buf_puts(&b, "DROP TABLE IF EXISTS ");
+            qname(&b, schema, sc->tables[i].name);
+            ts_buf_puts(&b, ";\n");
+        }
     return ts_buf_take(&b);
 }
 
@@ -368,4 +399,64 @@ fail:
     free(ddl);
     ts_error_context(err, "applying the %s schema to %s", sc->name, ts_store_url(s));
     return -1;
+}
+
+/* ---- part of a schema: the tables of one increment ------------------------ */
+
+static int check_names(const ts_schema *sc, const char *const *names, int n, ts_error *err)
+{
+    for (int i = 0; i < n; i++)
+        if (ts_schema_table(sc, names[i]) == NULL)
+            return ts_fail(err, TS_E_INVALID, "table %s is not part of the %s schema",
+                           names[i], sc->name);
+    return 0;
+}
+
+int ts_schema_tables_ddl(const ts_schema *sc, const char *const *names, int n, int drop,
+                         ts_store *s, char **out, ts_error *err)
+{
+    if (check_names(sc, names, n, err))
+        return -1;
+    *out = drop ? render_drop(sc, names, n, ts_store_schema(s))
+                : render_some(sc, names, n, ts_store_schema(s), ts_store_engine(s));
+    return *out ? 0 : ts_fail(err, TS_E_NOMEM, "out of memory rendering %s tables", sc->name);
+}
+
+/* Run the DDL of some tables in the caller's transaction or in one of its own. */
+static int run_tables(ts_store *s, const ts_schema *sc, const char *const *names, int n, int drop,
+                      ts_error *err)
+{
+    int own = !ts_store_in_txn(s), have = 0;
+    char *ddl = NULL;
+    if (own && ts_store_begin(s, err))
+        goto fail;
+    /* Creating: the same guard as a whole apply against the other side's schema. */
+    if (!drop && (ts_schema_applied_version(s, sc, &have, err) ||
+                  (have == 0 && check_not_other_side(s, sc, err))))
+        goto fail;
+    if (ts_schema_tables_ddl(sc, names, n, drop, s, &ddl, err) || ts_store_script(s, ddl, err))
+        goto fail;
+    if (own && ts_store_commit(s, err))
+        goto fail;
+    free(ddl);
+    return 0;
+fail:
+    if (own)
+        ts_store_rollback(s, NULL);
+    free(ddl);
+    ts_error_context(err, "%s %d table(s) of the %s schema in %s", drop ? "dropping" : "creating",
+                     n, sc->name, ts_store_url(s));
+    return -1;
+}
+
+int ts_schema_apply_tables(ts_store *s, const ts_schema *sc, const char *const *names, int n,
+                           ts_error *err)
+{
+    return run_tables(s, sc, names, n, 0, err);
+}
+
+int ts_schema_drop_tables(ts_store *s, const ts_schema *sc, const char *const *names, int n,
+                          ts_error *err)
+{
+    return run_tables(s, sc, names, n, 1, err);
 }

@@ -84,6 +84,22 @@ int ts_schema_apply(ts_store *s, const ts_schema *sc, ts_error *err);
 /* The version recorded for sc in the store, 0 when never applied. */
 int ts_schema_applied_version(ts_store *s, const ts_schema *sc, int *version, ts_error *err);
 
+/*
+ * Part of a schema, for migrations that create tables increment by increment:
+ * create the named tables of sc when missing (in schema order, so references
+ * resolve), or drop them (referencing tables first). In the caller's
+ * transaction when one is open, else in one of their own. Nothing is recorded
+ * in ts_schema_version: a schema applied in parts is at no version, and a
+ * later ts_schema_apply creates whatever is still missing.
+ */
+int ts_schema_apply_tables(ts_store *s, const ts_schema *sc, const char *const *names, int n,
+                           ts_error *err);
+int ts_schema_drop_tables(ts_store *s, const ts_schema *sc, const char *const *names, int n,
+                          ts_error *err);
+/* The statements the two above run on store s (malloc'd; for --dry-run). */
+int ts_schema_tables_ddl(const ts_schema *sc, const char *const *names, int n, int drop,
+                         ts_store *s, char **out, ts_error *err);
+
 /* The CREATE statements for one engine (malloc'd; for --dry-run and docs). */
 int ts_schema_ddl(const ts_schema *sc, ts_engine engine, char **out, ts_error *err);
 
