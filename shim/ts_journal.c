@@ -129,87 +129,59 @@ static int decode_image(const char *image, const ts_schema *sc, const ts_table *
     return rc;
 }
 
-/* Copy a current legacy row (or its absence) to the new store. */
-static int copy_to_new(ts_shim *sh, const ts_table *lt, const ts_value *cur, const entry *e,
-                       ts_error *err)
+int ts_twin_row(const ts_tmap *tm, int to_new, const ts_value *row, const ts_value *extra,
+                ts_value *twin, int *include, ts_buf *text, ts_error *err)
 {
-    ts_buf text = {0}, itext = {0};
-    const ts_table *it = NULL;
-    ts_value *image = NULL, *row = NULL;
-    int *include = NULL, rc = -1, pk[8], npk;
-
-    if (e->row_image && decode_image(e->row_image, ts_schema_new(), &it, &image, &itext, err))
-        goto out;
-    if (cur == NULL) {
-        /* Gone from legacy: delete its twin, known by the image's key. */
-        rc = image == NULL ? 0 : ts_rowio_pk(it, pk, &npk) ? -1
-                                 : ts_rowio_delete(sh->nw, it, pk, npk, image, err);
-        goto out;
-    }
-    const ts_tmap *tm = ts_manifest_route(sh->m, lt->name, cur);
-    if (tm == NULL) {
-        rc = ts_fail(err, TS_E_STATE, "a legacy %s row matches no mapping of the manifest", lt->name);
-        goto out;
-    }
-    const ts_table *nt = tm->target;
-    row = calloc((size_t)nt->ncols, sizeof *row);
-    include = calloc((size_t)nt->ncols, sizeof *include);
-    if (row == NULL || include == NULL) {
-        rc = ts_fail(err, TS_E_NOMEM, "out of memory");
-        goto out;
-    }
-    if (ts_tmap_to_new(tm, cur, row, &text, err))
-        goto out;
-    for (int c = 0; c < nt->ncols; c++) {
-        include[c] = ts_tmap_fills(tm, c);
-        /* New-only columns cannot live in legacy: they travel in the image. */
-        if (!include[c] && image && it == nt && image[c].type != TS_NULL) {
-            row[c] = image[c];
+    const ts_table *t = to_new ? tm->target : tm->legacy;
+    if (to_new ? ts_tmap_to_new(tm, row, twin, text, err) : ts_tmap_to_legacy(tm, row, twin, text, err))
+        return -1;
+    for (int c = 0; c < t->ncols; c++) {
+        include[c] = to_new ? ts_tmap_fills(tm, c) : ts_tmap_restores(tm, c);
+        /* New-only columns cannot live in legacy: they travel separately. */
+        if (to_new && !include[c] && extra && extra[c].type != TS_NULL) {
+            twin[c] = extra[c];
             include[c] = 1;
         }
     }
-    rc = ts_rowio_upsert(sh->nw, nt, row, include, err);
-out:
-    free(row);
-    free(include);
-    free(image);
-    ts_buf_free(&text);
-    ts_buf_free(&itext);
-    return rc;
+    return 0;
 }
 
-/* Copy a current new row (or its absence) to the legacy store. */
-static int copy_to_legacy(ts_shim *sh, const ts_table *nt, const ts_value *cur, const entry *e,
-                          ts_error *err)
+/* Copy the primary's current row `cur` of table pt (NULL: gone) to the other store. */
+static int copy_row(ts_shim *sh, ts_side primary, const ts_table *pt, const ts_value *cur,
+                    const entry *e, ts_error *err)
 {
+    int to_new = primary == TS_SIDE_LEGACY, rc = -1, pk[8], npk;
+    ts_store *target = to_new ? sh->nw : sh->legacy;
     ts_buf text = {0}, itext = {0};
     const ts_table *it = NULL;
-    ts_value *image = NULL, *row = NULL;
-    int *include = NULL, rc = -1, pk[8], npk;
-    const ts_tmap *tm = ts_manifest_tmap_for_new(sh->m, nt->name);
+    ts_value *image = NULL, *twin = NULL;
+    int *include = NULL;
 
-    if (tm == NULL)
-        return ts_fail(err, TS_E_STATE, "new table %s has no legacy twin to replay into", nt->name);
+    if (e->row_image && decode_image(e->row_image, to_new ? ts_schema_new() : ts_schema_legacy(),
+                                     &it, &image, &itext, err))
+        goto out;
     if (cur == NULL) {
-        if (e->row_image == NULL)
-            return 0;
-        if (decode_image(e->row_image, ts_schema_legacy(), &it, &image, &itext, err) == 0)
-            rc = ts_rowio_pk(it, pk, &npk) ? -1 : ts_rowio_delete(sh->legacy, it, pk, npk, image, err);
+        /* Gone from the primary: delete its twin, known by the image's key. */
+        rc = image == NULL ? 0 : ts_rowio_pk(it, pk, &npk) ? -1
+                                 : ts_rowio_delete(target, it, pk, npk, image, err);
         goto out;
     }
-    row = calloc((size_t)tm->legacy->ncols, sizeof *row);
-    include = calloc((size_t)tm->legacy->ncols, sizeof *include);
-    if (row == NULL || include == NULL) {
+    const ts_tmap *tm = to_new ? ts_manifest_route(sh->m, pt->name, cur)
+                               : ts_manifest_tmap_for_new(sh->m, pt->name);
+    if (tm == NULL) {
+        rc = ts_fail(err, TS_E_STATE, "a %s row of %s has no mapping in the manifest to replay by",
+                     pt->name, to_new ? "legacy" : "new");
+        goto out;
+    }
+    const ts_table *tt = to_new ? tm->target : tm->legacy;
+    twin = calloc((size_t)tt->ncols, sizeof *twin);
+    include = calloc((size_t)tt->ncols, sizeof *include);
+    if (twin == NULL || include == NULL)
         rc = ts_fail(err, TS_E_NOMEM, "out of memory");
-        goto out;
-    }
-    if (ts_tmap_to_legacy(tm, cur, row, &text, err))
-        goto out;
-    for (int c = 0; c < tm->legacy->ncols; c++)
-        include[c] = ts_tmap_restores(tm, c);
-    rc = ts_rowio_upsert(sh->legacy, tm->legacy, row, include, err);
+    else if (ts_twin_row(tm, to_new, cur, it == tt ? image : NULL, twin, include, &text, err) == 0)
+        rc = ts_rowio_upsert(target, tt, twin, include, err);
 out:
-    free(row);
+    free(twin);
     free(include);
     free(image);
     ts_buf_free(&text);
@@ -265,8 +237,7 @@ int ts_journal_apply(ts_shim *sh, ts_side primary, int64_t id, ts_error *err)
     if (key == NULL || ts_rowjson_decode(e.row_key, key, npk, &ktext, err) ||
         ts_rowio_get(p, pt, pk, npk, key, 1, &cur, err) < 0)
         goto out;
-    rc = primary == TS_SIDE_LEGACY ? copy_to_new(sh, pt, cur, &e, err)
-                                   : copy_to_legacy(sh, pt, cur, &e, err);
+    rc = copy_row(sh, primary, pt, cur, &e, err);
     if (rc == 0 && ts_shim_fault_hook)
         ts_shim_fault_hook("after_secondary_write");
     if (rc == 0)

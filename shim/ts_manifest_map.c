@@ -8,6 +8,7 @@
  * pointer only once the whole row is done (resolve_text).
  */
 #include "ts_manifest.h"
+#include "ts_rowjson.h"
 
 #include <cJSON.h>
 #include <inttypes.h>
@@ -100,25 +101,6 @@ int ts_tmap_accepts(const ts_tmap *tm, const ts_value *legacy_row)
 
 /* ---- JSON strings ---------------------------------------------------------- */
 
-static void json_encode_string(ts_buf *b, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    ts_buf_add(b, "\"", 1);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            char esc[2] = {'\\', (char)c};
-            ts_buf_add(b, esc, 2);
-        } else if (c < 0x20) {
-            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            ts_buf_add(b, esc, 6);
-        } else {
-            ts_buf_add(b, (const char *)&c, 1); /* UTF-8 passes through as it is */
-        }
-    }
-    ts_buf_add(b, "\"", 1);
-}
-
 /*
  * A JSON value back to legacy text: a string gives its content, null gives
  * NULL, anything else (a number, true, an object a tenant stored) its JSON
@@ -190,7 +172,7 @@ static int fill_column(const ts_tmap *tm, int col, const ts_value *legacy_row, t
         if (src->type != TS_TEXT)
             return row_fail(tm->legacy, tm->key, tm->nkey, legacy_row, from, err,
                             "text is needed to encode it as a JSON string: fix the row");
-        json_encode_string(text, src->s, src->len);
+        ts_json_string(text, src->s, src->len);
         produced(out, text, start);
         return 0;
     }

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void add_json_string(ts_buf *b, const char *s, size_t len)
+void ts_json_string(ts_buf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     ts_buf_add(b, "\"", 1);
@@ -16,7 +16,7 @@ static void add_json_string(ts_buf *b, const char *s, size_t len)
         if (c == '"' || c == '\\') {
             char esc[2] = {'\\', (char)c};
             ts_buf_add(b, esc, 2);
-        } else if (c < 0x20) {
+        } else if (c < 0x20 || c == 0x7f) {
             char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
             ts_buf_add(b, esc, 6);
         } else {
@@ -37,7 +37,7 @@ void ts_rowjson_value(ts_buf *b, const ts_value *v)
     case TS_TEXT:
     case TS_TIME:
         ts_buf_puts(b, v->type == TS_TEXT ? "{\"s\":" : "{\"t\":");
-        add_json_string(b, v->s, v->len);
+        ts_json_string(b, v->s, v->len);
         ts_buf_puts(b, "}");
         break;
     case TS_BLOB:

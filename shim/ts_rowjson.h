@@ -14,6 +14,9 @@
 #include "ts_error.h"
 #include "ts_value.h"
 
+/* Append s[0..len) as a JSON string literal (quotes, escapes; UTF-8 kept as is). */
+void ts_json_string(ts_buf *b, const char *s, size_t len);
+
 /* Append a JSON array of n values. */
 void ts_rowjson_encode(ts_buf *b, const ts_value *vals, int n);
 /* Append one value. */

@@ -27,6 +27,16 @@ int64_t ts_shim_now_ms(void)
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
+static void free_mismatches(ts_shim *sh)
+{
+    for (int i = 0; i < sh->nmismatches; i++) {
+        ts_mismatch *mm = &sh->mismatches[i];
+        free(mm->increment_id), free(mm->table), free(mm->row_key), free(mm->column);
+        free(mm->legacy_value), free(mm->new_value);
+    }
+    sh->nmismatches = 0;
+}
+
 void ts_shim_close(ts_shim *sh)
 {
     ts_error err;
@@ -35,11 +45,7 @@ void ts_shim_close(ts_shim *sh)
     /* A clean stop leaves no process row for operators to wait on. */
     if (sh->nw && sh->process_id[0] && ts_control_forget_process(sh->nw, sh->process_id, &err))
         ts_log(TS_LOG_WARN, "shim_forget_failed", "error=\"%s\"", err.msg);
-    for (int i = 0; i < sh->nmismatches; i++) {
-        ts_mismatch *mm = &sh->mismatches[i];
-        free(mm->increment_id), free(mm->table), free(mm->row_key), free(mm->column);
-        free(mm->legacy_value), free(mm->new_value);
-    }
+    free_mismatches(sh);
     free(sh->mismatches);
     ts_store_close(sh->nw);
     ts_store_close(sh->legacy);
@@ -350,11 +356,6 @@ int ts_shim_flush_mismatches(ts_shim *sh, ts_error *err)
     }
     if (ts_store_commit(sh->nw, err))
         return -1;
-    for (int i = 0; i < sh->nmismatches; i++) {
-        ts_mismatch *mm = &sh->mismatches[i];
-        free(mm->increment_id), free(mm->table), free(mm->row_key), free(mm->column);
-        free(mm->legacy_value), free(mm->new_value);
-    }
-    sh->nmismatches = 0;
+    free_mismatches(sh);
     return 0;
 }

@@ -63,6 +63,15 @@ int ts_shim_flush_mismatches(ts_shim *sh, ts_error *err);
 
 /* ---- the journal (ts_journal.c) ---------------------------------------- */
 
+/*
+ * The twin of a row on the other side: row of tm's legacy table -> new
+ * (to_new) or the reverse, with include[c] set for the columns the twin
+ * write carries; extra (new shape, may be NULL) supplies non-NULL values of
+ * new-only columns. twin and include hold the twin table's column count.
+ */
+int ts_twin_row(const ts_tmap *tm, int to_new, const ts_value *row, const ts_value *extra,
+                ts_value *twin, int *include, ts_buf *text, ts_error *err);
+
 /* The image of a row an entry carries: {"table": NAME, "row": [typed values]}. */
 void ts_journal_image(ts_buf *b, const ts_table *t, const ts_value *row);
 

@@ -271,10 +271,11 @@ static void key_json(ts_buf *b, const ts_table *t, const ts_value *row)
  * Carry one row the primary wrote (post-image `prow` of table `pt`, or the
  * deleted row when `deleted`) to the secondary: directly inside this
  * transaction when both stores share it, else through the primary's journal.
- * `extra` holds new-only column values (new shape) to carry along (may be NULL).
+ * `extra` holds new-only column values (new shape) to carry along (may be NULL;
+ * NULL values are not carried: legacy-primary stages cannot clear a new-only column).
  */
 static int follow(ts_tx *tx, const route_info *ri, ts_side primary, const ts_table *pt,
-                  const ts_value *prow, int deleted, const ts_value *extra, const int *extra_set,
+                  const ts_value *prow, int deleted, const ts_value *extra,
                   ts_error *err)
 {
     ts_shim *sh = tx->sh;
@@ -290,16 +291,8 @@ static int follow(ts_tx *tx, const route_info *ri, ts_side primary, const ts_tab
         ts_fail(err, TS_E_NOMEM, "out of memory");
         goto out;
     }
-    if (to_new ? ts_tmap_to_new(tm, prow, srow, &tx->text2, err)
-               : ts_tmap_to_legacy(tm, prow, srow, &tx->text2, err))
+    if (ts_twin_row(tm, to_new, prow, to_new ? extra : NULL, srow, include, &tx->text2, err))
         goto out;
-    for (int c = 0; c < st->ncols; c++) {
-        include[c] = to_new ? ts_tmap_fills(tm, c) : ts_tmap_restores(tm, c);
-        if (to_new && extra && extra_set[c] && !include[c]) {
-            srow[c] = extra[c];
-            include[c] = 1;
-        }
-    }
     if (sh->shared) {
         ts_store *s = store_of(tx, to_new ? TS_SIDE_NEW : TS_SIDE_LEGACY);
         rc = deleted ? (ts_rowio_pk(st, pk, &npk) ? -1 : ts_rowio_delete(s, st, pk, npk, srow, err))
@@ -533,7 +526,6 @@ typedef struct after {
     ts_side primary;
     int deleted;
     const ts_value *extra;     /* new-only values (new shape) set by the caller */
-    const int *extra_set;
     int id_col;                /* capture the first row's id (-1: no) */
     int64_t id;
 } after;
@@ -547,7 +539,7 @@ static int after_row(ts_tx *tx, const route_info *ri, const ts_table *t, const t
         a->id_col = -1;
     }
     if (ri->tm && ri->r.secondary != TS_SIDE_NONE &&
-        follow(tx, ri, a->primary, t, row, a->deleted, a->extra, a->extra_set, err))
+        follow(tx, ri, a->primary, t, row, a->deleted, a->extra, err))
         return -1;
     if (ri->tm && ri->r.change_journal && journal_change(tx, ri, row, a->deleted, err))
         return -1;
@@ -567,7 +559,7 @@ static int write_prepare(ts_tx *tx, const char *table, route_info *ri, ts_error 
 
 /* New-only columns (no legacy counterpart) among vals, in new-column order. */
 static int split_new_only(const route_info *ri, const ts_set *vals, int n, ts_value *extra,
-                          int *extra_set, int *is_new_only, ts_error *err)
+                          int *is_new_only, ts_error *err)
 {
     for (int i = 0; i < n; i++) {
         int nc = col_index(ri->nt, vals[i].col, err), restored = 0;
@@ -581,7 +573,6 @@ static int split_new_only(const route_info *ri, const ts_set *vals, int n, ts_va
                 return ts_fail(err, TS_E_STATE, "cannot add to %s.%s while legacy is primary: "
                                "it exists only in the new store", ri->nt->name, vals[i].col);
             extra[nc] = vals[i].val;
-            extra_set[nc] = 1;
         }
     }
     return 0;
@@ -593,7 +584,7 @@ static int insert_or_upsert(ts_tx *tx, const char *table, const ts_set *vals, in
     route_info ri;
     colval cv[MAX_ARGS];
     ts_value extra[MAX_ARGS] = {{0}};
-    int extra_set[MAX_ARGS] = {0}, new_only[MAX_ARGS] = {0}, ncv = 0, rc = -1;
+    int new_only[MAX_ARGS] = {0}, ncv = 0, rc = -1;
     ts_buf keep = {0};
     stmt st = {&tx->sql};
     char qt[TS_QNAME_MAX];
@@ -608,7 +599,7 @@ static int insert_or_upsert(ts_tx *tx, const char *table, const ts_set *vals, in
     if (ri.nt->ncols > MAX_ARGS)
         return ts_fail(err, TS_E_INTERNAL, "table %s is too wide", table);
     if (p == TS_SIDE_LEGACY &&
-        split_new_only(&ri, vals, nvals, extra, extra_set, new_only, err))
+        split_new_only(&ri, vals, nvals, extra, new_only, err))
         return -1;
     for (int i = 0; i < nvals; i++) {
         if (vals[i].add)
@@ -676,7 +667,7 @@ static int insert_or_upsert(ts_tx *tx, const char *table, const ts_set *vals, in
     ts_buf_puts(&tx->sql, " RETURNING ");
     ts_rowio_columns(&tx->sql, pt);
 
-    after a = {p, 0, extra, extra_set, idc, 0};
+    after a = {p, 0, extra, idc, 0};
     rc = run_rows(tx, store_of(tx, p), pt, &st, after_row, &a, &n, err, &ri);
     if (rc == 0 && id_out)
         *id_out = a.id;
@@ -704,7 +695,7 @@ int ts_tx_update(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
     route_info ri;
     colval cv[MAX_ARGS], sv[MAX_ARGS];
     ts_value extra[MAX_ARGS] = {{0}};
-    int extra_set[MAX_ARGS] = {0}, new_only[MAX_ARGS] = {0}, nsv = 0, rc = -1;
+    int new_only[MAX_ARGS] = {0}, nsv = 0, rc = -1;
     ts_buf keep = {0};
     stmt st = {&tx->sql};
     char qt[TS_QNAME_MAX];
@@ -716,7 +707,7 @@ int ts_tx_update(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
         return -1;
     ts_side p = ri.r.primary;
     const ts_table *pt = p == TS_SIDE_NEW ? ri.nt : ri.tm->legacy;
-    if (p == TS_SIDE_LEGACY && split_new_only(&ri, sets, nsets, extra, extra_set, new_only, err))
+    if (p == TS_SIDE_LEGACY && split_new_only(&ri, sets, nsets, extra, new_only, err))
         return -1;
     if (translate_all(tx, &ri, p, where, nwhere, cv, &keep, err))
         goto out;
@@ -758,7 +749,7 @@ int ts_tx_update(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
         ts_buf_puts(&tx->sql, " RETURNING ");
         ts_rowio_columns(&tx->sql, pt);
     }
-    after a = {p, 0, extra, extra_set, -1, 0};
+    after a = {p, 0, extra, -1, 0};
     rc = run_rows(tx, store_of(tx, p), pt, &st, after_row, &a, &n, err, &ri);
     if (rc == 0) {
         count(tx, &ri, p, 1, n);
@@ -794,7 +785,7 @@ int ts_tx_delete(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
         goto out;
     ts_buf_puts(&tx->sql, " RETURNING ");
     ts_rowio_columns(&tx->sql, pt);
-    after a = {p, 1, NULL, NULL, -1, 0};
+    after a = {p, 1, NULL, -1, 0};
     rc = run_rows(tx, store_of(tx, p), pt, &st, after_row, &a, &n, err, &ri);
     if (rc == 0) {
         count(tx, &ri, p, 1, n);
@@ -922,6 +913,17 @@ static int sampled(ts_shim *sh)
     return (double)(sh->rng >> 11) / (double)(1ull << 53) < sh->shadow_fraction;
 }
 
+/* The JSON of a new-shaped row's key under the mapping (for mismatch records). */
+static void new_key_json(ts_buf *b, const ts_tmap *tm, const ts_value *row)
+{
+    ts_value kv[8];
+    int n = tm->nnew_key < 8 ? tm->nnew_key : 8;
+    for (int k = 0; k < n; k++)
+        kv[k] = row[tm->new_key[k]];
+    ts_buf_reset(b);
+    ts_rowjson_encode(b, kv, n);
+}
+
 /* Compare what legacy answered (new shape) with what new answers, per key. */
 static void compare_results(ts_tx *tx, const route_info *ri, const ts_result *lr,
                             const ts_result *nr)
@@ -941,11 +943,7 @@ static void compare_results(ts_tx *tx, const route_info *ri, const ts_result *lr
             if (same)
                 break;
         }
-        ts_buf_reset(&key);
-        ts_value kv[8];
-        for (int k = 0; k < tm->nnew_key && k < 8; k++)
-            kv[k] = l[tm->new_key[k]];
-        ts_rowjson_encode(&key, kv, tm->nnew_key < 8 ? tm->nnew_key : 8);
+        new_key_json(&key, tm, l);
         if (j == nr->n) {
             ts_shim_add_mismatch(tx->sh, tm->inc->id, ri->nt->name, key.s, NULL, "row", "missing");
             bad = 1;
@@ -968,11 +966,7 @@ static void compare_results(ts_tx *tx, const route_info *ri, const ts_result *lr
     }
     for (int j = 0; matched && j < nr->n; j++)
         if (!matched[j]) {
-            ts_value kv[8];
-            ts_buf_reset(&key);
-            for (int k = 0; k < tm->nnew_key && k < 8; k++)
-                kv[k] = nr->rows[j][tm->new_key[k]];
-            ts_rowjson_encode(&key, kv, tm->nnew_key < 8 ? tm->nnew_key : 8);
+            new_key_json(&key, tm, nr->rows[j]);
             ts_shim_add_mismatch(tx->sh, tm->inc->id, ri->nt->name, key.s, NULL, "missing", "row");
             bad = 1;
         }
