@@ -1,6 +1,7 @@
 /* ts_diff.c: chunked, checksummed, resumable comparison of the two stores. */
 #include "ts_diff.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -312,6 +313,44 @@ static void table_run_free(table_run *tr)
     ts_buf_free(&tr->keytext);
 }
 
+/*
+ * Read the next page of both sides at once: they are two connections (often
+ * two engines), so the legacy page is read on a thread of its own while this
+ * one reads the new page. On two cores this halves a chunk's wall time.
+ */
+typedef struct page_job {
+    ts_vside *sd;
+    const ts_buf *after;
+    int rc;
+    ts_error err;
+} page_job;
+
+static void *page_thread(void *arg)
+{
+    page_job *j = arg;
+    j->rc = ts_vside_page(j->sd, j->after->len ? (unsigned char *)j->after->s : NULL,
+                          j->after->len, &j->err);
+    return NULL;
+}
+
+static int pages(table_run *tr, ts_error *err)
+{
+    page_job lj = {&tr->L, &tr->after, 0, {0}};
+    pthread_t t;
+    int threaded = pthread_create(&t, NULL, page_thread, &lj) == 0;
+    if (!threaded)
+        page_thread(&lj);
+    int rc = ts_vside_page(&tr->N, tr->after.len ? (unsigned char *)tr->after.s : NULL,
+                           tr->after.len, err);
+    if (threaded)
+        pthread_join(t, NULL);
+    if (lj.rc) {
+        *err = lj.err;
+        return -1;
+    }
+    return rc;
+}
+
 /* Run chunks until the table ends (1) or the run's chunk budget does (0). */
 static int chunks(table_run *tr, const ts_vplan *p, ts_vlog *lg, int64_t *budget, ts_error *err)
 {
@@ -319,10 +358,7 @@ static int chunks(table_run *tr, const ts_vplan *p, ts_vlog *lg, int64_t *budget
     for (;;) {
         if (*budget == 0)
             return 0;
-        int have = tr->after.len > 0;
-        const unsigned char *a = have ? (unsigned char *)tr->after.s : NULL;
-        if (ts_vside_page(&tr->L, a, tr->after.len, err) ||
-            ts_vside_page(&tr->N, a, tr->after.len, err))
+        if (pages(tr, err))
             return -1;
         /* The chunk ends at the smaller last key of the two pages: both sides
            are complete up to there. A side at its end does not bound it. */
