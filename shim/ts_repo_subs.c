@@ -1,0 +1,195 @@
+/* ts_repo_subs.c: subscriptions, transactions and purchases (increment 2.3). */
+#include <string.h>
+
+#include "ts_repo_int.h"
+
+static void sub_from(const ts_result *r, int row, ts_subscription *s)
+{
+    s->id = ts_result_int(r, row, "id");
+    s->user_id = ts_result_int(r, row, "user_id");
+    REPO_TEXT(r, row, "status", s->status);
+    s->is_trial = repo_bool(r, row, "is_trial");
+    REPO_TEXT(r, row, "start_date", s->start_date);
+    REPO_TEXT(r, row, "end_date", s->end_date);
+    s->traffic_limit_gb = ts_result_int(r, row, "traffic_limit_gb");
+    s->traffic_used_gb = repo_double(r, row, "traffic_used_gb");
+    s->device_limit = ts_result_int(r, row, "device_limit");
+    s->autopay_enabled = repo_bool(r, row, "autopay_enabled");
+    REPO_TEXT(r, row, "subscription_url", s->subscription_url);
+}
+
+int ts_repo_sub_create(ts_tx *tx, const ts_subscription_new *s, int64_t *id, ts_error *err)
+{
+    char now[TS_TIME_MAX], end[TS_TIME_MAX];
+    ts_set v[10];
+    int n = 0;
+    if (s->days <= 0)
+        return ts_fail(err, TS_E_INVALID, "a subscription of %lld days: give at least 1 day",
+                       (long long)s->days);
+    repo_now(now);
+    if (repo_time_extend(now, s->days * 86400, end, err))
+        return -1;
+    v[n++] = (ts_set){"user_id", ts_int(s->user_id)};
+    v[n++] = (ts_set){"status", ts_text(s->is_trial ? "trial" : "active")};
+    v[n++] = (ts_set){"is_trial", ts_bool(s->is_trial)};
+    v[n++] = (ts_set){"start_date", ts_time(now)};
+    v[n++] = (ts_set){"end_date", ts_time(end)};
+    v[n++] = (ts_set){"traffic_limit_gb", ts_int(s->traffic_limit_gb)};
+    v[n++] = (ts_set){"created_at", ts_time(now)};
+    v[n++] = (ts_set){"updated_at", ts_time(now)};
+    if (s->device_limit)
+        v[n++] = (ts_set){"device_limit", ts_int(s->device_limit)};
+    return ts_tx_insert(tx, "subscriptions", v, n, id, err);
+}
+
+int ts_repo_sub_get(ts_tx *tx, int64_t id, ts_subscription *out, ts_error *err)
+{
+    ts_cond c = {"id", ts_int(id)};
+    ts_result *r;
+    int rc = repo_one(tx, "subscriptions", &c, 1, NULL, &r, err);
+    if (rc == 1) {
+        sub_from(r, 0, out);
+        ts_result_free(r);
+    }
+    return rc;
+}
+
+/* A user has a handful of subscriptions: the newest few are read and the
+   status and end date checked here (the shim has no IN or > conditions). */
+#define SUB_SCAN 16
+
+int ts_repo_sub_active(ts_tx *tx, int64_t user_id, ts_subscription *out, ts_error *err)
+{
+    ts_cond c = {"user_id", ts_int(user_id)};
+    ts_result *r;
+    char now[TS_TIME_MAX];
+    int64_t now_us, end_us;
+    int found = 0;
+    repo_now(now);
+    if (repo_time_us(now, &now_us, err) ||
+        ts_tx_select(tx, "subscriptions", &c, 1, "id DESC", SUB_SCAN, &r, err))
+        return -1;
+    for (int i = 0; i < ts_result_count(r) && !found; i++) {
+        const char *st = ts_result_text(r, i, "status"), *end = ts_result_text(r, i, "end_date");
+        if (st == NULL || (strcmp(st, "trial") != 0 && strcmp(st, "active") != 0) || end == NULL)
+            continue;
+        if (repo_time_us(end, &end_us, err)) {
+            ts_result_free(r);
+            return -1;
+        }
+        if (end_us > now_us) {
+            sub_from(r, i, out);
+            found = 1;
+        }
+    }
+    ts_result_free(r);
+    return found;
+}
+
+int ts_repo_sub_extend(ts_tx *tx, int64_t id, int64_t days, ts_error *err)
+{
+    char now[TS_TIME_MAX], end[TS_TIME_MAX];
+    ts_subscription s;
+    if (days <= 0)
+        return ts_fail(err, TS_E_INVALID, "extending by %lld days: give at least 1 day",
+                       (long long)days);
+    /* Touch the row first: on PostgreSQL that takes its row lock, so a second
+       extension waits and then reads this one's end date (no lost days). */
+    repo_now(now);
+    ts_set touch = {"updated_at", ts_time(now)};
+    int rc = repo_update_id(tx, "subscriptions", id, &touch, 1, err);
+    if (rc <= 0 || (rc = ts_repo_sub_get(tx, id, &s, err)) <= 0)
+        return rc;
+    if (repo_time_extend(s.end_date, days * 86400, end, err))
+        return -1;
+    ts_set v[2] = {{"end_date", ts_time(end)},
+                   {"status", ts_text(strcmp(s.status, "expired") == 0 ? "active" : s.status)}};
+    return repo_update_id(tx, "subscriptions", id, v, 2, err);
+}
+
+/* ---- transactions ------------------------------------------------------------------ */
+
+int ts_repo_txn_create(ts_tx *tx, const ts_txn_new *t, int64_t *id, int *already, ts_error *err)
+{
+    char now[TS_TIME_MAX];
+    ts_set v[9];
+    int n = 0;
+    *already = 0;
+    /* Looked up first: a unique violation would abort a PostgreSQL transaction
+       with everything the unit did before it. */
+    if (t->external_id && t->payment_method) {
+        ts_cond c[2] = {{"external_id", ts_text(t->external_id)},
+                        {"payment_method", ts_text(t->payment_method)}};
+        ts_result *r;
+        int found = repo_one(tx, "transactions", c, 2, NULL, &r, err);
+        if (found == 1) {
+            *id = ts_result_int(r, 0, "id");
+            *already = 1;
+        }
+        ts_result_free(r);
+        if (found != 0)
+            return found < 0 ? -1 : 0;
+    }
+    repo_now(now);
+    v[n++] = (ts_set){"user_id", ts_int(t->user_id)};
+    v[n++] = (ts_set){"type", ts_text(t->type)};
+    v[n++] = (ts_set){"amount_kopeks", ts_int(t->amount_kopeks)};
+    v[n++] = (ts_set){"description", ts_text(t->description)};
+    v[n++] = (ts_set){"payment_method", ts_text(t->payment_method)};
+    v[n++] = (ts_set){"external_id", ts_text(t->external_id)};
+    v[n++] = (ts_set){"is_completed", ts_bool(t->completed)};
+    v[n++] = (ts_set){"created_at", ts_time(now)};
+    v[n++] = (ts_set){"completed_at", t->completed ? ts_time(now) : ts_null()};
+    return ts_tx_insert(tx, "transactions", v, n, id, err);
+}
+
+int ts_repo_txn_complete(ts_tx *tx, int64_t id, ts_error *err)
+{
+    char now[TS_TIME_MAX];
+    repo_now(now);
+    ts_cond c[2] = {{"id", ts_int(id)}, {"is_completed", ts_bool(0)}};
+    ts_set s[2] = {{"is_completed", ts_bool(1)}, {"completed_at", ts_time(now)}};
+    return repo_transition(tx, "transactions", c, 2, s, 2, c, 1, "transaction", err);
+}
+
+int ts_repo_txn_list(ts_tx *tx, int64_t user_id, int limit, ts_result **out, ts_error *err)
+{
+    ts_cond c = {"user_id", ts_int(user_id)};
+    return ts_tx_select(tx, "transactions", &c, 1, "id DESC", limit, out, err);
+}
+
+/* ---- purchases -------------------------------------------------------------------------- */
+
+int ts_repo_purchase(ts_tx *tx, const ts_purchase *p, ts_purchase_result *out, ts_error *err)
+{
+    ts_subscription s;
+    int already, rc;
+    memset(out, 0, sizeof *out);
+    if (p->price_kopeks < 0 || p->period_days <= 0)
+        return ts_fail(err, TS_E_INVALID, "a purchase of %lld days for %lld kopeks: give a "
+                       "period and a price that are not negative", (long long)p->period_days,
+                       (long long)p->price_kopeks);
+    if ((rc = ts_repo_user_debit(tx, p->user_id, p->price_kopeks, err)) <= 0)
+        return rc;
+    /* A paid plan extends the paid subscription running now; after a trial
+       (or none) it starts a new one. */
+    if ((rc = ts_repo_sub_active(tx, p->user_id, &s, err)) < 0)
+        return -1;
+    if (rc == 1 && !s.is_trial) {
+        out->subscription_id = s.id;
+        if (ts_repo_sub_extend(tx, s.id, p->period_days, err) < 0)
+            return -1;
+    } else {
+        ts_subscription_new ns = {p->user_id, 0, p->period_days, p->traffic_limit_gb,
+                                  p->device_limit};
+        if (ts_repo_sub_create(tx, &ns, &out->subscription_id, err))
+            return -1;
+    }
+    ts_txn_new t = {p->user_id, "subscription_payment", p->price_kopeks, "subscription purchase",
+                    "balance", NULL, 1};
+    if (ts_repo_txn_create(tx, &t, &out->transaction_id, &already, err) ||
+        ts_repo_referral_first_payment(tx, p->user_id, p->price_kopeks, p->referral_percent,
+                                       out->transaction_id, &out->referral_reward_kopeks, err) < 0)
+        return -1;
+    return 1;
+}

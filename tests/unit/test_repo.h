@@ -1,0 +1,98 @@
+/*
+ * test_repo.h: what the repository tests share: a store pair with a shim at
+ * a chosen stage of every data increment, units of work, checked calls.
+ * Include after <cmocka.h>.
+ */
+#ifndef TEST_REPO_H
+#define TEST_REPO_H
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ts_repo.h"
+#include "ts_test.h"
+
+typedef struct repo_fx {
+    ts_pair_kind kind;
+    const char *stage;      /* of 2.1, 2.3, 2.4, 3.2 and 3.3 */
+    ts_test_pair pair;
+    ts_shim *sh;
+    ts_tx *open;            /* the unit in progress, rolled back after a failed test */
+    ts_error err;           /* the last call's, for messages */
+} repo_fx;
+
+/* Make the pair, set 1.1 to expanded and the data increments to fx->stage,
+   open the shim. 0 ready, -1 skip (no PostgreSQL). */
+static inline int repo_fx_open(repo_fx *fx)
+{
+    static const char *const incs[] = {"2.1", "2.3", "2.4", "3.2", "3.3"};
+    ts_shim_config cfg = {0};
+    if (ts_test_pair_make(fx->kind, &fx->pair))
+        return -1;
+    ts_test_set_stage(fx->pair.nw.url, "1.1", "expanded");
+    for (size_t i = 0; i < sizeof incs / sizeof incs[0]; i++)
+        ts_test_set_stage(fx->pair.nw.url, incs[i], fx->stage);
+    cfg.legacy_url = fx->pair.legacy.url;
+    cfg.new_url = fx->pair.nw.url;
+    cfg.program = "test_repo";
+    cfg.shadow_fraction = 1.0;
+    if (ts_shim_open(&cfg, &fx->sh, &fx->err))
+        fail_msg("shim open: %s", fx->err.msg);
+    return 0;
+}
+
+static inline void repo_fx_close(repo_fx *fx)
+{
+    ts_shim_close(fx->sh);
+    ts_test_pair_cleanup(&fx->pair);
+}
+
+/* Per-test teardown: a test that failed mid-unit leaves it open. */
+static inline int repo_test_teardown(void **state)
+{
+    repo_fx *fx = *state;
+    ts_tx_rollback(fx->open);
+    fx->open = NULL;
+    return 0;
+}
+
+static inline ts_tx *repo_begin(repo_fx *fx, int64_t bot)
+{
+    ts_tx *tx;
+    ts_ctx ctx = {bot, bot == ts_shim_master_bot_id(fx->sh)};
+    if (ts_shim_begin(fx->sh, &ctx, &tx, &fx->err))
+        fail_msg("begin: %s", fx->err.msg);
+    return fx->open = tx;
+}
+
+static inline void repo_rollback(repo_fx *fx, ts_tx *tx)
+{
+    ts_tx_rollback(tx);
+    fx->open = NULL;
+}
+
+static inline void repo_commit(repo_fx *fx, ts_tx *tx)
+{
+    fx->open = NULL;
+    if (ts_tx_commit(tx, &fx->err))
+        fail_msg("commit: %s", fx->err.msg);
+}
+
+/* A repository call that must return want (its error message when it does not). */
+#define EXPECT(fx, call, want)                                                            \
+    do {                                                                                  \
+        int rc_ = (call);                                                                 \
+        if (rc_ != (want))                                                                \
+            fail_msg("%s returned %d, want %d (stage %s, %s): %s", #call, rc_, (want),    \
+                     (fx)->stage, ts_test_pair_name((fx)->kind), rc_ < 0 ? (fx)->err.msg : ""); \
+    } while (0)
+
+/* Count rows of a store with a WHERE clause. */
+static inline int64_t repo_count(const char *url, const char *table, const char *where)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE %s", table, where);
+    return ts_test_int(url, sql);
+}
+
+#endif
