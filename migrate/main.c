@@ -1,26 +1,126 @@
 /* ts-migrate: the operator CLI: status, plan, advance, backfill, rollback, repair, contract. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "ts_backfill.h"
+#include "ts_log.h"
+#include "ts_margs.h"
+#include "ts_mlock.h"
+#include "ts_mops.h"
+#include "ts_mstatus.h"
 #include "ts_version.h"
 
-static void usage(FILE *out)
+static void on_signal(int sig)
 {
-    fprintf(out, "usage: ts-migrate [--help] [--version]\n"
-                 "ts-migrate: the operator CLI: status, plan, advance, backfill, rollback, repair, contract.\n"
-                 "Not built yet in this release: see README.md for what works.\n");
+    (void)sig;
+    ts_backfill_stop = 1;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int run(ts_mig *g, const ts_margs *a, ts_error *err)
+{
+    const char *c = a->command;
+    if (strcmp(c, "init") == 0)
+        return ts_mops_init(g, err);
+    if (strcmp(c, "status") == 0)
+        return a->o.audit_n ? ts_mstatus_audit(g, a->o.audit_n, err) : ts_mstatus_status(g, err);
+    if (strcmp(c, "plan") == 0)
+        return ts_mstatus_plan(g, err);
+    if (strcmp(c, "unlock") == 0)
+        return ts_mops_unlock(g, err);
+
+    ts_mlock lock = {0};
+    char what[160];
+    snprintf(what, sizeof what, "%s%s%s", c, a->id ? " " : "", a->id ? a->id : "");
+    /* A dry run changes nothing, so it neither needs nor blocks the lock. */
+    if (!g->o.dry_run && ts_mlock_acquire(&lock, g, what, err))
+        return -1;
+    int rc;
+    if (strcmp(c, "advance") == 0)
+        rc = ts_mops_advance(g, &lock, a->id, err);
+    else if (strcmp(c, "rollback") == 0)
+        rc = ts_mops_rollback(g, &lock, a->id, err);
+    else if (strcmp(c, "contract") == 0)
+        rc = ts_mops_contract(g, &lock, a->id, err);
+    else if (strcmp(c, "repair") == 0)
+        rc = ts_mops_repair(g, err);
+    else {
+        const ts_increment *inc = ts_manifest_find(g->m, a->id);
+        snprintf(g->audit_inc, sizeof g->audit_inc, "%s", a->id);
+        rc = inc ? ts_backfill_run(g, &lock, inc, err)
+                 : ts_fail(err, TS_E_USAGE, "unknown increment '%.20s': see 'ts-migrate status'", a->id);
+    }
+    ts_mlock_release(&lock);
+    return rc;
+}
+
+static void audit(ts_mig *g, const ts_margs *a, int argc, char **argv, int rc, const ts_error *e,
+                  int64_t ms)
+{
+    ts_buf args = {0}, msg = {0};
+    ts_error err;
+    ts_margs_redacted(argc, argv, &args);
+    if (rc)
+        ts_buf_puts(&msg, e->msg);
+    if (g->notes.len)
+        ts_buf_printf(&msg, "%s%s", msg.len ? "; " : "", g->notes.s);
+    const char *result = g->o.dry_run ? "dry_run"
+                         : rc == 0     ? "ok"
+                         : e->code == TS_E_STATE || e->code == TS_E_USAGE || e->code == TS_E_LOCKED
+                             ? "refused" : "failed";
+    if (rc && g->exit_hint == TS_EXIT_NOACK)
+        result = "failed";
+    ts_audit_entry en = {g->actor, g->host, a->command, args.s, g->audit_inc[0] ? g->audit_inc : NULL,
+                         g->audit_from[0] ? g->audit_from : NULL, g->audit_to[0] ? g->audit_to : NULL,
+                         result, msg.len ? msg.s : NULL, (int64_t)getpid(), ms};
+    if (ts_control_audit(g->nw, &en, &err))
+        ts_log(TS_LOG_WARN, "audit_failed", "error=\"%s\" note=\"the command ran; its audit row "
+               "could not be written\"", err.msg);
+    ts_buf_free(&args);
+    ts_buf_free(&msg);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-        printf("ts-migrate %s\n", TS_VERSION);
+    ts_margs a;
+    ts_mig g;
+    ts_error err;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    if (ts_margs_parse(argc, argv, &a, &err)) {
+        fprintf(stderr, "ts-migrate: %s\n", err.msg);
+        ts_margs_free(&a);
+        return TS_EXIT_USAGE;
+    }
+    if (a.help || a.version) {
+        fputs(a.help ? ts_migrate_usage : "ts-migrate " TS_VERSION "\n", stdout);
+        ts_margs_free(&a);
         return 0;
     }
-    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        usage(stdout);
-        return 0;
-    }
-    usage(stderr);
-    return 2;
+    int64_t t0 = now_ms();
+    int rc = ts_mig_open(&g, &a.o, &err);
+    int opened = g.nw != NULL;
+    if (rc == 0)
+        rc = run(&g, &a, &err);
+    if (opened)
+        audit(&g, &a, argc, argv, rc, &err, now_ms() - t0);
+    int code = rc ? ts_margs_exit_code(&err, g.exit_hint) : 0;
+    if (rc)
+        fprintf(stderr, "ts-migrate: %s\n", err.msg);
+    ts_mig_close(&g);
+    ts_margs_free(&a);
+    return code;
 }

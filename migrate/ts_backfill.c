@@ -1,0 +1,572 @@
+/* ts_backfill.c: keyset-chunked, checkpointed, lock-disciplined copy of legacy rows. */
+#include "ts_backfill.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ts_log.h"
+#include "ts_mgate.h"
+#include "ts_rowjson.h"
+#include "ts_shim_int.h"
+
+#define MAX_ROWS_PER_INSERT 1000
+#define MAX_PARAMS 30000        /* below SQLite's 32766 and PostgreSQL's 65535 */
+#define RETRIES 5
+
+volatile sig_atomic_t ts_backfill_stop;
+void (*ts_backfill_hook)(const char *point);
+
+/* One table map's copy. */
+typedef struct bf {
+    ts_mig *g;
+    ts_mlock *lock;
+    const ts_tmap *tm;
+    const ts_table *lt, *nt;
+    int fill[256], nfill;      /* new columns written, in order */
+    int self_col;              /* new column of a self reference, -1 none */
+    int self_from;             /* its legacy column */
+    ts_buf sel, sel_after, ins;
+    char last_key[4096];       /* ts_rowjson of the last legacy key done; "" none */
+    int64_t done, total, run_rows;
+    int64_t t0_ms;
+    int tty;
+    /* the chunk */
+    ts_value **rows;           /* owned legacy rows */
+    int nrows, cap;
+} bf;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void free_rows(bf *b)
+{
+    for (int i = 0; i < b->nrows; i++)
+        ts_rowio_free(b->rows[i], b->lt->ncols);
+    b->nrows = 0;
+}
+
+static const char *key_name(const bf *b, int k) { return b->lt->cols[b->tm->key[k]].name; }
+
+/* ---- SQL ------------------------------------------------------------------------ */
+
+/* The legacy chunk query: all columns, keyset after $1.. (after) or from the start,
+   optionally only rows whose self reference points above their own key (pass 2). */
+static int build_select(bf *b, ts_buf *out, int after, int pass2, ts_error *err)
+{
+    char qt[TS_QNAME_MAX];
+    int pg = ts_store_engine(b->g->legacy) == TS_ENGINE_PG, nk = b->tm->nkey;
+    if (ts_store_table(b->g->legacy, b->lt->name, qt, err))
+        return -1;
+    ts_buf_puts(out, "SELECT ");
+    ts_rowio_columns(out, b->lt);
+    ts_buf_printf(out, " FROM %s", qt);
+    if (after) {
+        ts_buf_puts(out, nk > 1 ? " WHERE (" : " WHERE ");
+        for (int k = 0; k < nk; k++)
+            ts_buf_printf(out, "%s\"%s\"", k ? ", " : "", key_name(b, k));
+        ts_buf_puts(out, nk > 1 ? ") > (" : " > ");
+        for (int k = 0; k < nk; k++)
+            ts_buf_printf(out, "%s$%d", k ? ", " : "", k + 1);
+        ts_buf_puts(out, nk > 1 ? ")" : "");
+    }
+    if (pass2)
+        ts_buf_printf(out, "%s\"%s\" > \"%s\"", after ? " AND " : " WHERE ",
+                      b->lt->cols[b->self_from].name, key_name(b, 0));
+    ts_buf_puts(out, " ORDER BY ");
+    for (int k = 0; k < nk; k++)
+        ts_buf_printf(out, "%s\"%s\"", k ? ", " : "", key_name(b, k));
+    ts_buf_printf(out, " LIMIT %d%s", b->g->o.batch, pg ? " FOR SHARE" : "");
+    return out->oom ? ts_fail(err, TS_E_NOMEM, "out of memory") : 0;
+}
+
+/* "a", "b" of a comma-separated declared list, quoted. */
+static void quoted_list(ts_buf *b, const char *cols)
+{
+    const char *p = cols;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        const char *s = p, *e = p + n;
+        while (s < e && *s == ' ')
+            s++;
+        while (e > s && e[-1] == ' ')
+            e--;
+        ts_buf_printf(b, "%s\"%.*s\"", p == cols ? "" : ", ", (int)(e - s), s);
+        p += n + (p[n] == ',');
+    }
+}
+
+/* INSERT of nrows rows ... ON CONFLICT (pk) DO NOTHING, into b->ins. */
+static int build_insert(bf *b, int nrows, ts_error *err)
+{
+    char qt[TS_QNAME_MAX];
+    int param = 1;
+    ts_buf_reset(&b->ins);
+    if (ts_store_table(b->g->nw, b->nt->name, qt, err))
+        return -1;
+    ts_buf_printf(&b->ins, "INSERT INTO %s (", qt);
+    for (int i = 0; i < b->nfill; i++)
+        ts_buf_printf(&b->ins, "%s\"%s\"", i ? ", " : "", b->nt->cols[b->fill[i]].name);
+    ts_buf_puts(&b->ins, ") VALUES ");
+    for (int r = 0; r < nrows; r++) {
+        ts_buf_puts(&b->ins, r ? ", (" : "(");
+        for (int i = 0; i < b->nfill; i++)
+            ts_buf_printf(&b->ins, "%s$%d", i ? ", " : "", param++);
+        ts_buf_puts(&b->ins, ")");
+    }
+    ts_buf_puts(&b->ins, " ON CONFLICT (");
+    quoted_list(&b->ins, b->nt->pk);
+    ts_buf_puts(&b->ins, ") DO NOTHING");
+    return b->ins.oom ? ts_fail(err, TS_E_NOMEM, "out of memory") : 0;
+}
+
+/* ---- the checkpoint ---------------------------------------------------------------- */
+
+static int load_checkpoint(bf *b, int *finished, ts_error *err)
+{
+    char qt[TS_QNAME_MAX], lq[TS_QNAME_MAX], sql[2 * TS_QNAME_MAX + 256], now[TS_TIME_MAX];
+    ts_value p[4] = {ts_text(b->tm->inc->id), ts_text(b->nt->name)};
+    ts_rows *r;
+    *finished = 0;
+    b->last_key[0] = '\0';
+    if (ts_store_table(b->g->nw, "ts_backfill", qt, err))
+        return -1;
+    snprintf(sql, sizeof sql, "SELECT last_key, rows_done, rows_total, finished_at FROM %s "
+             "WHERE increment_id = $1 AND table_name = $2", qt);
+    if (ts_store_query(b->g->nw, sql, p, 2, &r, err))
+        return -1;
+    int rc = ts_rows_next(r, err);
+    if (rc == 1) {
+        ts_value k = ts_rows_get(r, 0);
+        if (k.type != TS_NULL)
+            snprintf(b->last_key, sizeof b->last_key, "%.*s", (int)k.len, k.s);
+        b->done = ts_rows_get(r, 1).i;
+        b->total = ts_rows_get(r, 2).i;
+        *finished = ts_rows_get(r, 3).type != TS_NULL;
+    }
+    ts_rows_close(r);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    /* First run: the total is the legacy row count now (progress only). */
+    if (ts_store_table(b->g->legacy, b->lt->name, lq, err))
+        return -1;
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", lq);
+    if (ts_store_query_int(b->g->legacy, sql, NULL, 0, &b->total, err) < 0)
+        return -1;
+    ts_time_now(now);
+    p[2] = ts_int(b->total);
+    p[3] = ts_text(now);
+    snprintf(sql, sizeof sql, "INSERT INTO %s (increment_id, table_name, rows_done, rows_total, "
+             "started_at, updated_at) VALUES ($1, $2, 0, $3, $4, $4)", qt);
+    b->done = 0;
+    return ts_mig_exec(b->g, b->g->nw, sql, p, 4, NULL, err);
+}
+
+static int save_checkpoint(bf *b, int64_t rows, int finished, ts_error *err)
+{
+    char qt[TS_QNAME_MAX], sql[TS_QNAME_MAX + 200], now[TS_TIME_MAX];
+    ts_time_now(now);
+    ts_value p[5] = {ts_text(b->last_key[0] ? b->last_key : NULL), ts_int(rows), ts_text(now),
+                     ts_text(b->tm->inc->id), ts_text(b->nt->name)};
+    if (ts_store_table(b->g->nw, "ts_backfill", qt, err))
+        return -1;
+    snprintf(sql, sizeof sql, "UPDATE %s SET last_key = $1, rows_done = rows_done + $2, "
+             "updated_at = $3%s WHERE increment_id = $4 AND table_name = $5", qt,
+             finished ? ", finished_at = $3" : "");
+    return ts_store_exec(b->g->nw, sql, p, 5, NULL, err);
+}
+
+/* ---- one chunk ------------------------------------------------------------------------ */
+
+static int read_chunk(bf *b, const char *sql_first, const char *sql_after, ts_error *err)
+{
+    ts_value key[16];
+    ts_buf ktext = {0};
+    ts_rows *r;
+    int rc, after = b->last_key[0] != '\0', nk = b->tm->nkey;
+    if (after && ts_rowjson_decode(b->last_key, key, nk, &ktext, err)) {
+        ts_buf_free(&ktext);
+        return -1;
+    }
+    rc = ts_store_query(b->g->legacy, after ? sql_after : sql_first, key, after ? nk : 0, &r, err);
+    if (rc) {
+        ts_buf_free(&ktext);
+        return -1;
+    }
+    ts_value row[256];
+    while ((rc = ts_rows_next(r, err)) == 1) {
+        if (b->nrows == b->cap) {
+            int cap = b->cap ? 2 * b->cap : 256;
+            ts_value **n = realloc(b->rows, (size_t)cap * sizeof *n);
+            if (n == NULL) {
+                rc = ts_fail(err, TS_E_NOMEM, "out of memory reading a chunk of %s", b->lt->name);
+                break;
+            }
+            b->rows = n;
+            b->cap = cap;
+        }
+        for (int c = 0; c < b->lt->ncols; c++)
+            row[c] = ts_rows_get(r, c);
+        if ((b->rows[b->nrows] = ts_rowio_copy(row, b->lt->ncols)) == NULL) {
+            rc = ts_fail(err, TS_E_NOMEM, "out of memory reading a chunk of %s", b->lt->name);
+            break;
+        }
+        b->nrows++;
+    }
+    ts_rows_close(r);
+    ts_buf_free(&ktext);
+    return rc < 0 ? -1 : 0;
+}
+
+/* The chunk's last legacy key, as the checkpoint keeps it. */
+static void remember_key(bf *b)
+{
+    ts_value key[16];
+    ts_buf j = {0};
+    const ts_value *last = b->rows[b->nrows - 1];
+    for (int k = 0; k < b->tm->nkey; k++)
+        key[k] = last[b->tm->key[k]];
+    ts_rowjson_encode(&j, key, b->tm->nkey);
+    snprintf(b->last_key, sizeof b->last_key, "%s", j.s ? j.s : "");
+    ts_buf_free(&j);
+}
+
+/* Insert the chunk's accepted rows, a multi-row statement at a time. */
+static int insert_chunk(bf *b, ts_error *err)
+{
+    int per = MAX_PARAMS / (b->nfill ? b->nfill : 1);
+    per = per < 1 ? 1 : per > MAX_ROWS_PER_INSERT ? MAX_ROWS_PER_INSERT : per;
+    ts_value *params = calloc((size_t)per * (size_t)b->nfill, sizeof *params);
+    ts_value **conv = calloc((size_t)per, sizeof *conv);
+    ts_value nrow[256];
+    ts_buf text = {0};
+    int rc = params && conv ? 0 : ts_fail(err, TS_E_NOMEM, "out of memory");
+    int64_t self_limit = b->nrows ? b->rows[b->nrows - 1][b->tm->key[0]].i : 0;
+    int built = -1;
+
+    for (int i = 0; rc == 0 && i < b->nrows;) {
+        int n = 0;
+        for (; i < b->nrows && n < per; i++) {
+            if (!ts_tmap_accepts(b->tm, b->rows[i]))
+                continue;
+            if (ts_tmap_to_new(b->tm, b->rows[i], nrow, &text, err)) {
+                rc = -1;
+                break;
+            }
+            if ((conv[n] = ts_rowio_copy(nrow, b->nt->ncols)) == NULL) {
+                rc = ts_fail(err, TS_E_NOMEM, "out of memory");
+                break;
+            }
+            /* A reference beyond this chunk: its row is not in new yet (pass 2 sets it). */
+            if (b->self_col >= 0 && conv[n][b->self_col].type == TS_INT &&
+                conv[n][b->self_col].i > self_limit)
+                conv[n][b->self_col] = ts_null();
+            for (int c = 0; c < b->nfill; c++)
+                params[(size_t)n * (size_t)b->nfill + (size_t)c] = conv[n][b->fill[c]];
+            n++;
+        }
+        if (rc == 0 && n > 0) {
+            if (n != built && build_insert(b, n, err))
+                rc = -1;
+            built = n;
+            if (rc == 0)
+                rc = ts_store_exec(b->g->nw, b->ins.s, params, n * b->nfill, NULL, err);
+        }
+        for (int k = 0; k < n; k++)
+            ts_rowio_free(conv[k], b->nt->ncols);
+    }
+    free(params);
+    free(conv);
+    ts_buf_free(&text);
+    return rc;
+}
+
+/* Pass 2: set the self references inserted as NULL, from the locked legacy rows. */
+static int update_refs(bf *b, ts_error *err)
+{
+    char qt[TS_QNAME_MAX];
+    ts_buf sql = {0}, text = {0};
+    ts_value nrow[256];
+    int rc = ts_store_table(b->g->nw, b->nt->name, qt, err);
+    if (rc == 0) {
+        ts_buf_printf(&sql, "UPDATE %s SET \"%s\" = $1 WHERE ", qt, b->nt->cols[b->self_col].name);
+        for (int k = 0; k < b->tm->nnew_key; k++)
+            ts_buf_printf(&sql, "%s\"%s\" = $%d", k ? " AND " : "",
+                          b->nt->cols[b->tm->new_key[k]].name, k + 2);
+    }
+    for (int i = 0; rc == 0 && i < b->nrows; i++) {
+        ts_value p[17];
+        if (!ts_tmap_accepts(b->tm, b->rows[i]))
+            continue;
+        if (ts_tmap_to_new(b->tm, b->rows[i], nrow, &text, err)) {
+            rc = -1;
+            break;
+        }
+        p[0] = nrow[b->self_col];
+        for (int k = 0; k < b->tm->nnew_key; k++)
+            p[k + 1] = nrow[b->tm->new_key[k]];
+        rc = ts_store_exec(b->g->nw, sql.s, p, b->tm->nnew_key + 1, NULL, err);
+    }
+    ts_buf_free(&sql);
+    ts_buf_free(&text);
+    return rc;
+}
+
+/* One chunk under the lock rule: read and lock legacy rows, write new, commit new,
+   then release legacy. *got: rows read. */
+static int chunk_once(bf *b, int pass2, int *got, ts_error *err)
+{
+    ts_mig *g = b->g;
+    int rc = -1;
+    char saved[sizeof b->last_key];
+    memcpy(saved, b->last_key, sizeof saved);
+    *got = 0;
+    if (ts_store_begin(g->legacy, err))
+        return -1;
+    if (!g->shared && ts_store_begin(g->nw, err)) {
+        ts_store_rollback(g->legacy, NULL);
+        return -1;
+    }
+    if (read_chunk(b, b->sel.s, b->sel_after.s, err))
+        goto out;
+    if (ts_backfill_hook)
+        ts_backfill_hook("chunk_read");
+    *got = b->nrows;
+    if (b->nrows > 0) {
+        remember_key(b);
+        if (pass2 ? update_refs(b, err) : insert_chunk(b, err))
+            goto out;
+    }
+    if (!pass2 && save_checkpoint(b, b->nrows, 0, err))
+        goto out;
+    /* New first: the legacy locks stay until the copy is durable. */
+    if (!g->shared && ts_store_commit(g->nw, err))
+        goto out;
+    rc = ts_store_commit(g->legacy, err);
+out:
+    if (rc) {
+        if (!g->shared)
+            ts_store_rollback(g->nw, NULL);
+        ts_store_rollback(g->legacy, NULL);
+        memcpy(b->last_key, saved, sizeof saved);
+        *got = 0;
+    }
+    free_rows(b);
+    return rc;
+}
+
+static int chunk(bf *b, int pass2, int *got, ts_error *err)
+{
+    for (int attempt = 0;; attempt++) {
+        if (chunk_once(b, pass2, got, err) == 0)
+            return 0;
+        if (!ts_error_retryable(err) || attempt + 1 >= RETRIES)
+            return -1;
+        ts_log(TS_LOG_WARN, "backfill_retry", "table=%s attempt=%d error=\"%s\"", b->nt->name,
+               attempt + 1, err->msg);
+        sleep_ms(200LL << attempt);
+    }
+}
+
+/* ---- pacing and progress -------------------------------------------------------------- */
+
+static void progress(bf *b, int final)
+{
+    double secs = (double)(mono_ms() - b->t0_ms) / 1000.0;
+    double rate = secs > 0 ? (double)b->run_rows / secs : 0;
+    int64_t left = b->total > b->done ? b->total - b->done : 0;
+    int64_t eta = rate > 0 ? (int64_t)((double)left / rate) : -1;
+    if (b->tty) {
+        int pct = b->total ? (int)(100 * (b->done < b->total ? b->done : b->total) / b->total) : 100;
+        char bar[31];
+        memset(bar, '#', (size_t)(pct * 30 / 100));
+        memset(bar + pct * 30 / 100, '.', (size_t)(30 - pct * 30 / 100));
+        bar[30] = '\0';
+        fprintf(stderr, "\r%s %-22s [%s] %3d%% %lld/%lld %.0f rows/s ETA %llds   %s",
+                b->tm->inc->id, b->nt->name, bar, pct, (long long)b->done, (long long)b->total,
+                rate, (long long)(eta < 0 ? 0 : eta), final ? "\n" : "");
+    } else {
+        fprintf(stderr, "backfill increment=%s table=%s rows_done=%lld rows_total=%lld "
+                "rate=%.0f eta_s=%lld%s\n", b->tm->inc->id, b->nt->name, (long long)b->done,
+                (long long)b->total, rate, (long long)eta, final ? " finished=1" : "");
+    }
+    fflush(stderr);
+}
+
+/* Wait for the throttle file to go and the rate to allow the next chunk; 0 to go on. */
+static int pace(bf *b, ts_error *err)
+{
+    struct stat st;
+    int paused = 0;
+    while (b->g->o.throttle_file && stat(b->g->o.throttle_file, &st) == 0 && !ts_backfill_stop) {
+        if (!paused++)
+            ts_log(TS_LOG_INFO, "backfill_paused", "throttle_file=%s note=\"remove it to resume\"",
+                   b->g->o.throttle_file);
+        if (ts_mlock_beat(b->lock, err))
+            return -1;
+        sleep_ms(250);
+    }
+    if (paused)
+        ts_log(TS_LOG_INFO, "backfill_resumed", "table=%s", b->nt->name);
+    if (b->g->o.max_rate > 0) {
+        int64_t due = (int64_t)((double)b->run_rows * 1000.0 / b->g->o.max_rate);
+        int64_t spent = mono_ms() - b->t0_ms;
+        if (due > spent)
+            sleep_ms(due - spent);
+    }
+    if (ts_backfill_stop) {
+        b->g->exit_hint = TS_EXIT_STOPPED;
+        return ts_fail(err, TS_E_STATE, "stopped by a signal at %s of %s after %lld rows: run "
+                       "'ts-migrate backfill %s' to resume from the checkpoint", b->nt->name,
+                       b->tm->inc->id, (long long)b->done, b->tm->inc->id);
+    }
+    return ts_mlock_beat(b->lock, err);
+}
+
+/* ---- a table ---------------------------------------------------------------------- */
+
+static int setup(bf *b, ts_error *err)
+{
+    const ts_tmap *tm = b->tm;
+    b->self_col = b->self_from = -1;
+    for (int c = 0; c < b->nt->ncols; c++)
+        if (ts_tmap_fills(tm, c))
+            b->fill[b->nfill++] = c;
+    for (int f = 0; f < b->lt->nfks; f++) {
+        const ts_fk *fk = &b->lt->fks[f];
+        if (strcmp(fk->table, b->lt->name) != 0)
+            continue;
+        int from = ts_table_column_index(b->lt, fk->cols);
+        if (from < 0 || tm->nkey != 1 || strcmp(fk->ref_cols, key_name(b, 0)) != 0 ||
+            b->lt->cols[tm->key[0]].type != TS_COL_ID)
+            return ts_fail(err, TS_E_INVALID, "table %s: only a one-column self reference to an "
+                           "integer key can be backfilled", b->lt->name);
+        for (int c = 0; c < b->nt->ncols; c++)
+            if (tm->rules[c].src == TS_SRC_COPY && tm->rules[c].from == from) {
+                b->self_col = c;
+                b->self_from = from;
+            }
+    }
+    if (tm->nkey > 16 || b->lt->ncols > 256 || b->nt->ncols > 256)
+        return ts_fail(err, TS_E_INVALID, "table %s is too wide to backfill", b->lt->name);
+    return 0;
+}
+
+static int backfill_table(ts_mig *g, ts_mlock *lock, const ts_tmap *tm, ts_error *err)
+{
+    bf b;
+    int finished, got, rc = -1;
+    memset(&b, 0, sizeof b);
+    b.g = g;
+    b.lock = lock;
+    b.tm = tm;
+    b.lt = tm->legacy;
+    b.nt = tm->target;
+    b.tty = isatty(2);
+    if (setup(&b, err) || load_checkpoint(&b, &finished, err))
+        goto out;
+    if (finished) {
+        ts_mig_step(g, "%s %s: already finished (%lld rows)", tm->inc->id, b.nt->name, (long long)b.done);
+        rc = 0;
+        goto out;
+    }
+    if (build_select(&b, &b.sel, 0, 0, err) || build_select(&b, &b.sel_after, 1, 0, err))
+        goto out;
+    if (g->o.dry_run) {
+        if (build_insert(&b, 1, err))
+            goto out;
+        ts_mig_step(g, "copy %s -> %s in chunks of %d after key %s (about %lld rows)", b.lt->name,
+                    b.nt->name, g->o.batch, b.last_key[0] ? b.last_key : "(start)",
+                    (long long)(b.total - b.done));
+        fprintf(g->out, "  sql legacy (per chunk, locked until the new commit): %s\n"
+                "  sql new (per row, many per statement): %s\n", b.sel_after.s, b.ins.s);
+        rc = 0;
+        goto out;
+    }
+    b.t0_ms = mono_ms();
+    do {
+        if (pace(&b, err) || chunk(&b, 0, &got, err))
+            goto out;
+        b.done += got;
+        b.run_rows += got;
+        if (ts_backfill_hook)
+            ts_backfill_hook("chunk_committed");
+        progress(&b, 0);
+    } while (got == g->o.batch);
+
+    char pass1_key[sizeof b.last_key];
+    memcpy(pass1_key, b.last_key, sizeof pass1_key);
+    if (b.self_col >= 0) {
+        b.last_key[0] = '\0';
+        ts_buf_reset(&b.sel);
+        ts_buf_reset(&b.sel_after);
+        if (build_select(&b, &b.sel, 0, 1, err) || build_select(&b, &b.sel_after, 1, 1, err))
+            goto out;
+        do {
+            if (pace(&b, err) || chunk(&b, 1, &got, err))
+                goto out;
+        } while (got == g->o.batch);
+    }
+    memcpy(b.last_key, pass1_key, sizeof pass1_key);
+    if (save_checkpoint(&b, 0, 1, err))
+        goto out;
+    progress(&b, 1);
+    rc = 0;
+out:
+    free_rows(&b);
+    free(b.rows);
+    ts_buf_free(&b.sel);
+    ts_buf_free(&b.sel_after);
+    ts_buf_free(&b.ins);
+    if (rc)
+        ts_error_context(err, "backfill of %s -> %s", tm->legacy->name, tm->target->name);
+    return rc;
+}
+
+/* ---- an increment ---------------------------------------------------------------------- */
+
+int ts_backfill_run(ts_mig *g, ts_mlock *lock, const ts_increment *inc, ts_error *err)
+{
+    ts_inc_state *states;
+    if (inc->kind != TS_INC_DATA)
+        return ts_fail(err, TS_E_USAGE, "increment %s (%s) is a behaviour increment: it has no "
+                       "data to backfill", inc->id, inc->name);
+    if (ts_mig_states(g, &states, err))
+        return -1;
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < ts_manifest_count(g->m); i++) {
+        const ts_inc_state *st = &states[i];
+        if (st->inc == inc && st->stage != TS_STAGE_DUAL_WRITE)
+            rc = ts_fail(err, TS_E_STATE, "refused: increment %s is at %s; backfill runs at "
+                         "dual_write (every write reaches both stores): %s", inc->id,
+                         ts_stage_name(st->stage), st->stage < TS_STAGE_DUAL_WRITE
+                             ? "advance it first" : "its backfill is behind it already");
+        /* Rows of a dependency must be in new before rows that reference them. */
+        if (st->inc != inc && st->inc->kind == TS_INC_DATA &&
+            ts_manifest_depends_on(g->m, inc, st->inc) && st->stage <= TS_STAGE_DUAL_WRITE) {
+            int done;
+            int64_t d, t;
+            rc = ts_mgate_backfill_done(g, st->inc, &done, &d, &t, err);
+            if (rc == 0 && !done)
+                rc = ts_fail(err, TS_E_STATE, "refused: increment %s depends on %s, whose backfill "
+                             "is not finished: run 'ts-migrate backfill %s' first", inc->id,
+                             st->inc->id, st->inc->id);
+        }
+    }
+    free(states);
+    for (int i = 0; rc == 0 && i < inc->ntmaps; i++)
+        rc = backfill_table(g, lock, &inc->tmaps[i], err);
+    return rc;
+}

@@ -1,0 +1,53 @@
+/*
+ * ts_backfill.h: copy an increment's legacy rows into the new store while
+ * the bot keeps writing both (stage dual_write).
+ *
+ * Each table map is copied in keyset chunks by the legacy primary key
+ * (--batch rows), through the manifest mapping, with a checkpoint per chunk
+ * in ts_backfill (last_key: the chunk's last legacy key as ts_rowjson,
+ * rows_done / rows_total) committed in the same new-store transaction as the
+ * chunk's rows, so a run killed at any point resumes after the last chunk it
+ * committed and never copies a row twice.
+ *
+ * The rule that keeps live dual-writes from being overwritten with older data:
+ *  1. backfill only inserts rows the new store does not have
+ *     (INSERT ... ON CONFLICT (primary key) DO NOTHING). From dual_write on,
+ *     every change to a legacy row is also written to new, so a row new
+ *     already has is at least as recent as the copy backfill read;
+ *  2. a chunk's legacy rows are read under a lock held until its new-store
+ *     insert commits: in one transaction with SELECT ... FOR SHARE when both
+ *     stores share a PostgreSQL connection, in SQLite's write transaction
+ *     (BEGIN IMMEDIATE) when legacy is SQLite, and with the legacy transaction
+ *     left open around the new-store commit when the stores are separate. A
+ *     row updated or deleted while its chunk is copied therefore waits for the
+ *     copy and its dual-write then updates or deletes the copy: a deleted row
+ *     is never resurrected, an update never lost.
+ *
+ * Self references (users.referred_by_id, a deferred foreign key) may point
+ * into later chunks: a reference beyond the chunk's last key is inserted as
+ * NULL, and a second pass over the legacy rows whose reference is above their
+ * own key sets it, under the same lock discipline. The table's checkpoint is
+ * finished only after that pass.
+ */
+#ifndef TS_BACKFILL_H
+#define TS_BACKFILL_H
+
+#include <signal.h>
+
+#include "ts_mig.h"
+#include "ts_mlock.h"
+
+#define TS_BACKFILL_BATCH_DEFAULT 5000
+
+/* Set from a signal handler: stop after the chunk in flight. */
+extern volatile sig_atomic_t ts_backfill_stop;
+
+/* Test hook: called with "chunk_read" (legacy rows read and locked, nothing
+   inserted yet) and "chunk_committed". NULL in production. */
+extern void (*ts_backfill_hook)(const char *point);
+
+/* Backfill every table map of inc; the increment must be at dual_write and its
+   data dependencies backfilled. */
+int ts_backfill_run(ts_mig *g, ts_mlock *lock, const ts_increment *inc, ts_error *err);
+
+#endif

@@ -1,0 +1,324 @@
+/* ts_margs.c: options, config file and environment of ts-migrate; exit codes. */
+#include "ts_margs.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "ts_backfill.h"
+#include "ts_log.h"
+
+const char ts_migrate_usage[] =
+    "usage: ts-migrate [OPTIONS] COMMAND [ID]\n"
+    "\n"
+    "Commands:\n"
+    "  init              prepare a store pair: control plane, journals, increments (idempotent)\n"
+    "  status            every increment: stage, version, backfill, shadow reads, legacy access;\n"
+    "                    journal, lock, processes (--audit N: the last N audit rows instead)\n"
+    "  plan              each increment's next step and its gates, pass or fail, and why\n"
+    "  advance ID        one stage forward through the gates (--to STAGE: assert the target)\n"
+    "  backfill ID       copy legacy rows into new at dual_write; resumable\n"
+    "  rollback ID       back to --to STAGE (default: one stage); from new_only replays the\n"
+    "                    change journal into legacy and diffs\n"
+    "  contract ID       new_only -> contracted with --confirm: legacy tables renamed\n"
+    "                    _retired_<time>_<name>; --drop drops them (also later)\n"
+    "  repair            replay pending journal entries\n"
+    "  unlock --force    break the operator lock (audited)\n"
+    "\n"
+    "Stores and identity:\n"
+    "  --legacy URL      legacy store (default $TS_LEGACY_URL)\n"
+    "  --new URL         new store (default $TS_NEW_URL); sqlite:PATH, postgresql://...[?schema=S]\n"
+    "  --config FILE     JSON {\"legacy\",\"new\",\"manifest\",\"actor\",\"master_token\"}\n"
+    "  --manifest FILE   increment manifest (default: compiled in)\n"
+    "  --actor NAME      who runs this (default user@host)\n"
+    "  --reason TEXT     recorded with the stage change and in the audit\n"
+    "  --master-token T  the master bot's Telegram token, for 'advance 1.1' (or $TS_MASTER_TOKEN)\n"
+    "  --master-name N   its name (default master)\n"
+    "\n"
+    "Output and safety:\n"
+    "  --json            status, plan and audit as JSON\n"
+    "  --dry-run         print the exact steps and SQL, change nothing\n"
+    "  --force           go on past processes that do not acknowledge (audited)\n"
+    "  --confirm         required by contract\n"
+    "  --drop            contract: drop the retired legacy tables\n"
+    "  --export-orphans FILE  rollback below read_new: write rows legacy cannot hold (JSON lines)\n"
+    "\n"
+    "Tuning:\n"
+    "  --batch N         backfill rows per chunk (default 5000)\n"
+    "  --max-rate R      backfill rows per second (default unlimited)\n"
+    "  --throttle-file F backfill pauses while F exists\n"
+    "  --ack-timeout S   seconds to wait for processes to apply a stage change (default 30)\n"
+    "  --liveness S      a heartbeat older than S seconds is a stale process (default 10)\n"
+    "  --min-compared N  shadow reads needed before read_new (default 10000)\n"
+    "  --soak D          new_only time before contract: 3600, 90m, 24h, 2d (default 24h)\n"
+    "  --lock-ttl S      SQLite lock lease expiry (default 60)\n"
+    "  --help, --version\n"
+    "\n"
+    "Exit codes:\n"
+    "  0  done                      4  stage changed; a live process did not apply it\n"
+    "  1  failed (see the message)  5  the increment's diff is not clean\n"
+    "  2  usage or configuration    6  another operator changed the increment first\n"
+    "  3  refused: transition, dependency, gate, orphans, missing --confirm\n"
+    "  7  a store is unreachable or busy: retry     8  interrupted; backfill resumes\n"
+    "  75 locked by another operator (the message names the holder)\n";
+
+enum {
+    O_LEGACY = 256, O_NEW, O_CONFIG, O_MANIFEST, O_ACTOR, O_REASON, O_TOKEN, O_MNAME, O_JSON,
+    O_DRY, O_FORCE, O_CONFIRM, O_DROP, O_ORPHANS, O_TO, O_BATCH, O_RATE, O_THROTTLE, O_ACK,
+    O_LIVE, O_MINCMP, O_SOAK, O_TTL, O_AUDIT, O_HELP, O_VERSION
+};
+
+static const struct option longopts[] = {
+    {"legacy", 1, 0, O_LEGACY}, {"new", 1, 0, O_NEW}, {"config", 1, 0, O_CONFIG},
+    {"manifest", 1, 0, O_MANIFEST}, {"actor", 1, 0, O_ACTOR}, {"reason", 1, 0, O_REASON},
+    {"master-token", 1, 0, O_TOKEN}, {"master-name", 1, 0, O_MNAME}, {"json", 0, 0, O_JSON},
+    {"dry-run", 0, 0, O_DRY}, {"force", 0, 0, O_FORCE}, {"confirm", 0, 0, O_CONFIRM},
+    {"drop", 0, 0, O_DROP}, {"export-orphans", 1, 0, O_ORPHANS}, {"to", 1, 0, O_TO},
+    {"batch", 1, 0, O_BATCH}, {"max-rate", 1, 0, O_RATE}, {"throttle-file", 1, 0, O_THROTTLE},
+    {"ack-timeout", 1, 0, O_ACK}, {"liveness", 1, 0, O_LIVE}, {"min-compared", 1, 0, O_MINCMP},
+    {"soak", 1, 0, O_SOAK}, {"lock-ttl", 1, 0, O_TTL}, {"audit", 1, 0, O_AUDIT},
+    {"help", 0, 0, O_HELP}, {"version", 0, 0, O_VERSION}, {0, 0, 0, 0},
+};
+
+static int number(const char *opt, const char *s, double lo, double hi, double *out, ts_error *err)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return ts_fail(err, TS_E_USAGE, "--%s '%.40s': expected a number from %g to %g", opt, s, lo, hi);
+    *out = v;
+    return 0;
+}
+
+/* 3600, 90s, 90m, 24h, 2d -> seconds */
+static int duration(const char *s, int64_t *out, ts_error *err)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    double mul = *end == 'd' ? 86400 : *end == 'h' ? 3600 : *end == 'm' ? 60 : 1;
+    if (errno || end == s || v < 0 || (*end && (strchr("smhd", *end) == NULL || end[1])))
+        return ts_fail(err, TS_E_USAGE, "--soak '%.40s': expected seconds or a duration such as "
+                       "90m, 24h or 2d", s);
+    *out = (int64_t)(v * mul);
+    return 0;
+}
+
+static const char *cfg_str(const cJSON *cfg, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int load_config(ts_margs *a, const char *path, ts_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    ts_buf b = {0};
+    char chunk[4096];
+    size_t n;
+    if (f == NULL)
+        return ts_fail(err, TS_E_USAGE, "--config %s: %s", path, strerror(errno));
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        ts_buf_printf(&b, "%.*s", (int)n, chunk);
+    fclose(f);
+    cJSON *cfg = b.s ? cJSON_Parse(b.s) : NULL;
+    ts_buf_free(&b);
+    if (!cJSON_IsObject(cfg)) {
+        cJSON_Delete(cfg);
+        return ts_fail(err, TS_E_USAGE, "--config %s: not a JSON object", path);
+    }
+    static const char *const known[] = {"legacy", "new", "manifest", "actor", "master_token", NULL};
+    for (const cJSON *c = cfg->child; c; c = c->next) {
+        int ok = 0;
+        for (int i = 0; known[i]; i++)
+            ok |= strcmp(c->string, known[i]) == 0;
+        if (!ok || !cJSON_IsString(c)) {
+            ts_fail(err, TS_E_USAGE, "--config %s: key \"%s\" is %s: use legacy, new, manifest, "
+                    "actor, master_token (strings)", path, c->string, ok ? "not a string" : "unknown");
+            cJSON_Delete(cfg);
+            return -1;
+        }
+    }
+    a->config = cfg;
+    return 0;
+}
+
+static const char *first(const char *a, const char *b, const char *c)
+{
+    return a ? a : b ? b : c;
+}
+
+int ts_margs_parse(int argc, char **argv, ts_margs *a, ts_error *err)
+{
+    ts_mig_opts *o = &a->o;
+    const char *legacy = NULL, *fresh = NULL, *manifest = NULL, *actor = NULL, *token = NULL;
+    double v;
+    int c;
+    memset(a, 0, sizeof *a);
+    o->batch = TS_BACKFILL_BATCH_DEFAULT;
+    o->ack_timeout_ms = 30000;
+    o->liveness_ms = 10000;
+    o->min_compared = 10000;
+    o->soak_s = 86400;
+    o->lock_ttl_s = 60;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_LEGACY: legacy = optarg; break;
+        case O_NEW: fresh = optarg; break;
+        case O_CONFIG: o->config_path = optarg; break;
+        case O_MANIFEST: manifest = optarg; break;
+        case O_ACTOR: actor = optarg; break;
+        case O_REASON: o->reason = optarg; break;
+        case O_TOKEN: token = optarg; break;
+        case O_MNAME: o->master_name = optarg; break;
+        case O_JSON: o->json = 1; break;
+        case O_DRY: o->dry_run = 1; break;
+        case O_FORCE: o->force = 1; break;
+        case O_CONFIRM: o->confirm = 1; break;
+        case O_DROP: o->drop = 1; break;
+        case O_ORPHANS: o->export_orphans = optarg; break;
+        case O_TO: o->to_stage = optarg; break;
+        case O_THROTTLE: o->throttle_file = optarg; break;
+        case O_BATCH:
+            if (number("batch", optarg, 1, 1000000, &v, err))
+                return -1;
+            o->batch = (int)v;
+            break;
+        case O_RATE:
+            if (number("max-rate", optarg, 0, 1e12, &v, err))
+                return -1;
+            o->max_rate = v;
+            break;
+        case O_ACK:
+            if (number("ack-timeout", optarg, 0, 86400, &v, err))
+                return -1;
+            o->ack_timeout_ms = (int)(v * 1000);
+            break;
+        case O_LIVE:
+            if (number("liveness", optarg, 0.1, 86400, &v, err))
+                return -1;
+            o->liveness_ms = (int)(v * 1000);
+            break;
+        case O_MINCMP:
+            if (number("min-compared", optarg, 0, 1e15, &v, err))
+                return -1;
+            o->min_compared = (int64_t)v;
+            break;
+        case O_SOAK:
+            if (duration(optarg, &o->soak_s, err))
+                return -1;
+            break;
+        case O_TTL:
+            if (number("lock-ttl", optarg, 1, 86400, &v, err))
+                return -1;
+            o->lock_ttl_s = (int)v;
+            break;
+        case O_AUDIT:
+            if (number("audit", optarg, 1, 100000, &v, err))
+                return -1;
+            o->audit_n = (int)v;
+            break;
+        case 'h':
+        case O_HELP: a->help = 1; break;
+        case O_VERSION: a->version = 1; break;
+        default:
+            return ts_fail(err, TS_E_USAGE, "unknown or incomplete option '%s': see --help",
+                           argv[optind - 1]);
+        }
+    }
+    if (a->help || a->version)
+        return 0;
+    if (optind >= argc)
+        return ts_fail(err, TS_E_USAGE, "no command: see --help");
+    a->command = argv[optind++];
+    if (optind < argc)
+        a->id = argv[optind++];
+    if (optind < argc)
+        return ts_fail(err, TS_E_USAGE, "unexpected argument '%s': one command and at most one "
+                       "increment id", argv[optind]);
+    static const char *const with_id[] = {"advance", "backfill", "rollback", "contract", NULL};
+    static const char *const without[] = {"init", "status", "plan", "repair", "unlock", NULL};
+    int needs = -1;
+    for (int i = 0; with_id[i]; i++)
+        needs = strcmp(a->command, with_id[i]) == 0 ? 1 : needs;
+    for (int i = 0; without[i]; i++)
+        needs = strcmp(a->command, without[i]) == 0 ? 0 : needs;
+    if (needs < 0)
+        return ts_fail(err, TS_E_USAGE, "unknown command '%.40s': see --help", a->command);
+    if (needs != (a->id != NULL))
+        return ts_fail(err, TS_E_USAGE, needs ? "%s needs an increment id: ts-migrate %s ID"
+                                              : "%s takes no increment id", a->command, a->command);
+    if (o->config_path && load_config(a, o->config_path, err))
+        return -1;
+    const cJSON *cfg = a->config;
+    o->legacy_url = first(legacy, cfg_str(cfg, "legacy"), getenv("TS_LEGACY_URL"));
+    o->new_url = first(fresh, cfg_str(cfg, "new"), getenv("TS_NEW_URL"));
+    o->manifest_path = first(manifest, cfg_str(cfg, "manifest"), NULL);
+    o->actor = first(actor, cfg_str(cfg, "actor"), NULL);
+    o->master_token = first(token, cfg_str(cfg, "master_token"), getenv("TS_MASTER_TOKEN"));
+    return 0;
+}
+
+void ts_margs_free(ts_margs *a)
+{
+    cJSON_Delete(a->config);
+    a->config = NULL;
+}
+
+/* A URL with its password masked: user:pass@ and password=... */
+static void redact_url(ts_buf *out, const char *s)
+{
+    const char *scheme = strstr(s, "://"), *at = scheme ? strchr(scheme + 3, '@') : NULL;
+    const char *colon = scheme && at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+    if (colon) {
+        ts_buf_printf(out, "%.*s:****", (int)(colon - s), s);
+        s = at;
+    }
+    for (const char *p; (p = strstr(s, "password=")) != NULL;) {
+        ts_buf_printf(out, "%.*spassword=****", (int)(p - s), s);
+        s = p + 9 + strcspn(p + 9, "& ");
+    }
+    ts_buf_puts(out, s);
+}
+
+void ts_margs_redacted(int argc, char **argv, ts_buf *out)
+{
+    int secret_next = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        char red[64];
+        if (i > 1)
+            ts_buf_puts(out, " ");
+        if (secret_next) {
+            ts_buf_puts(out, ts_redact(s, red, sizeof red));
+            secret_next = 0;
+        } else if (strncmp(s, "--master-token=", 15) == 0) {
+            ts_buf_printf(out, "--master-token=%s", ts_redact(s + 15, red, sizeof red));
+        } else {
+            secret_next = strcmp(s, "--master-token") == 0;
+            redact_url(out, s);
+        }
+    }
+}
+
+int ts_margs_exit_code(const ts_error *err, int hint)
+{
+    if (hint)
+        return hint;
+    switch (err->code) {
+    case TS_E_USAGE: return TS_EXIT_USAGE;
+    case TS_E_STATE: return TS_EXIT_REFUSED;
+    case TS_E_LOCKED: return TS_EXIT_LOCKED;
+    case TS_E_STALE: return TS_EXIT_STALE;
+    case TS_E_CONN:
+    case TS_E_BUSY: return TS_EXIT_UNAVAILABLE;
+    default: return TS_EXIT_FAILED;
+    }
+}
