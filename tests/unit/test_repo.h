@@ -38,6 +38,10 @@ static inline int repo_fx_open(repo_fx *fx)
     cfg.shadow_fraction = 1.0;
     if (ts_shim_open(&cfg, &fx->sh, &fx->err))
         fail_msg("shim open: %s", fx->err.msg);
+    /* ts_test_pair_make inserts the master with an explicit id; keep the bots
+       sequence above it as ts-migrate's expand does. */
+    if (ts_store_id_floor(ts_shim_new(fx->sh), "bots", ts_shim_master_bot_id(fx->sh), &fx->err))
+        fail_msg("bots sequence: %s", fx->err.msg);
     return 0;
 }
 
