@@ -1,4 +1,5 @@
 /* ts_vrows.c: chunks of canonically encoded rows; decoding and key order. */
+#include "ts_rowjson.h"
 #include "ts_vrows.h"
 
 #include <inttypes.h>
@@ -190,25 +191,6 @@ int ts_vrows_digest(const ts_vrows *rs, size_t from, size_t to, char hex[TS_DIGE
     return 0;
 }
 
-static void json_string(ts_buf *b, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    ts_buf_add(b, "\"", 1);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            char esc[2] = {'\\', (char)c};
-            ts_buf_add(b, esc, 2);
-        } else if (c < 0x20 || c == 0x7f) {
-            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            ts_buf_add(b, esc, 6);
-        } else {
-            ts_buf_add(b, s + i, 1);
-        }
-    }
-    ts_buf_add(b, "\"", 1);
-}
-
 void ts_vvalue_json(ts_buf *b, const ts_value *v)
 {
     static const char hex[] = "0123456789abcdef";
@@ -226,10 +208,10 @@ void ts_vvalue_json(ts_buf *b, const ts_value *v)
         if (isfinite(v->d))
             ts_buf_puts(b, num);
         else
-            json_string(b, num, strlen(num));
+            ts_json_string(b, num, strlen(num));
         return;
     case TS_TEXT:
-    case TS_TIME: json_string(b, v->s, v->len); return;
+    case TS_TIME: ts_json_string(b, v->s, v->len); return;
     case TS_BLOB:
         ts_buf_puts(b, "\"\\\\x");
         for (size_t i = 0; i < v->len; i++) {
