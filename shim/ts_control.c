@@ -113,6 +113,9 @@ int ts_control_set_stage(ts_store *nw, const char *increment_id, ts_stage from, 
         return -1;
     if (ts_store_exec(nw, sql, p, 7, &changed, err))
         return -1;
+    /* Processes listening refresh at once (on commit) instead of at their next poll. */
+    if (changed == 1 && ts_store_notify(nw, TS_STAGE_CHANNEL, increment_id, err))
+        return -1;
     if (changed != 1)
         return ts_fail(err, TS_E_STALE,
                        "increment %s is no longer at %s version %lld: another operator changed it; "

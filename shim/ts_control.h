@@ -17,6 +17,9 @@
 #include "ts_stage.h"
 #include "ts_store.h"
 
+/* The notification channel stage changes are announced on (PostgreSQL). */
+#define TS_STAGE_CHANNEL "ts_stage"
+
 typedef struct ts_inc_state {
     const ts_increment *inc;
     ts_stage stage;

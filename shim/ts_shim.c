@@ -107,7 +107,7 @@ int ts_shim_open(const ts_shim_config *cfg, ts_shim **out, ts_error *err)
              sh->started_at);
     sh->rng = (uint64_t)ts_shim_now_ms() * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
 
-    if (ts_shim_refresh(sh, err))
+    if (ts_store_listen(sh->nw, TS_STAGE_CHANNEL, err) || ts_shim_refresh(sh, err))
         goto fail;
     ts_log(TS_LOG_INFO, "shim_open", "legacy=%s new=%s one_transaction=%s process=%s",
            ts_store_url(sh->legacy), ts_store_url(sh->nw), sh->shared ? "yes" : "no",
@@ -147,6 +147,16 @@ int ts_shim_stage(const ts_shim *sh, const char *increment_id, ts_stage *stage, 
     *stage = sh->states[i].stage;
     *version = sh->states[i].version;
     return 0;
+}
+
+int ts_shim_refresh_due(ts_shim *sh, int64_t now)
+{
+    int notes = 0;
+    ts_error ignore;
+    if (now - sh->refreshed_ms >= sh->poll_ms)
+        return 1;
+    /* A NOTIFY from an operator's stage change: refresh now, not at the poll. */
+    return ts_store_notified(sh->nw, &notes, &ignore) == 0 && notes > 0;
 }
 
 int ts_shim_refresh(ts_shim *sh, ts_error *err)
@@ -267,7 +277,7 @@ int ts_shim_tick(ts_shim *sh, ts_error *err)
     check_kill_file(sh);
     /* Each duty is tried on its own: a new store that is down must not stop
        the others, and the kill switch keeps the caller serving meanwhile. */
-    if (now - sh->refreshed_ms >= sh->poll_ms && ts_shim_refresh(sh, &e)) {
+    if (ts_shim_refresh_due(sh, now) && ts_shim_refresh(sh, &e)) {
         ts_log(TS_LOG_WARN, "stage_refresh_failed", "error=\"%s\"", e.msg);
         *err = e, failed = 1;
     }

@@ -48,6 +48,10 @@ struct ts_shim {
 /* Milliseconds on a monotonic clock. */
 int64_t ts_shim_now_ms(void);
 
+/* 1 when the cached stages should be re-read: the poll interval passed, or a
+   stage change was announced. */
+int ts_shim_refresh_due(ts_shim *sh, int64_t now);
+
 /* The index of an increment in sh->states, -1 when unknown. */
 int ts_shim_state_index(const ts_shim *sh, const ts_increment *inc);
 int ts_shim_kill_active(const ts_shim *sh);

@@ -498,6 +498,31 @@ int ts_store_statement_timeout(ts_store *s, int ms, ts_error *err)
     return s->conn->drv->statement_timeout(s->conn, ms < 0 ? 0 : ms, err);
 }
 
+int ts_store_listen(ts_store *s, const char *channel, ts_error *err)
+{
+    if (!ts_ident_valid(channel))
+        return ts_fail(err, TS_E_INVALID, "'%.64s' is not a valid channel name", channel);
+    return s->conn->drv->listen ? s->conn->drv->listen(s->conn, channel, err) : 0;
+}
+
+int ts_store_notify(ts_store *s, const char *channel, const char *payload, ts_error *err)
+{
+    ts_value p[2] = {ts_text(channel), ts_text(payload ? payload : "")};
+    if (s->url.engine != TS_ENGINE_PG)
+        return 0;
+    return ts_store_exec(s, "SELECT pg_notify($1, $2)", p, 2, NULL, err);
+}
+
+int ts_store_notified(ts_store *s, int *n, ts_error *err)
+{
+    *n = 0;
+    if (s->conn->drv->notified == NULL)
+        return 0;
+    if (check_free(s, err))
+        return -1;
+    return s->conn->drv->notified(s->conn, n, err);
+}
+
 int ts_store_next_id(ts_store *s, const char *table, int64_t *id, ts_error *err)
 {
     if (!ts_ident_valid(table))

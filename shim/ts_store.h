@@ -134,4 +134,14 @@ int ts_store_id_floor(ts_store *s, const char *table, int64_t floor, ts_error *e
  */
 int ts_store_statement_timeout(ts_store *s, int ms, ts_error *err);
 
+/*
+ * Change notifications (PostgreSQL LISTEN/NOTIFY; on SQLite these do nothing
+ * and callers rely on polling). ts_store_notify sends one on commit of the
+ * current transaction; ts_store_notified counts what arrived since the last
+ * call without waiting.
+ */
+int ts_store_listen(ts_store *s, const char *channel, ts_error *err);
+int ts_store_notify(ts_store *s, const char *channel, const char *payload, ts_error *err);
+int ts_store_notified(ts_store *s, int *n, ts_error *err);
+
 #endif

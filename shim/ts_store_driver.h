@@ -80,6 +80,10 @@ struct ts_driver {
                     ts_error *err);
     /* Bound every later statement of the current transaction to ms (0: no bound). */
     int (*statement_timeout)(ts_conn *c, int ms, ts_error *err);
+    /* Subscribe to a notification channel; take pending notifications (count in *n).
+       NULL on engines without notifications. */
+    int (*listen)(ts_conn *c, const char *channel, ts_error *err);
+    int (*notified)(ts_conn *c, int *n, ts_error *err);
 };
 
 extern const ts_driver ts_driver_sqlite;

@@ -928,6 +928,28 @@ static int pg_id_floor(ts_conn *c, const ts_store *s, const char *table, int64_t
                      &f, &v, &isnull, err);
 }
 
+static int pg_listen(ts_conn *c, const char *channel, ts_error *err)
+{
+    char sql[TS_IDENT_MAX + 16];
+    snprintf(sql, sizeof sql, "LISTEN \"%s\"", channel); /* channel validated by ts_store.c */
+    return pg_exec(c, sql, NULL, 0, NULL, err);
+}
+
+static int pg_notified(ts_conn *conn, int *n, ts_error *err)
+{
+    pg_conn *c = PG(conn);
+    PGnotify *note;
+    /* Reads what the server sent without blocking; a broken connection shows here. */
+    if (!PQconsumeInput(c->pg))
+        return ts_fail(err, TS_E_CONN, "postgresql: reading notifications: %s",
+                       PQerrorMessage(c->pg));
+    while ((note = PQnotifies(c->pg)) != NULL) {
+        (*n)++;
+        PQfreemem(note);
+    }
+    return 0;
+}
+
 static int pg_statement_timeout(ts_conn *c, int ms, ts_error *err)
 {
     char v[24];
@@ -960,4 +982,6 @@ const ts_driver ts_driver_pg = {
     .next_id = pg_next_id,
     .id_floor = pg_id_floor,
     .statement_timeout = pg_statement_timeout,
+    .listen = pg_listen,
+    .notified = pg_notified,
 };

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ts_control.h"
 #include "ts_shim.h"
 #include "ts_test.h"
 
@@ -292,6 +293,31 @@ static void test_stale_version_refused(void **state)
     ts_shim_close(slow);
 }
 
+/* On PostgreSQL a stage change is pushed: a process that polls hourly still
+   applies it at its next tick. */
+static void test_notify_refreshes(void **state)
+{
+    fixture *fx = *state;
+    ts_error err;
+    ts_shim *slow;
+    ts_store *op;
+    ts_stage st;
+    int64_t v;
+    ts_shim_config cfg = {fx->pair.legacy.url, fx->pair.nw.url, NULL, "slow", 3600 * 1000, 0, 300,
+                          NULL, 0};
+    if (ts_shim_open(&cfg, &slow, &err) || ts_store_open(fx->pair.nw.url, &op, &err))
+        fail_msg("open: %s", err.msg);
+    assert_int_equal(ts_shim_stage(slow, "2.1", &st, &v), 0);
+    assert_int_equal(st, TS_STAGE_LEGACY);
+    if (ts_control_set_stage(op, "2.1", TS_STAGE_LEGACY, v, TS_STAGE_EXPANDED, "test", "notify", &err))
+        fail_msg("set stage: %s", err.msg);
+    ts_shim_tick(slow, &err);
+    assert_int_equal(ts_shim_stage(slow, "2.1", &st, &v), 0);
+    assert_int_equal(st, TS_STAGE_EXPANDED);
+    ts_store_close(op);
+    ts_shim_close(slow);
+}
+
 static void add_bot(fixture *fx, int64_t id)
 {
     char sql[160];
@@ -513,6 +539,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_crash_then_repair, setup_cross, teardown),
         ON_ALL(test_stale_version_refused),
         ON_ALL(test_tenant_isolation),
+        cmocka_unit_test_setup_teardown(test_notify_refreshes, setup_pg, teardown),
         ON_ALL(test_shadow_mismatch),
         cmocka_unit_test_setup_teardown(test_shadow_timeout, setup_pg, teardown),
         cmocka_unit_test_setup_teardown(test_shadow_timeout, setup_cross, teardown),
