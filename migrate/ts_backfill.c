@@ -17,7 +17,7 @@
 #define RETRIES 5
 
 volatile sig_atomic_t ts_backfill_stop;
-void (*ts_backfill_hook)(const char *point);
+void (*ts_backfill_hook)(const char *point, const char *table);
 
 /* One table map's copy. */
 typedef struct bf {
@@ -342,7 +342,7 @@ static int chunk_once(bf *b, int pass2, int *got, ts_error *err)
     if (read_chunk(b, b->sel.s, b->sel_after.s, err))
         goto out;
     if (ts_backfill_hook)
-        ts_backfill_hook("chunk_read");
+        ts_backfill_hook("chunk_read", b->nt->name);
     *got = b->nrows;
     if (b->nrows > 0) {
         remember_key(b);
@@ -502,7 +502,7 @@ static int backfill_table(ts_mig *g, ts_mlock *lock, const ts_tmap *tm, ts_error
         b.done += got;
         b.run_rows += got;
         if (ts_backfill_hook)
-            ts_backfill_hook("chunk_committed");
+            ts_backfill_hook("chunk_committed", b.nt->name);
         progress(&b, 0);
     } while (got == g->o.batch);
 

@@ -43,8 +43,8 @@
 extern volatile sig_atomic_t ts_backfill_stop;
 
 /* Test hook: called with "chunk_read" (legacy rows read and locked, nothing
-   inserted yet) and "chunk_committed". NULL in production. */
-extern void (*ts_backfill_hook)(const char *point);
+   inserted yet) and "chunk_committed", and the new table. NULL in production. */
+extern void (*ts_backfill_hook)(const char *point, const char *table);
 
 /* Backfill every table map of inc; the increment must be at dual_write and its
    data dependencies backfilled. */

@@ -114,13 +114,22 @@ int ts_mgate_diff(ts_mig *g, const ts_increment *inc, int *clean, ts_buf *summar
     *clean = 1;
     if (inc->ntmaps == 0)
         return 0;
+    /* ts_diff_run keeps a page of one side open while it reads the other, which one
+       shared PostgreSQL connection cannot do: the diff gets connections of its own. */
+    ts_store *l, *n = NULL;
+    if (ts_store_open(g->o.legacy_url, &l, err) || ts_store_open(g->o.new_url, &n, err)) {
+        ts_store_close(l);
+        return -1;
+    }
     ts_vreport_init(&r, "diff", 3);
-    if (ts_vlog_open(&lg, NULL, 0, ts_store_url(g->legacy), ts_store_url(g->nw), o.chunk, err)) {
+    if (ts_vlog_open(&lg, NULL, 0, ts_store_url(l), ts_store_url(n), o.chunk, err)) {
         ts_vreport_free(&r);
+        ts_store_close(l);
+        ts_store_close(n);
         return -1;
     }
     r.log = &lg;
-    int rc = ts_diff_run(g->legacy, g->nw, &inc, 1, &o, &r, &lg, err);
+    int rc = ts_diff_run(l, n, &inc, 1, &o, &r, &lg, err);
     if (rc == 0) {
         *clean = ts_vreport_clean(&r);
         for (int i = 0; summary && i < r.ntables; i++) {
@@ -135,6 +144,8 @@ int ts_mgate_diff(ts_mig *g, const ts_increment *inc, int *clean, ts_buf *summar
     }
     ts_vlog_close(&lg);
     ts_vreport_free(&r);
+    ts_store_close(l);
+    ts_store_close(n);
     if (rc)
         ts_error_context(err, "diff of increment %s", inc->id);
     return rc;

@@ -1,0 +1,663 @@
+/*
+ * test_migrate.c: ts-migrate, mostly through the binary (bin/ts-migrate, or
+ * $TS_MIGRATE_BIN), on SQLite, PostgreSQL and cross-engine store pairs whose
+ * legacy side the fixture generator fills; the backfill's live-write rule
+ * through the C API.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ts_backfill.h"
+#include "ts_gen.h"
+#include "ts_mig.h"
+#include "ts_shim.h"
+#include "ts_test.h"
+
+#define TOKEN "4242:MASTER-token-for-tests"
+#define OUT_MAX 65536
+
+typedef struct mpair {
+    ts_pair_kind kind;
+    ts_test_target legacy, nw;
+} mpair;
+
+static const char *bin(void)
+{
+    const char *b = getenv("TS_MIGRATE_BIN");
+    return b && *b ? b : "bin/ts-migrate";
+}
+
+/* Start ts-migrate with the pair's stores and test-friendly defaults; output to fd. */
+static pid_t spawn(const mpair *p, int fd, va_list ap)
+{
+    const char *argv[64];
+    int k = 0;
+    argv[k++] = bin();
+    argv[k++] = "--legacy";
+    argv[k++] = p->legacy.url;
+    argv[k++] = "--new";
+    argv[k++] = p->nw.url;
+    argv[k++] = "--master-token";
+    argv[k++] = TOKEN;
+    argv[k++] = "--actor";
+    argv[k++] = "tester";
+    for (const char *a; k < 62 && (a = va_arg(ap, const char *)) != NULL;)
+        argv[k++] = a;
+    argv[k] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static pid_t spawn_list(const mpair *p, int fd, ...)
+{
+    va_list ap;
+    va_start(ap, fd);
+    pid_t pid = spawn(p, fd, ap);
+    va_end(ap);
+    return pid;
+}
+
+static int wait_rc(pid_t pid)
+{
+    int st;
+    if (waitpid(pid, &st, 0) != pid)
+        return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Run ts-migrate to the end; out gets stdout and stderr. Returns the exit code. */
+static int mig(const mpair *p, char *out, ...)
+{
+    int fds[2];
+    va_list ap;
+    static char scratch[OUT_MAX];
+    char *buf = out ? out : scratch;
+    size_t len = 0;
+    if (pipe(fds))
+        fail_msg("pipe");
+    va_start(ap, out);
+    pid_t pid = spawn(p, fds[1], ap);
+    va_end(ap);
+    close(fds[1]);
+    for (ssize_t n; (n = read(fds[0], buf + len, OUT_MAX - 1 - len)) > 0;)
+        len += (size_t)n;
+    close(fds[0]);
+    buf[len] = '\0';
+    return wait_rc(pid);
+}
+
+/* ts-migrate that must succeed. */
+#define OK(p, ...)                                                                     \
+    do {                                                                               \
+        char o_[OUT_MAX];                                                              \
+        int rc_ = mig(p, o_, __VA_ARGS__, NULL);                                       \
+        if (rc_ != 0)                                                                  \
+            fail_msg("ts-migrate %s exited %d:\n%s", #__VA_ARGS__, rc_, o_);           \
+    } while (0)
+
+/* ts-migrate that must exit with code and say msg. */
+#define EXPECT(p, code, msg, ...)                                                      \
+    do {                                                                               \
+        char o_[OUT_MAX];                                                              \
+        int rc_ = mig(p, o_, __VA_ARGS__, NULL);                                       \
+        if (rc_ != (code) || strstr(o_, msg) == NULL)                                  \
+            fail_msg("ts-migrate %s exited %d (want %d, \"%s\"):\n%s", #__VA_ARGS__, rc_, \
+                     code, msg, o_);                                                   \
+    } while (0)
+
+static int make_pair(ts_pair_kind kind, mpair *p, int64_t users)
+{
+    ts_store *s;
+    ts_error err;
+    memset(p, 0, sizeof *p);
+    p->kind = kind;
+    if (ts_test_store_url(kind == TS_PAIR_PG ? TS_ENGINE_PG : TS_ENGINE_SQLITE, &p->legacy) ||
+        ts_test_store_url(kind == TS_PAIR_SQLITE ? TS_ENGINE_SQLITE : TS_ENGINE_PG, &p->nw))
+        return 1;
+    ts_gen_opts o = {7, users, NULL, NULL};
+    if (ts_store_open(p->legacy.url, &s, &err) || ts_gen_fill(s, &o, NULL, &err))
+        fail_msg("generating legacy data: %s", err.msg);
+    ts_store_close(s);
+    OK(p, "init");
+    return 0;
+}
+
+static void drop_pair(mpair *p)
+{
+    ts_test_target_cleanup(&p->legacy);
+    ts_test_target_cleanup(&p->nw);
+}
+
+static const char *stage_of(const mpair *p, const char *id, char *out, size_t n)
+{
+    ts_store *s;
+    ts_error err;
+    ts_value v = ts_text(id);
+    if (ts_store_open(p->nw.url, &s, &err) ||
+        ts_store_query_text(s, "SELECT stage FROM ts_increments WHERE id = $1", &v, 1, out, n, &err) != 1)
+        fail_msg("stage of %s: %s", id, err.msg);
+    ts_store_close(s);
+    return out;
+}
+
+static int64_t count(const char *url, const char *sql)
+{
+    return ts_test_int(url, sql);
+}
+
+static int has_table(const char *url, const char *table)
+{
+    ts_store *s;
+    ts_error err;
+    int yes;
+    if (ts_store_open(url, &s, &err) || ts_store_table_exists(s, table, &yes, &err))
+        fail_msg("table %s: %s", table, err.msg);
+    ts_store_close(s);
+    return yes;
+}
+
+static const char *const data_incs[] = {"1.1", "2.1", "2.3", "2.4", "3.2", "3.3"};
+#define NDATA 6
+
+/* Every data increment one stage at a time up to `upto` (backfilling at dual_write). */
+static void walk_to(const mpair *p, const char *upto)
+{
+    static const char *const stages[] = {"expanded", "dual_write", "shadow", "read_new", "new_only"};
+    for (int s = 0; s < 5; s++) {
+        for (int i = 0; i < NDATA; i++) {
+            if (strcmp(stages[s], "shadow") == 0)
+                OK(p, "backfill", data_incs[i], "--batch", "97");
+            OK(p, "advance", data_incs[i], "--to", stages[s], "--min-compared", "0");
+        }
+        if (strcmp(stages[s], upto) == 0)
+            return;
+    }
+}
+
+/* ---- full walks ------------------------------------------------------------------------ */
+
+static void walk(ts_pair_kind kind)
+{
+    mpair p;
+    char st[32];
+    if (make_pair(kind, &p, 120)) {
+        skip();
+        return;
+    }
+    int64_t legacy_users = count(p.legacy.url, "SELECT count(*) FROM users");
+    walk_to(&p, "new_only");
+    OK(&p, "advance", "1.5");
+    OK(&p, "advance", "2.5");
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM users WHERE bot_id = 1"), legacy_users);
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM card_to_card_payments"),
+                     count(p.legacy.url, "SELECT count(*) FROM c2c_receipts"));
+
+    /* Full rollback of everything, dependents first. */
+    EXPECT(&p, 3, "2.5 (multi-bot) depends on it and is on", "rollback", "2.1", "--to", "legacy");
+    OK(&p, "rollback", "2.5");
+    OK(&p, "rollback", "1.5");
+    for (int i = NDATA - 1; i >= 0; i--)
+        OK(&p, "rollback", data_incs[i], "--to", "legacy");
+    for (int i = 0; i < NDATA; i++)
+        assert_string_equal(stage_of(&p, data_incs[i], st, sizeof st), "legacy");
+    assert_false(has_table(p.nw.url, "users"));
+    assert_false(has_table(p.nw.url, "bots"));
+    assert_int_equal(count(p.legacy.url, "SELECT count(*) FROM users"), legacy_users);
+
+    /* Forward again, to the end: contract retires the legacy tables. */
+    walk_to(&p, "new_only");
+    for (int i = 0; i < NDATA; i++)
+        OK(&p, "contract", data_incs[i], "--confirm", "--soak", "0");
+    for (int i = 0; i < NDATA; i++)
+        assert_string_equal(stage_of(&p, data_incs[i], st, sizeof st), "contracted");
+    assert_false(has_table(p.legacy.url, "users"));
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM users WHERE bot_id = 1"), legacy_users);
+    EXPECT(&p, 3, "cannot leave contracted", "rollback", "2.1", "--to", "new_only");
+    drop_pair(&p);
+}
+
+static void test_walk_sqlite(void **state) { (void)state; walk(TS_PAIR_SQLITE); }
+static void test_walk_pg(void **state) { (void)state; walk(TS_PAIR_PG); }
+static void test_walk_cross(void **state) { (void)state; walk(TS_PAIR_CROSS); }
+
+/* ---- kill -9 of a backfill ---------------------------------------------------------------- */
+
+static void kill_resume(ts_pair_kind kind)
+{
+    mpair p;
+    if (make_pair(kind, &p, 3000)) {
+        skip();
+        return;
+    }
+    OK(&p, "advance", "1.1");
+    OK(&p, "advance", "1.1");
+    OK(&p, "advance", "2.1");
+    OK(&p, "advance", "2.1");
+    srand(12345);
+    int kills = 0;
+    for (int i = 0; i < 40 && kills < 22; i++) {
+        int devnull = open("/dev/null", O_WRONLY);
+        /* Rate-limited so that 22 runs cannot finish it: each is cut short. */
+        pid_t pid = spawn_list(&p, devnull, "backfill", "2.1", "--batch", "13", "--max-rate",
+                               "1000", NULL);
+        close(devnull);
+        struct timespec t = {0, (long)(20 + rand() % 150) * 1000000L};
+        nanosleep(&t, NULL);
+        kill(pid, SIGKILL);
+        if (wait_rc(pid) == 128 + SIGKILL)
+            kills++;
+    }
+    assert_true(kills >= 20);
+    OK(&p, "backfill", "2.1", "--batch", "13");
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM users WHERE bot_id = 1"),
+                     count(p.legacy.url, "SELECT count(*) FROM users"));
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM promo_groups WHERE bot_id = 1"),
+                     count(p.legacy.url, "SELECT count(*) FROM promo_groups"));
+    assert_int_equal(count(p.nw.url, "SELECT rows_done FROM ts_backfill WHERE table_name = 'users'"),
+                     count(p.legacy.url, "SELECT count(*) FROM users"));
+    /* The dual_write -> shadow gate runs the diff: clean. */
+    OK(&p, "advance", "1.1");
+    OK(&p, "advance", "2.1", "--to", "shadow");
+    drop_pair(&p);
+}
+
+static void test_kill_resume_sqlite(void **state) { (void)state; kill_resume(TS_PAIR_SQLITE); }
+static void test_kill_resume_pg(void **state) { (void)state; kill_resume(TS_PAIR_PG); }
+
+/* ---- operators ------------------------------------------------------------------------ */
+
+static void test_concurrent_advance(void **state)
+{
+    mpair p;
+    char st[32];
+    (void)state;
+    if (make_pair(TS_PAIR_SQLITE, &p, 50)) {
+        skip();
+        return;
+    }
+    for (int round = 0; round < 5; round++) {
+        int fds[2][2], rc[2], wins = 0;
+        pid_t pid[2];
+        for (int i = 0; i < 2; i++) {
+            if (pipe(fds[i]))
+                fail_msg("pipe");
+            pid[i] = spawn_list(&p, fds[i][1], "advance", "1.1", "--to", "expanded", NULL);
+            close(fds[i][1]);
+        }
+        for (int i = 0; i < 2; i++) {
+            char buf[4096];
+            while (read(fds[i][0], buf, sizeof buf) > 0)
+                ;
+            close(fds[i][0]);
+            rc[i] = wait_rc(pid[i]);
+            wins += rc[i] == 0;
+            /* The loser: locked (75), or too late (3: already at expanded; 6: stale). */
+            if (rc[i] != 0 && rc[i] != 75 && rc[i] != 3 && rc[i] != 6)
+                fail_msg("round %d: loser exited %d", round, rc[i]);
+        }
+        assert_int_equal(wins, 1);
+        assert_string_equal(stage_of(&p, "1.1", st, sizeof st), "expanded");
+        OK(&p, "rollback", "1.1");
+    }
+    assert_int_equal(count(p.nw.url, "SELECT version FROM ts_increments WHERE id = '1.1'"), 11);
+    drop_pair(&p);
+}
+
+static void test_lock_holder_named(void **state)
+{
+    mpair p;
+    char sql[512], host[128] = "";
+    (void)state;
+    if (make_pair(TS_PAIR_SQLITE, &p, 10)) {
+        skip();
+        return;
+    }
+    gethostname(host, sizeof host - 1);
+    /* A live holder: this test process. */
+    snprintf(sql, sizeof sql, "INSERT INTO ts_lock (name, actor, host, pid, command, acquired_at, "
+             "heartbeat_at) VALUES ('migrate', 'alice', '%s', %ld, 'backfill 2.1', "
+             "'2030-01-01T00:00:00Z', '2030-01-01T00:00:00Z')", host, (long)getpid());
+    ts_test_exec(p.nw.url, sql);
+    char want[256];
+    snprintf(want, sizeof want, "locked by alice@%s pid %ld since 2030-01-01T00:00:00Z (backfill 2.1)",
+             host, (long)getpid());
+    EXPECT(&p, 75, want, "advance", "1.1");
+    EXPECT(&p, 0, "unlocked (locked by alice", "unlock", "--force");
+    OK(&p, "advance", "1.1");
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM ts_audit WHERE command = 'unlock' AND "
+                           "result = 'ok' AND error LIKE 'broke: locked by alice%'"), 1);
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM ts_audit WHERE command = 'advance' AND "
+                           "result = 'refused' AND error LIKE 'locked by alice%'"), 1);
+    /* A dead holder's lease is taken over. */
+    ts_test_exec(p.nw.url, "INSERT INTO ts_lock (name, actor, host, pid, command, acquired_at, "
+                           "heartbeat_at) VALUES ('migrate', 'bob', 'gone-host', 1, 'x', "
+                           "'2020-01-01T00:00:00Z', '2020-01-01T00:00:00Z')");
+    OK(&p, "advance", "1.1");
+    drop_pair(&p);
+}
+
+static void test_illegal_transitions(void **state)
+{
+    mpair p;
+    char out[OUT_MAX];
+    (void)state;
+    if (make_pair(TS_PAIR_SQLITE, &p, 30)) {
+        skip();
+        return;
+    }
+    EXPECT(&p, 3, "cannot skip from legacy to dual_write", "advance", "1.1", "--to", "dual_write");
+    EXPECT(&p, 3, "1.1 (tenant-tables) is at legacy and must be at expanded or later first",
+           "advance", "2.1");
+    EXPECT(&p, 2, "unknown increment '9.9'", "advance", "9.9");
+    EXPECT(&p, 2, "advance needs an increment id", "advance");
+    EXPECT(&p, 3, "backfill runs at dual_write", "backfill", "1.1");
+    OK(&p, "advance", "1.1");
+    /* Dry run: the DDL is printed, nothing changes. */
+    assert_int_equal(mig(&p, out, "advance", "2.1", "--dry-run", NULL), 0);
+    assert_non_null(strstr(out, "CREATE TABLE IF NOT EXISTS"));
+    assert_non_null(strstr(out, "UPDATE ts_increments SET stage = 'expanded'"));
+    assert_false(has_table(p.nw.url, "users"));
+    for (int i = 0; i < 4; i++)
+        OK(&p, "advance", "1.1", "--min-compared", "0");
+    EXPECT(&p, 3, "use 'ts-migrate contract 1.1 --confirm'", "advance", "1.1");
+    EXPECT(&p, 3, "add --confirm", "contract", "1.1", "--soak", "0");
+    EXPECT(&p, 3, "soak", "contract", "1.1", "--confirm", "--soak", "1h");
+    OK(&p, "contract", "1.1", "--confirm", "--soak", "0");
+    EXPECT(&p, 3, "cannot leave contracted", "rollback", "1.1");
+    /* Every attempt is audited, the token never in full. */
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM ts_audit WHERE args LIKE '%token-for-tests%'"), 0);
+    assert_true(count(p.nw.url, "SELECT count(*) FROM ts_audit WHERE result = 'refused'") >= 7);
+    assert_int_equal(mig(&p, out, "status", "--audit", "3", "--json", NULL), 0);
+    assert_non_null(strstr(out, "\"command\":"));
+    drop_pair(&p);
+}
+
+/* A process row with a fresh heartbeat that reports version v of 1.1. */
+static void fake_process(const mpair *p, const char *id, int64_t pid, const char *beat, int v)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql, "INSERT INTO ts_processes (id, host, pid, program, started_at, "
+             "heartbeat_at, versions, counters, kill_switch) VALUES ('%s', 'bothost', %lld, "
+             "'ts-bot', '2020-01-01T00:00:00Z', '%s', '{\"1.1\": %d}', '{}', FALSE)",
+             id, (long long)pid, beat, v);
+    ts_test_exec(p->nw.url, sql);
+}
+
+static void test_lagging_process(void **state)
+{
+    mpair p;
+    char now[TS_TIME_MAX];
+    (void)state;
+    if (make_pair(TS_PAIR_SQLITE, &p, 10)) {
+        skip();
+        return;
+    }
+    ts_time_now(now);
+    fake_process(&p, "bothost:77:x", 77, now, 1);
+    fake_process(&p, "deadhost:78:x", 78, "2020-01-01T00:00:00Z", 1);
+    EXPECT(&p, 4, "bothost pid 77 (ts-bot) reports version 1", "advance", "1.1", "--ack-timeout", "0.6");
+    /* Phase one happened: the stage changed; the process is named, never skipped silently. */
+    char st[32];
+    assert_string_equal(stage_of(&p, "1.1", st, sizeof st), "expanded");
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM ts_audit WHERE command = 'advance' "
+                           "AND result = 'failed' AND error LIKE '%bothost pid 77 (ts-bot)%'"), 1);
+    ts_test_exec(p.nw.url, "UPDATE ts_processes SET versions = '{\"1.1\": 2}' WHERE pid = 77");
+    EXPECT(&p, 0, "moved 1.1", "advance", "1.1", "--ack-timeout", "0.4", "--force");
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM ts_audit WHERE command = 'advance' "
+                           "AND error LIKE '%forced past 1 process%bothost pid 77%'"), 1);
+    /* Stale processes are listed, not waited on. */
+    ts_test_exec(p.nw.url, "DELETE FROM ts_processes WHERE pid = 77");
+    OK(&p, "advance", "1.1", "--ack-timeout", "5");
+    drop_pair(&p);
+}
+
+/* ---- rollback from new_only after writes made at new_only ---------------------------- */
+
+static void new_only_writes(ts_pair_kind kind)
+{
+    mpair p;
+    ts_shim *sh;
+    ts_tx *tx;
+    ts_error err;
+    int64_t id, changed;
+    if (make_pair(kind, &p, 40)) {
+        skip();
+        return;
+    }
+    for (int s = 0; s < 5; s++) {
+        if (s == 2)
+            OK(&p, "backfill", "2.1");
+        OK(&p, "advance", "1.1", "--min-compared", "0");
+        OK(&p, "advance", "2.1", "--min-compared", "0");
+    }
+    ts_shim_config cfg = {p.legacy.url, p.nw.url, NULL, "test", 1, 0, 300, NULL, 0};
+    if (ts_shim_open(&cfg, &sh, &err))
+        fail_msg("shim: %s", err.msg);
+    ts_ctx ctx = ts_shim_master(sh);
+    ts_set ins[3] = {{"telegram_id", ts_int(990001)}, {"username", ts_text("written_at_new_only")},
+                     {"language", ts_text("fa")}};
+    ts_set upd = {"username", ts_text("renamed_at_new_only")};
+    ts_cond c3 = {"id", ts_int(3)}, c5 = {"id", ts_int(5)};
+    if (ts_shim_begin(sh, &ctx, &tx, &err) || ts_tx_insert(tx, "users", ins, 3, &id, &err) ||
+        ts_tx_update(tx, "users", &c3, 1, &upd, 1, &changed, &err) ||
+        ts_tx_delete(tx, "users", &c5, 1, &changed, &err) || ts_tx_commit(tx, &err))
+        fail_msg("writing at new_only: %s", err.msg);
+    ts_shim_close(sh);
+    assert_int_equal(count(p.legacy.url, "SELECT count(*) FROM users WHERE telegram_id = 990001"), 0);
+
+    char out[OUT_MAX];
+    assert_int_equal(mig(&p, out, "rollback", "2.1", "--to", "shadow", NULL), 0);
+    assert_non_null(strstr(out, "replayed 3 change journal entries"));
+    assert_non_null(strstr(out, "diff of 2.1: clean"));
+    assert_int_equal(count(p.legacy.url, "SELECT count(*) FROM users WHERE telegram_id = 990001 "
+                                         "AND username = 'written_at_new_only'"), 1);
+    assert_int_equal(count(p.legacy.url, "SELECT count(*) FROM users WHERE id = 3 AND "
+                                         "username = 'renamed_at_new_only'"), 1);
+    assert_int_equal(count(p.legacy.url, "SELECT count(*) FROM users WHERE id = 5"), 0);
+    /* Legacy ids continue above the rows written in new. */
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM users WHERE id = %lld", (long long)id);
+    assert_int_equal(count(p.legacy.url, sql), 1);
+    drop_pair(&p);
+}
+
+static void test_new_only_writes_sqlite(void **state) { (void)state; new_only_writes(TS_PAIR_SQLITE); }
+static void test_new_only_writes_pg(void **state) { (void)state; new_only_writes(TS_PAIR_PG); }
+static void test_new_only_writes_cross(void **state) { (void)state; new_only_writes(TS_PAIR_CROSS); }
+
+/* ---- orphans ------------------------------------------------------------------------------ */
+
+static void test_orphans(void **state)
+{
+    mpair p;
+    char path[512], line[4096];
+    (void)state;
+    if (make_pair(TS_PAIR_SQLITE, &p, 20)) {
+        skip();
+        return;
+    }
+    for (int s = 0; s < 4; s++) {
+        if (s == 2)
+            OK(&p, "backfill", "2.1");
+        OK(&p, "advance", "1.1", "--min-compared", "0");
+        OK(&p, "advance", "2.1", "--min-compared", "0");
+    }
+    ts_test_exec(p.nw.url, "INSERT INTO bots (id, name, telegram_bot_token) VALUES (2, 'tenant', '2:T');"
+                           "INSERT INTO users (bot_id, id, telegram_id, language) VALUES (2, 100000, 5, 'fa')");
+    EXPECT(&p, 3, "1 rows the legacy store cannot hold (users=1): export them", "rollback", "2.1");
+    ts_test_temp_path(path, sizeof path, ".jsonl");
+    unlink(path);
+    OK(&p, "rollback", "2.1", "--to", "expanded", "--export-orphans", path);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_non_null(strstr(line, "{\"table\":\"users\",\"row\":{\"bot_id\":{\"i\":\"2\"}"));
+    assert_null(fgets(line, sizeof line, f));
+    fclose(f);
+    /* Below dual_write the master copies are gone; an existing export is never overwritten. */
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM users WHERE bot_id = 1"), 0);
+    EXPECT(&p, 1, "is never overwritten", "rollback", "2.1", "--to", "legacy", "--export-orphans", path);
+    unlink(path);
+    drop_pair(&p);
+}
+
+/* ---- the backfill rule, through the C API ------------------------------------------------ */
+
+typedef struct deleter {
+    const mpair *p;
+    volatile int done;
+    char err[1024];
+} deleter;
+
+static int64_t victim; /* a user of the first chunk nobody refers to */
+
+static void *delete_victim(void *arg)
+{
+    deleter *d = arg;
+    ts_shim *sh;
+    ts_tx *tx;
+    ts_error err;
+    int64_t changed;
+    ts_shim_config cfg = {d->p->legacy.url, d->p->nw.url, NULL, "test", 1, 0, 300, NULL, 0};
+    ts_cond c = {"id", ts_int(victim)};
+    for (int attempt = 0; attempt < 20; attempt++) {
+        if (ts_shim_open(&cfg, &sh, &err) == 0) {
+            ts_ctx ctx = ts_shim_master(sh);
+            int rc = ts_shim_begin(sh, &ctx, &tx, &err) || ts_tx_delete(tx, "users", &c, 1, &changed, &err) ||
+                     ts_tx_commit(tx, &err);
+            ts_shim_close(sh);
+            if (rc == 0)
+                break;
+        }
+        snprintf(d->err, sizeof d->err, "%s", err.msg);
+    }
+    d->done = 1;
+    return NULL;
+}
+
+static deleter *hook_deleter;
+static pthread_t hook_thread;
+static int hook_calls, done_during_chunk = -1;
+
+static void on_chunk(const char *point, const char *table)
+{
+    if (strcmp(point, "chunk_read") != 0 || strcmp(table, "users") != 0 || hook_calls++ != 0 ||
+        hook_deleter == NULL)
+        return;
+    pthread_create(&hook_thread, NULL, delete_victim, hook_deleter);
+    struct timespec t = {0, 400 * 1000000L};
+    nanosleep(&t, NULL);
+    done_during_chunk = hook_deleter->done;
+}
+
+static void backfill_rule(ts_pair_kind kind)
+{
+    mpair p;
+    ts_mig g;
+    ts_mlock lock = {0};
+    ts_error err;
+    if (make_pair(kind, &p, 60)) {
+        skip();
+        return;
+    }
+    OK(&p, "advance", "1.1");
+    OK(&p, "advance", "1.1");
+    OK(&p, "advance", "2.1");
+    OK(&p, "advance", "2.1");
+    /* A row new already has (as a dual-write leaves it) is newer: never overwritten. */
+    ts_test_exec(p.nw.url, "INSERT INTO users (bot_id, id, username, language) "
+                           "VALUES (1, 7, 'written_by_dual_write', 'fa')");
+    victim = count(p.legacy.url, "SELECT min(id) FROM users u WHERE id BETWEEN 2 AND 20 AND NOT "
+                                 "EXISTS (SELECT 1 FROM users r WHERE r.referred_by_id = u.id)");
+    assert_true(victim > 0);
+    ts_mig_opts o = {0};
+    o.legacy_url = p.legacy.url;
+    o.new_url = p.nw.url;
+    o.actor = "tester";
+    o.batch = 25;
+    o.ack_timeout_ms = 1000;
+    o.liveness_ms = 10000;
+    o.lock_ttl_s = 60;
+    deleter d = {&p, 0, ""};
+    hook_deleter = &d;
+    hook_calls = 0;
+    done_during_chunk = -1;
+    ts_backfill_hook = on_chunk;
+    if (ts_mig_open(&g, &o, &err))
+        fail_msg("open: %s", err.msg);
+    FILE *devnull = fopen("/dev/null", "w");
+    g.out = devnull;
+    int rc = ts_backfill_run(&g, &lock, ts_manifest_find(g.m, "2.1"), &err);
+    ts_backfill_hook = NULL;
+    hook_deleter = NULL;
+    pthread_join(hook_thread, NULL);
+    fclose(devnull);
+    ts_mig_close(&g);
+    if (rc)
+        fail_msg("backfill: %s", err.msg);
+    assert_int_equal(d.done, 1);
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM users WHERE id = %lld", (long long)victim);
+    if (d.err[0] && count(p.legacy.url, sql) != 0)
+        fail_msg("the delete failed: %s", d.err);
+    /* The delete waited for the chunk that had read the user ... */
+    assert_int_equal(done_during_chunk, 0);
+    /* ... and then removed it from both: not resurrected by the copy. */
+    assert_int_equal(count(p.legacy.url, sql), 0);
+    assert_int_equal(count(p.nw.url, sql), 0);
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM users WHERE id = 7 AND "
+                                     "username = 'written_by_dual_write'"), 1);
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM users WHERE bot_id = 1"),
+                     count(p.legacy.url, "SELECT count(*) FROM users"));
+    /* Forward references (referrals into later chunks) were set by the second pass. */
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM users WHERE referred_by_id IS NOT NULL AND id <> 7"),
+                     count(p.legacy.url, "SELECT count(*) FROM users WHERE referred_by_id IS NOT NULL AND id <> 7"));
+    drop_pair(&p);
+}
+
+static void test_backfill_rule_sqlite(void **state) { (void)state; backfill_rule(TS_PAIR_SQLITE); }
+static void test_backfill_rule_pg(void **state) { (void)state; backfill_rule(TS_PAIR_PG); }
+static void test_backfill_rule_cross(void **state) { (void)state; backfill_rule(TS_PAIR_CROSS); }
+
+int main(void)
+{
+    setenv("TS_LOG_LEVEL", "warn", 1);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_illegal_transitions),
+        cmocka_unit_test(test_lock_holder_named),
+        cmocka_unit_test(test_concurrent_advance),
+        cmocka_unit_test(test_lagging_process),
+        cmocka_unit_test(test_orphans),
+        cmocka_unit_test(test_backfill_rule_sqlite),
+        cmocka_unit_test(test_backfill_rule_pg),
+        cmocka_unit_test(test_backfill_rule_cross),
+        cmocka_unit_test(test_new_only_writes_sqlite),
+        cmocka_unit_test(test_new_only_writes_pg),
+        cmocka_unit_test(test_new_only_writes_cross),
+        cmocka_unit_test(test_kill_resume_sqlite),
+        cmocka_unit_test(test_kill_resume_pg),
+        cmocka_unit_test(test_walk_sqlite),
+        cmocka_unit_test(test_walk_pg),
+        cmocka_unit_test(test_walk_cross),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
