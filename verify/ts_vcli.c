@@ -195,7 +195,7 @@ static int need_schema(ts_store *s, const ts_schema *sc, const char *which, ts_e
         return -1;
     if (version == 0)
         return ts_fail(err, TS_E_USAGE, "the %s store %s has no %s schema: point --%s at the "
-                       "right store, or create it (ts-migrate)", which, ts_store_url(s),
+                       "right store, or prepare it with 'ts-migrate init'", which, ts_store_url(s),
                        sc->name, which);
     return 0;
 }
@@ -256,7 +256,7 @@ static int run(const vargs *a, ts_vreport *r, FILE *out, ts_error *err)
     /* The legacy store is the bot's own database: it need not have been made by
        tenantshift, so only the new store must carry its schema record. */
     if ((!canary && open_store(a->legacy, "legacy", &legacy, err)) ||
-        open_store(a->fresh, "new", &nw, err) || need_schema(nw, ts_schema_new(), "new", err))
+        open_store(a->fresh, "new", &nw, err) || need_schema(nw, ts_schema_control(), "new", err))
         goto done;
     if (legacy)
         snprintf(r->legacy_url, sizeof r->legacy_url, "%s", ts_store_url(legacy));
