@@ -7,7 +7,7 @@
 
 #include "ts_bot.h"
 #include "ts_config.h"
-#include "ts_demo.h"
+#include "ts_app.h"
 #include "ts_log.h"
 #include "ts_version.h"
 
@@ -19,13 +19,13 @@ static void on_kill(int sig) { (void)sig, kill_requested = 1; }
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: ts-bot --demo [--config FILE]   serve the bots with the data-free menu\n"
+            "usage: ts-bot [--config FILE]          serve the bots\n"
             "       ts-bot --check-config FILE      validate FILE (and the environment), exit\n"
             "       ts-bot --help | --version\n"
             "\n"
-            "ts-bot long-polls every bot in one process, serves /healthz, /metrics and the\n"
-            "Zarinpal callback over HTTP. The data-backed handlers are not built yet in this\n"
-            "release: --demo runs the transport with a menu that stores nothing.\n"
+            "ts-bot long-polls every bot in one process and answers through the tenantshift\n"
+            "shim (legacy and new stores, routed by each increment's stage); it serves\n"
+            "/healthz, /metrics and the Zarinpal callback over HTTP. See docs/bot.md.\n"
             "\n"
             "Configuration: a JSON object of the keys below; each environment variable\n"
             "overrides its key.\n");
@@ -69,15 +69,30 @@ static int serve(const char *path)
     sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);   /* a peer closing a socket is an error code, not a death */
 
-    ts_bot_hooks hooks = {.handler = ts_demo_handler()};
-    ts_bot *bot;
+    ts_shim_config sc = {.legacy_url = cfg.legacy_url,
+                         .new_url = cfg.new_url,
+                         .program = "ts-bot",
+                         .shadow_fraction = cfg.shadow_fraction,
+                         .shadow_timeout_ms = cfg.shadow_timeout_ms,
+                         .kill_switch_file = cfg.kill_switch_file[0] ? cfg.kill_switch_file : NULL};
+    ts_shim *sh = NULL;
+    ts_app *app = NULL;
+    ts_bot *bot = NULL;
     int rc = 1;
-    if (ts_bot_open(&cfg, &hooks, &bot, &err) == 0) {
-        rc = ts_bot_run(bot, &stop_requested, &kill_requested, &err) == 0 ? 0 : 1;
-        ts_bot_close(bot);
+    if (ts_shim_open(&sc, &sh, &err) == 0 && ts_app_open(&cfg, sh, NULL, &app, &err) == 0) {
+        ts_bot_hooks hooks = ts_app_hooks(app);
+        if (ts_bot_open(&cfg, &hooks, &bot, &err) == 0) {
+            ts_app_attach(app, bot);
+            rc = ts_bot_run(bot, &stop_requested, &kill_requested, &err) == 0 ? 0 : 1;
+        }
     }
     if (rc != 0)
         fprintf(stderr, "ts-bot: %s\n", err.msg);
+    /* Everything in hand was committed before ts_bot_run returned; closing the
+       shim removes this process from ts_processes. */
+    ts_bot_close(bot);
+    ts_app_close(app);
+    ts_shim_close(sh);
     ts_config_free(&cfg);
     return rc;
 }
@@ -85,7 +100,6 @@ static int serve(const char *path)
 int main(int argc, char **argv)
 {
     const char *config = NULL;
-    int demo = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--version") == 0) {
             printf("ts-bot %s\n", TS_VERSION);
@@ -103,18 +117,11 @@ int main(int argc, char **argv)
         }
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
             config = argv[++i];
-        else if (strcmp(argv[i], "--demo") == 0)
-            demo = 1;
         else {
             fprintf(stderr, "ts-bot: unknown or incomplete argument \"%s\"\n\n", argv[i]);
             usage(stderr);
             return 2;
         }
-    }
-    if (!demo) {
-        fprintf(stderr, "ts-bot: the data-backed handlers are not built yet: run with --demo to "
-                        "serve the data-free menu\n");
-        return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = serve(config);

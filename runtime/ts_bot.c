@@ -226,6 +226,18 @@ void ts_bot_close(ts_bot *b)
 
 int ts_bot_http_port(const ts_bot *b) { return ts_http_port(b->http); }
 
+const ts_bot_ctx *ts_bot_context(ts_bot *b, int64_t bot_id)
+{
+    served *s = served_of(b, bot_id);
+    return s ? &s->ctx : NULL;
+}
+
+int ts_bot_deliver(ts_bot *b, int64_t bot_id, const ts_replies *r)
+{
+    served *s = served_of(b, bot_id);
+    return s ? ts_replies_deliver(s->ctx.tg, r) : -1;
+}
+
 int ts_bot_run(ts_bot *b, volatile sig_atomic_t *stop, volatile sig_atomic_t *kill,
                ts_error *err)
 {

@@ -82,6 +82,12 @@ int ts_bot_open(const ts_config *cfg, const ts_bot_hooks *hooks, ts_bot **out, t
 void ts_bot_close(ts_bot *b);
 int ts_bot_http_port(const ts_bot *b);
 
+/* The context of a served bot; NULL when it is not served. */
+const ts_bot_ctx *ts_bot_context(ts_bot *b, int64_t bot_id);
+/* Deliver replies through a served bot outside an update (a payment callback);
+   how many failed, -1 when the bot is not served. */
+int ts_bot_deliver(ts_bot *b, int64_t bot_id, const ts_replies *r);
+
 /* The loop; returns 0 after a stop, -1 when it cannot go on. */
 int ts_bot_run(ts_bot *b, volatile sig_atomic_t *stop, volatile sig_atomic_t *kill,
                ts_error *err);

@@ -63,6 +63,12 @@ static const key keys[] = {
      "master bot's admin chat (receipts, approvals); 0 = none"},
     {"default_language", "TS_DEFAULT_LANGUAGE", K_ENUM, F(default_language), 0, 0, "fa|en", "fa",
      "language of users whose client sends neither fa nor en"},
+    {"trial_days", "TS_TRIAL_DAYS", K_INT, F(trial_days), 1, 365, NULL, "3",
+     "length of the free trial (feature flag trial_subscription), days"},
+    {"trial_traffic_gb", "TS_TRIAL_TRAFFIC_GB", K_INT, F(trial_traffic_gb), 0, 100000, NULL, "10",
+     "traffic limit of the free trial, GB; 0 = unlimited"},
+    {"referral_percent", "TS_REFERRAL_PERCENT", K_INT, F(referral_percent), 0, 100, NULL, "10",
+     "share of a referred user's first payment paid to the referrer (flag referral_program)"},
     {"log_level", "TS_LOG_LEVEL", K_ENUM, F(log_level), 0, 0, "debug|info|warn|error", "info",
      "log threshold"},
 };

@@ -33,6 +33,9 @@ typedef struct ts_config {
     int shadow_timeout_ms;
     int64_t admin_chat_id;     /* master bot's admin chat; 0 = none */
     char *default_language;    /* fa | en */
+    int trial_days;            /* free trial length */
+    int trial_traffic_gb;
+    int referral_percent;      /* of a referred user's first payment */
     char *log_level;           /* debug | info | warn | error */
 } ts_config;
 

@@ -102,6 +102,7 @@ static const struct {
     T(TS_T_TICKET_LINE, "ticket_line", "#{id} {title} ({status})", "#{id} {title} ({status})"),
     T(TS_T_TICKETS_EMPTY, "tickets_empty", "You have no tickets.", "تیکتی ندارید."),
     T(TS_T_BTN_TICKET_NEW, "btn_ticket_new", "New ticket", "تیکت جدید"),
+    T(TS_T_BTN_TICKET_CLOSE, "btn_ticket_close", "Close ticket", "بستن تیکت"),
     T(TS_T_TICKET_PROMPT, "ticket_prompt", "Describe your problem in one message.",
       "مشکل خود را در یک پیام شرح دهید."),
     T(TS_T_TICKET_OPENED, "ticket_opened", "Ticket #{id} opened. We will answer here.",

@@ -1,0 +1,269 @@
+/* ts_app.c: units of work per update, the Zarinpal callback, the shim's metrics. */
+#include "ts_app.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ts_convo.h"
+#include "ts_flags.h"
+#include "ts_handlers.h"
+#include "ts_log.h"
+#include "ts_registry.h"
+#include "ts_schema.h"
+
+#define CONVO_CAPACITY 65536
+#define CONVO_TTL_S 1800
+#define CALLBACK_ATTEMPTS 3
+
+struct ts_app {
+    ts_services svc;
+    ts_registry *reg;
+    ts_convo *convo;
+    ts_bot *bot;
+};
+
+int ts_app_open(const ts_config *cfg, ts_shim *sh, const ts_app_opts *opts, ts_app **out,
+                ts_error *err)
+{
+    ts_app *a = calloc(1, sizeof *a);
+    if (a == NULL)
+        return ts_fail(err, TS_E_NOMEM, "out of memory starting the bot");
+    a->svc.cfg = cfg;
+    a->svc.sh = sh;
+    a->svc.pick.seed = opts ? opts->card_seed : NULL;
+    if ((a->svc.flags = ts_flags_new(cfg->flag_cache_ttl_s)) == NULL ||
+        (a->reg = ts_registry_new(cfg, sh)) == NULL ||
+        (a->convo = ts_convo_new(CONVO_CAPACITY, CONVO_TTL_S)) == NULL) {
+        ts_app_close(a);
+        return ts_fail(err, TS_E_NOMEM, "out of memory starting the bot");
+    }
+    if (ts_zp_open(cfg->zarinpal_url, opts ? opts->http : NULL, &a->svc.zp, err) != 0) {
+        ts_app_close(a);
+        return -1;
+    }
+    *out = a;
+    return 0;
+}
+
+void ts_app_close(ts_app *a)
+{
+    if (a == NULL)
+        return;
+    ts_zp_close(a->svc.zp);
+    ts_convo_free(a->convo);
+    ts_registry_free(a->reg);
+    ts_flags_free(a->svc.flags);
+    free(a);
+}
+
+void ts_app_attach(ts_app *a, ts_bot *b) { a->bot = b; }
+
+/* ---- one update ------------------------------------------------------------------- */
+
+static void drop_replies(ts_replies *out)
+{
+    ts_replies_free(out);
+    *out = (ts_replies){0};
+}
+
+/* Commit, then what only a committed update may change. */
+static int finish(ts_app *a, ts_hctx *h, ts_error *err)
+{
+    if (h->out->oom) {
+        ts_tx_rollback(h->tx);
+        return ts_fail(err, TS_E_NOMEM, "out of memory building the replies");
+    }
+    if (ts_tx_commit(h->tx, err) != 0)
+        return -1;
+    if (h->u != NULL && memcmp(&h->next, &h->convo, sizeof h->next) != 0)
+        ts_convo_set(a->convo, h->bot->bot_id, h->u->from.id, h->next);
+    if (h->flags_changed)
+        ts_flags_invalidate(a->svc.flags, h->bot->bot_id);
+    return 0;
+}
+
+static int handle(void *arg, const ts_bot_ctx *bot, const ts_update *u, ts_replies *out,
+                  ts_error *err)
+{
+    ts_app *a = arg;
+    const ts_bot_settings *s = ts_registry_find(a->reg, bot->bot_id);
+    ts_ctx ctx = {bot->bot_id, bot->is_master};
+    ts_hctx h = {.svc = &a->svc, .bot = bot, .settings = s, .u = u, .out = out};
+    if (s == NULL || u->from.is_bot) {   /* dropped between refreshes; bots talking to bots */
+        ts_log(TS_LOG_INFO, "update_dropped", "bot_id=%" PRId64 " update_id=%" PRId64
+               " reason=%s", bot->bot_id, u->update_id, s == NULL ? "bot_not_served" : "from_bot");
+        return 0;
+    }
+    if (ts_shim_begin(a->svc.sh, &ctx, &h.tx, err) != 0)
+        return -1;
+    int rc = ts_repo_update_record(h.tx, u->update_id, err);
+    if (rc <= 0) {   /* 0: handled before (a redelivery): change nothing, send nothing */
+        ts_tx_rollback(h.tx);
+        return rc;
+    }
+    h.lang = u->from.language[0] ? ts_lang_of(u->from.language) : bot->language;
+    h.convo = ts_convo_get(a->convo, bot->bot_id, u->from.id);
+    rc = ts_h_register(&h, strcmp(u->command, "start") == 0 ? u->args : NULL, err);
+    if (rc == 0) {
+        h.lang = ts_lang_of(h.user.language);
+        rc = ts_h_route(&h, err);
+    }
+    if (rc != 0) {
+        ts_tx_rollback(h.tx);
+        drop_replies(out);
+        return -1;
+    }
+    if (finish(a, &h, err) != 0) {
+        drop_replies(out);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the Zarinpal callback ------------------------------------------------------------ */
+
+static int zarinpal_once(ts_app *a, const ts_bot_ctx *bot, const ts_bot_settings *s,
+                         const char *authority, int ok, int *paid, ts_replies *out,
+                         ts_error *err)
+{
+    ts_ctx ctx = {bot->bot_id, bot->is_master};
+    ts_hctx h = {.svc = &a->svc, .bot = bot, .settings = s, .out = out, .lang = bot->language};
+    if (ts_shim_begin(a->svc.sh, &ctx, &h.tx, err) != 0)
+        return -1;
+    if (ts_h_zarinpal_callback(&h, authority, ok, paid, err) != 0) {
+        ts_tx_rollback(h.tx);
+        return -1;
+    }
+    return finish(a, &h, err);
+}
+
+static int on_zarinpal(void *arg, int64_t bot_id, const char *authority, int ok,
+                       ts_http_reply *reply)
+{
+    ts_app *a = arg;
+    const ts_bot_settings *s = ts_registry_find(a->reg, bot_id);
+    const ts_bot_ctx *bot = a->bot ? ts_bot_context(a->bot, bot_id) : NULL;
+    ts_replies out = {0};
+    ts_error err;
+    int paid = 0, rc = -1;
+    char q[1100];
+    if (s == NULL || bot == NULL) {
+        reply->status = 404;
+        ts_buf_puts(&reply->body, "unknown bot\n");
+        return 0;
+    }
+    for (int i = 0; i < CALLBACK_ATTEMPTS && rc != 0; i++) {
+        drop_replies(&out);
+        if ((rc = zarinpal_once(a, bot, s, authority, ok, &paid, &out, &err)) != 0 &&
+            !ts_error_retryable(&err))
+            break;
+    }
+    if (rc == 0) {
+        ts_bot_deliver(a->bot, bot_id, &out);
+    } else {
+        ts_log(err.code == TS_E_NOTFOUND ? TS_LOG_WARN : TS_LOG_ERROR, "zarinpal_callback_failed",
+               "bot_id=%" PRId64 " code=%s error=%s", bot_id, ts_code_name(err.code),
+               ts_log_value(err.msg, q, sizeof q));
+        reply->status = err.code == TS_E_NOTFOUND ? 404 : 500;
+    }
+    drop_replies(&out);
+    ts_error ignore;
+    return ts_text_render(rc == 0 && paid ? TS_T_ZARINPAL_PAGE_OK : TS_T_ZARINPAL_PAGE_FAILED,
+                          bot->language, NULL, 0, &reply->body, &ignore) == 0 ? 0 : -1;
+}
+
+/* ---- housekeeping and metrics ------------------------------------------------------------ */
+
+static int list_bots(void *arg, const ts_bot_info **bots, int *n, ts_error *err)
+{
+    return ts_registry_refresh(((ts_app *)arg)->reg, bots, n, err);
+}
+
+static int tick(void *arg, ts_error *err) { return ts_shim_tick(((ts_app *)arg)->svc.sh, err); }
+
+static void kill_switch(void *arg, int on) { ts_shim_set_kill_switch(((ts_app *)arg)->svc.sh, on); }
+
+/*
+ * Pending journal entries of one store. The shim has no public call for this
+ * yet (asked for in the report), so it is read with the public store API.
+ */
+static int64_t journal_pending(ts_store *s)
+{
+    char q[TS_QNAME_MAX], sql[TS_QNAME_MAX + 64];
+    int64_t n = -1;
+    ts_error err;
+    if (ts_store_table(s, "ts_journal", q, &err) != 0)
+        return -1;
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE status = 'pending'", q);
+    return ts_store_query_int(s, sql, NULL, 0, &n, &err) < 0 ? -1 : n;
+}
+
+static void metrics(void *arg, ts_buf *out)
+{
+    ts_app *a = arg;
+    ts_shim *sh = a->svc.sh;
+    const ts_schema *sc = ts_schema_new();
+    const ts_manifest *m = ts_shim_manifest(sh);
+    ts_buf l = {0};
+    ts_prom_family(out, "ts_shim_ops_total", "counter",
+                   "Reads and writes the shim sent to each store, per new-schema table");
+    for (int i = 0; i < sc->ntables; i++) {
+        ts_access ac;
+        const char *t = sc->tables[i].name;
+        if (ts_shim_access(sh, t, &ac) != 0)
+            continue;
+        const struct { const char *store, *op; int64_t v; } s[] = {
+            {"legacy", "read", ac.legacy_reads}, {"legacy", "write", ac.legacy_writes},
+            {"new", "read", ac.new_reads},       {"new", "write", ac.new_writes}};
+        for (size_t k = 0; k < sizeof s / sizeof s[0]; k++) {
+            if (s[k].v == 0)
+                continue;
+            ts_buf_reset(&l);
+            ts_prom_label(&l, "table", t);
+            ts_prom_label(&l, "store", s[k].store);
+            ts_prom_label(&l, "op", s[k].op);
+            ts_prom_sample(out, "ts_shim_ops_total", l.s, (double)s[k].v);
+        }
+    }
+    ts_prom_family(out, "ts_journal_pending", "gauge", "Journal entries not yet applied");
+    const struct { const char *name; ts_store *s; } stores[] = {
+        {"legacy", ts_shim_legacy(sh)}, {"new", ts_shim_new(sh)}};
+    for (size_t k = 0; k < 2; k++) {
+        ts_buf_reset(&l);
+        ts_prom_label(&l, "store", stores[k].name);
+        ts_prom_sample(out, "ts_journal_pending", l.s, (double)journal_pending(stores[k].s));
+    }
+    ts_prom_family(out, "ts_stage_version", "gauge",
+                   "Applied version of each increment; label stage is its stage");
+    for (int i = 0; i < ts_manifest_count(m); i++) {
+        const ts_increment *inc = ts_manifest_at(m, i);
+        ts_stage st;
+        int64_t v;
+        if (ts_shim_stage(sh, inc->id, &st, &v) != 0)
+            continue;
+        ts_buf_reset(&l);
+        ts_prom_label(&l, "increment", inc->id);
+        ts_prom_label(&l, "stage", ts_stage_name(st));
+        ts_prom_sample(out, "ts_stage_version", l.s, (double)v);
+    }
+    ts_prom_family(out, "ts_kill_switch", "gauge", "1 when the kill switch is on");
+    ts_prom_sample(out, "ts_kill_switch", NULL, ts_shim_kill_switch(sh));
+    int64_t hits, loads;
+    ts_flags_stats(a->svc.flags, &hits, &loads);
+    ts_prom_family(out, "ts_flag_cache_total", "counter", "Feature-flag lookups by result");
+    ts_prom_sample(out, "ts_flag_cache_total", "result=\"hit\"", (double)hits);
+    ts_prom_sample(out, "ts_flag_cache_total", "result=\"load\"", (double)loads);
+    ts_buf_free(&l);
+}
+
+ts_bot_hooks ts_app_hooks(ts_app *a)
+{
+    return (ts_bot_hooks){.handler = {.handle = handle, .arg = a},
+                          .list_bots = list_bots,
+                          .tick = tick,
+                          .kill_switch = kill_switch,
+                          .on_zarinpal = on_zarinpal,
+                          .metrics = metrics,
+                          .arg = a};
+}
