@@ -201,6 +201,16 @@ static int settle(ts_store *p, int64_t id, const entry *e, ts_error *err)
     return ts_store_exec(p, sql, v, 4, NULL, err);
 }
 
+int ts_journal_settle(ts_store *p, int64_t id, ts_error *err)
+{
+    char qt[TS_QNAME_MAX], sql[128];
+    ts_value v = ts_int(id);
+    if (ts_store_table(p, "ts_journal", qt, err))
+        return -1;
+    snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = $1", qt);
+    return ts_store_exec(p, sql, &v, 1, NULL, err);
+}
+
 static int note_failure(ts_store *p, int64_t id, const char *msg)
 {
     char qt[TS_QNAME_MAX], sql[256];

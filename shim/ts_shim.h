@@ -101,11 +101,18 @@ int ts_tx_commit(ts_tx *tx, ts_error *err);
 /* Roll back and free tx (NULL is fine). */
 void ts_tx_rollback(ts_tx *tx);
 
-/* Conditions are equalities joined by AND; bot_id is added by the shim. A NULL
-   value matches IS NULL. */
+/* Comparison of a condition; EQ is the zero value, so {col, val} means equality. */
+typedef enum ts_op { TS_OP_EQ = 0, TS_OP_LT, TS_OP_LE, TS_OP_GT, TS_OP_GE, TS_OP_NE } ts_op;
+
+/*
+ * Conditions are joined by AND; bot_id is added by the shim. A NULL value
+ * matches IS NULL (IS NOT NULL with TS_OP_NE). Order comparisons need a column
+ * legacy holds as a plain copy while legacy answers.
+ */
 typedef struct ts_cond {
     const char *col;
     ts_value val;
+    ts_op op;
 } ts_cond;
 
 /* One assignment of an update: SET col = val, or SET col = col + val (add). */
@@ -122,6 +129,11 @@ typedef struct ts_set {
  */
 int ts_tx_insert(ts_tx *tx, const char *table, const ts_set *vals, int nvals, int64_t *id,
                  ts_error *err);
+/* Insert unless a row with the same primary key or unique key exists: *inserted
+   is 0 then and nothing changed (how a redelivered update or a duplicate
+   external id is recognised without failing the unit of work). */
+int ts_tx_insert_if_absent(ts_tx *tx, const char *table, const ts_set *vals, int nvals,
+                           int *inserted, int64_t *id, ts_error *err);
 /* Insert or, on conflict with the table's primary key, update the given columns. */
 int ts_tx_upsert(ts_tx *tx, const char *table, const ts_set *vals, int nvals, ts_error *err);
 int ts_tx_update(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
@@ -137,6 +149,17 @@ int ts_tx_delete(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
  */
 int ts_tx_select(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
                  const char *order_by, int limit, ts_result **out, ts_error *err);
+
+/* The same, locking the rows it returns until the unit of work ends (FOR UPDATE
+   on PostgreSQL; SQLite's write transaction excludes other writers anyway). */
+int ts_tx_select_for_update(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
+                            const char *order_by, int limit, ts_result **out, ts_error *err);
+
+/* The unit of work's bot context. */
+const ts_ctx *ts_tx_ctx(const ts_tx *tx);
+/* The route a table takes in this unit of work (after the kill switch and the
+   context's tenancy), or an error when the context may not use it. */
+int ts_tx_route(ts_tx *tx, const char *table, ts_route *route, ts_error *err);
 
 int ts_result_count(const ts_result *r);
 /* Value of column col (name in the new table) of row i; NULL value when absent. */
@@ -157,9 +180,10 @@ int ts_shim_access(const ts_shim *sh, const char *table, ts_access *out);
 
 /*
  * Fault injection for crash tests: when set, called at named points of the
- * write path ("after_primary_commit": the primary is committed, the journal
- * not yet applied; "after_secondary_write": a journal entry's row is written
- * to the other store, the entry not yet settled). Process-wide; NULL in
+ * write path ("after_primary_commit": legacy is committed, new not yet, and no
+ * journal entry applied; "before_journal_settle": both committed, the unit's
+ * journal entries not yet settled; "after_secondary_write": a replayed entry's
+ * row is written to the other store, the entry not yet removed). Process-wide; NULL in
  * production.
  */
 extern void (*ts_shim_fault_hook)(const char *point);

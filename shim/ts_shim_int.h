@@ -95,6 +95,9 @@ int ts_journal_append(ts_store *primary, const char *kind, const char *increment
  */
 int ts_journal_apply(ts_shim *sh, ts_side primary_side, int64_t id, ts_error *err);
 
+/* Remove one entry whose row is known to be in place on both sides. */
+int ts_journal_settle(ts_store *primary, int64_t id, ts_error *err);
+
 /* Apply pending entries of one kind ("drift" or "change") of the journal in the
    given store, oldest first. */
 int ts_journal_replay(ts_shim *sh, ts_side primary_side, const char *kind, int64_t *applied,

@@ -27,9 +27,12 @@ struct ts_tx {
     int open_legacy, open_new;     /* a transaction is open on that side's connection */
     uint64_t fenced;               /* bit per increment (state index) already fenced */
     uint64_t written;              /* bit per new-schema table written (shadow skips it) */
-    int64_t *apply_ids;            /* journal entries to apply after commit ... */
-    ts_side *apply_sides;          /* ... and the store (primary side) holding each */
-    int napply, capapply;
+    struct entry_ref {             /* journal entries to finish after commit */
+        int64_t id;
+        ts_side side;              /* the store holding it (the primary) */
+        int written;               /* the twin is already in: only settle the entry */
+    } *entries;
+    int nentries, capentries;
     ts_buf text, text2, sql;       /* scratch */
 };
 
@@ -186,8 +189,7 @@ int ts_shim_begin(ts_shim *sh, const ts_ctx *ctx, ts_tx **out, ts_error *err)
 static void tx_free(ts_tx *tx)
 {
     tx->sh->in_tx = 0;
-    free(tx->apply_ids);
-    free(tx->apply_sides);
+    free(tx->entries);
     ts_buf_free(&tx->text);
     ts_buf_free(&tx->text2);
     ts_buf_free(&tx->sql);
@@ -214,6 +216,8 @@ int ts_tx_commit(ts_tx *tx, ts_error *err)
         return -1;
     }
     tx->open_legacy = 0;
+    if (ts_shim_fault_hook)
+        ts_shim_fault_hook("after_primary_commit");
     if (tx->open_new && !sh->shared && ts_store_commit(sh->nw, err)) {
         /* Legacy is committed: its journal entries carry its writes over later. */
         ts_log(TS_LOG_ERROR, "commit_split", "error=\"%s\" note=\"legacy committed, new did not; "
@@ -223,34 +227,32 @@ int ts_tx_commit(ts_tx *tx, ts_error *err)
         return -1;
     }
     tx->open_new = 0;
-    if (ts_shim_fault_hook)
-        ts_shim_fault_hook("after_primary_commit");
+    if (ts_shim_fault_hook && tx->nentries)
+        ts_shim_fault_hook("before_journal_settle");
     /* Cross-store secondaries: apply now; what fails stays pending for repair. */
-    for (int i = 0; i < tx->napply; i++) {
+    for (int i = 0; i < tx->nentries; i++) {
+        struct entry_ref *r = &tx->entries[i];
         ts_error e;
-        if (ts_journal_apply(sh, tx->apply_sides[i], tx->apply_ids[i], &e))
+        ts_store *s = r->side == TS_SIDE_LEGACY ? sh->legacy : sh->nw;
+        if (r->written ? ts_journal_settle(s, r->id, &e) : ts_journal_apply(sh, r->side, r->id, &e))
             ts_log(TS_LOG_WARN, "journal_apply_deferred", "entry=%lld error=\"%s\"",
-                   (long long)tx->apply_ids[i], e.msg);
+                   (long long)r->id, e.msg);
     }
     tx_free(tx);
     return 0;
 }
 
-static int remember_apply(ts_tx *tx, ts_side side, int64_t id, ts_error *err)
+static int remember_entry(ts_tx *tx, ts_side side, int64_t id, int written, ts_error *err)
 {
-    if (tx->napply == tx->capapply) {
-        int cap = tx->capapply ? tx->capapply * 2 : 8;
-        int64_t *ids = realloc(tx->apply_ids, (size_t)cap * sizeof *ids);
-        if (ids)
-            tx->apply_ids = ids;
-        ts_side *sides = ids ? realloc(tx->apply_sides, (size_t)cap * sizeof *sides) : NULL;
-        if (sides == NULL)
+    if (tx->nentries == tx->capentries) {
+        int cap = tx->capentries ? tx->capentries * 2 : 8;
+        struct entry_ref *p = realloc(tx->entries, (size_t)cap * sizeof *p);
+        if (p == NULL)
             return ts_fail(err, TS_E_NOMEM, "out of memory");
-        tx->apply_sides = sides;
-        tx->capapply = cap;
+        tx->entries = p;
+        tx->capentries = cap;
     }
-    tx->apply_ids[tx->napply] = id;
-    tx->apply_sides[tx->napply++] = side;
+    tx->entries[tx->nentries++] = (struct entry_ref){id, side, written};
     return 0;
 }
 
@@ -293,11 +295,23 @@ static int follow(ts_tx *tx, const route_info *ri, ts_side primary, const ts_tab
     }
     if (ts_twin_row(tm, to_new, prow, to_new ? extra : NULL, srow, include, &tx->text2, err))
         goto out;
-    if (sh->shared) {
+    /*
+     * Write the twin inside this unit when the other side's transaction is
+     * ours to use: always when shared; on separate stores for the new side
+     * (its transaction is open for fencing), so later statements of the unit
+     * see the row (references from new-only tables, reads). New commits after
+     * legacy, so a twin never outlives its primary row. Not for a legacy twin
+     * on separate stores: legacy commits first, and a new commit that then
+     * failed would leave a twin with no primary.
+     */
+    int direct = sh->shared || (to_new && !ts_shim_kill_active(sh));
+    if (direct) {
         ts_store *s = store_of(tx, to_new ? TS_SIDE_NEW : TS_SIDE_LEGACY);
-        rc = deleted ? (ts_rowio_pk(st, pk, &npk) ? -1 : ts_rowio_delete(s, st, pk, npk, srow, err))
-                     : ts_rowio_upsert(s, st, srow, include, err);
-    } else {
+        rc = side_open(tx, to_new ? TS_SIDE_NEW : TS_SIDE_LEGACY, err) ? -1
+             : deleted ? (ts_rowio_pk(st, pk, &npk) ? -1 : ts_rowio_delete(s, st, pk, npk, srow, err))
+                       : ts_rowio_upsert(s, st, srow, include, err);
+    }
+    if (!sh->shared && (!direct || rc == 0)) {
         int64_t id;
         ts_buf key = {0};
         key_json(&key, pt, prow);
@@ -308,8 +322,9 @@ static int follow(ts_tx *tx, const route_info *ri, ts_side primary, const ts_tab
                                  sh->states[ri->si].version, to_new ? TS_SIDE_NEW : TS_SIDE_LEGACY,
                                  &id, err);
         ts_buf_free(&key);
+        /* Kept until both commits: a new commit that fails leaves it for repair. */
         if (rc == 0)
-            rc = remember_apply(tx, primary, id, err);
+            rc = remember_entry(tx, primary, id, direct, err);
     }
     if (rc == 0)
         count(tx, ri, to_new ? TS_SIDE_NEW : TS_SIDE_LEGACY, 1, 1);
@@ -376,6 +391,7 @@ static int arg(stmt *s, ts_value v, ts_error *err)
 typedef struct colval {
     int col;          /* column index in the executing side's table */
     ts_value v;
+    ts_op op;         /* conditions only */
 } colval;
 
 static int translate(ts_tx *tx, const route_info *ri, ts_side side, const char *name,
@@ -426,12 +442,13 @@ static int where_clause(ts_tx *tx, const route_info *ri, ts_side side, const col
             return -1;
         any = 1;
     }
+    static const char *const ops[] = {" = ", " < ", " <= ", " > ", " >= ", " <> "};
     for (int i = 0; i < n; i++) {
         ts_buf_printf(s->sql, "%s\"%s\"", any++ ? " AND " : " WHERE ", t->cols[conds[i].col].name);
         if (conds[i].v.type == TS_NULL) {
-            ts_buf_puts(s->sql, " IS NULL");
+            ts_buf_puts(s->sql, conds[i].op == TS_OP_NE ? " IS NOT NULL" : " IS NULL");
         } else {
-            ts_buf_puts(s->sql, " = ");
+            ts_buf_puts(s->sql, ops[conds[i].op]);
             if (arg(s, conds[i].v, err))
                 return -1;
         }
@@ -461,10 +478,18 @@ static int translate_all(ts_tx *tx, const route_info *ri, ts_side side, const ts
         if (conds[i].col && strcmp(conds[i].col, "bot_id") == 0)
             return ts_fail(err, TS_E_INVALID, "conditions name no bot_id: the context's bot is "
                            "always applied");
+        if ((unsigned)conds[i].op > TS_OP_NE)
+            return ts_fail(err, TS_E_INVALID, "condition on %s: unknown operator %d",
+                           conds[i].col ? conds[i].col : "?", (int)conds[i].op);
         if (translate(tx, ri, side, conds[i].col, &conds[i].val, &out[i], keep, err))
             return -1;
+        /* Ordering survives only a plain copy: a value map or a format orders otherwise. */
+        if (conds[i].op != TS_OP_EQ && side == TS_SIDE_LEGACY &&
+            ri->tm->rules[col_index(ri->nt, conds[i].col, err)].src != TS_SRC_COPY)
+            return ts_fail(err, TS_E_STATE, "cannot compare %s.%s by order while legacy answers: "
+                           "its legacy value is translated", ri->nt->name, conds[i].col);
+        out[i].op = conds[i].op;
     }
-    resolve_kept(out, n, keep);
     return 0;
 }
 
@@ -578,8 +603,11 @@ static int split_new_only(const route_info *ri, const ts_set *vals, int n, ts_va
     return 0;
 }
 
-static int insert_or_upsert(ts_tx *tx, const char *table, const ts_set *vals, int nvals,
-                            int upsert, int64_t *id_out, ts_error *err)
+/* How an insert meets an existing row with the same key. */
+typedef enum conflict { CONFLICT_FAIL, CONFLICT_UPDATE, CONFLICT_SKIP } conflict;
+
+static int insert_rows(ts_tx *tx, const char *table, const ts_set *vals, int nvals,
+                       conflict on_conflict, int64_t *id_out, int64_t *inserted, ts_error *err)
 {
     route_info ri;
     colval cv[MAX_ARGS];
@@ -645,7 +673,9 @@ static int insert_or_upsert(ts_tx *tx, const char *table, const ts_set *vals, in
         }
         ts_buf_puts(&tx->sql, ")");
     }
-    if (upsert) {
+    if (on_conflict == CONFLICT_SKIP)
+        ts_buf_puts(&tx->sql, " ON CONFLICT DO NOTHING");
+    if (on_conflict == CONFLICT_UPDATE) {
         int pk[8], npk, sets = 0;
         ts_rowio_pk(pt, pk, &npk);
         ts_buf_puts(&tx->sql, " ON CONFLICT (");
@@ -671,6 +701,8 @@ static int insert_or_upsert(ts_tx *tx, const char *table, const ts_set *vals, in
     rc = run_rows(tx, store_of(tx, p), pt, &st, after_row, &a, &n, err, &ri);
     if (rc == 0 && id_out)
         *id_out = a.id;
+    if (rc == 0 && inserted)
+        *inserted = n;
     if (rc == 0)
         count(tx, &ri, p, 1, n);
 out:
@@ -681,12 +713,32 @@ out:
 int ts_tx_insert(ts_tx *tx, const char *table, const ts_set *vals, int nvals, int64_t *id,
                  ts_error *err)
 {
-    return insert_or_upsert(tx, table, vals, nvals, 0, id, err);
+    return insert_rows(tx, table, vals, nvals, CONFLICT_FAIL, id, NULL, err);
+}
+
+int ts_tx_insert_if_absent(ts_tx *tx, const char *table, const ts_set *vals, int nvals,
+                           int *inserted, int64_t *id, ts_error *err)
+{
+    int64_t n = 0;
+    int rc = insert_rows(tx, table, vals, nvals, CONFLICT_SKIP, id, &n, err);
+    *inserted = n > 0;
+    return rc;
 }
 
 int ts_tx_upsert(ts_tx *tx, const char *table, const ts_set *vals, int nvals, ts_error *err)
 {
-    return insert_or_upsert(tx, table, vals, nvals, 1, NULL, err);
+    return insert_rows(tx, table, vals, nvals, CONFLICT_UPDATE, NULL, NULL, err);
+}
+
+const ts_ctx *ts_tx_ctx(const ts_tx *tx) { return &tx->ctx; }
+
+int ts_tx_route(ts_tx *tx, const char *table, ts_route *route, ts_error *err)
+{
+    route_info ri;
+    if (resolve(tx, table, 0, &ri, err))
+        return -1;
+    *route = ri.r;
+    return 0;
 }
 
 int ts_tx_update(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
@@ -779,6 +831,7 @@ int ts_tx_delete(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
     if (translate_all(tx, &ri, p, where, nwhere, cv, &keep, err) ||
         ts_store_table(store_of(tx, p), pt->name, qt, err))
         goto out;
+    resolve_kept(cv, nwhere, &keep);
     ts_buf_reset(&tx->sql);
     ts_buf_printf(&tx->sql, "DELETE FROM %s", qt);
     if (where_clause(tx, &ri, p, cv, nwhere, &st, err))
@@ -875,7 +928,8 @@ static int order_clause(ts_tx *tx, const route_info *ri, ts_side side, const cha
 }
 
 static int select_side(ts_tx *tx, const route_info *ri, ts_side side, const ts_cond *where,
-                       int nwhere, const char *order_by, int limit, ts_result *res, ts_error *err)
+                       int nwhere, const char *order_by, int limit, int lock, ts_result *res,
+                       ts_error *err)
 {
     colval cv[MAX_ARGS];
     ts_buf keep = {0};
@@ -886,6 +940,7 @@ static int select_side(ts_tx *tx, const route_info *ri, ts_side side, const ts_c
     if (translate_all(tx, ri, side, where, nwhere, cv, &keep, err) ||
         ts_store_table(store_of(tx, side), t->name, qt, err))
         goto out;
+    resolve_kept(cv, nwhere, &keep);
     ts_buf_reset(&tx->sql);
     ts_buf_puts(&tx->sql, "SELECT ");
     ts_rowio_columns(&tx->sql, t);
@@ -895,6 +950,9 @@ static int select_side(ts_tx *tx, const route_info *ri, ts_side side, const ts_c
         goto out;
     if (limit > 0)
         ts_buf_printf(&tx->sql, " LIMIT %d", limit);
+    /* SQLite has no row locks: its write transaction already excludes writers. */
+    if (lock && ts_store_engine(store_of(tx, side)) == TS_ENGINE_PG)
+        ts_buf_puts(&tx->sql, " FOR UPDATE");
     collect c = {res, side};
     rc = run_rows(tx, store_of(tx, side), t, &st, collect_row, &c, NULL, err, ri);
     if (rc == 0)
@@ -1000,7 +1058,7 @@ static void shadow_read(ts_tx *tx, const route_info *ri, const ts_cond *where, i
         return;
     }
     int ok = ts_store_statement_timeout(nw, sh->shadow_timeout_ms, &e) == 0 &&
-             select_side(tx, ri, TS_SIDE_NEW, where, nwhere, order_by, limit, &nr, &e) == 0;
+             select_side(tx, ri, TS_SIDE_NEW, where, nwhere, order_by, limit, 0, &nr, &e) == 0;
     ts_store_statement_timeout(nw, 0, NULL);
     ts_store_rollback_to(nw, "ts_shadow", NULL);
     ts_store_release(nw, "ts_shadow", NULL);
@@ -1015,18 +1073,18 @@ static void shadow_read(ts_tx *tx, const route_info *ri, const ts_cond *where, i
     free(nr.rows);
 }
 
-int ts_tx_select(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
-                 const char *order_by, int limit, ts_result **out, ts_error *err)
+static int select_rows(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
+                       const char *order_by, int limit, int lock, ts_result **out, ts_error *err)
 {
     route_info ri;
     *out = NULL;
-    if (resolve(tx, table, 0, &ri, err) || side_open(tx, ri.r.read, err))
+    if (resolve(tx, table, lock, &ri, err) || side_open(tx, ri.r.read, err))
         return -1;
     ts_result *res = calloc(1, sizeof *res);
     if (res == NULL)
         return ts_fail(err, TS_E_NOMEM, "out of memory");
     res->t = ri.nt;
-    if (select_side(tx, &ri, ri.r.read, where, nwhere, order_by, limit, res, err)) {
+    if (select_side(tx, &ri, ri.r.read, where, nwhere, order_by, limit, lock, res, err)) {
         ts_result_free(res);
         return -1;
     }
@@ -1034,6 +1092,18 @@ int ts_tx_select(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
         shadow_read(tx, &ri, where, nwhere, order_by, limit, res);
     *out = res;
     return 0;
+}
+
+int ts_tx_select(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
+                 const char *order_by, int limit, ts_result **out, ts_error *err)
+{
+    return select_rows(tx, table, where, nwhere, order_by, limit, 0, out, err);
+}
+
+int ts_tx_select_for_update(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
+                            const char *order_by, int limit, ts_result **out, ts_error *err)
+{
+    return select_rows(tx, table, where, nwhere, order_by, limit, 1, out, err);
 }
 
 int ts_result_count(const ts_result *r) { return r ? r->n : 0; }

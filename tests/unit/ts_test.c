@@ -128,7 +128,8 @@ int ts_test_pair_make(ts_pair_kind kind, ts_test_pair *p)
     const ts_value *master = ts_manifest_constant(m, "master_bot_id");
     ts_value args[2] = {*master, ts_text(TS_TEST_MASTER_TOKEN)};
     if (ts_store_exec(n, "INSERT INTO bots (id, name, telegram_bot_token, is_master) "
-                         "VALUES ($1, 'master', $2, TRUE)", args, 2, NULL, &err))
+                         "VALUES ($1, 'master', $2, TRUE)", args, 2, NULL, &err) ||
+        ts_store_id_floor(n, "bots", master->i, &err))
         fail_msg("master bot: %s", err.msg);
     ts_manifest_free(m);
     ts_store_close(l);
