@@ -51,7 +51,12 @@ BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .PHONY: all check test deps install clean bench demo valgrind
-all: $(PROGRAMS)
+all: $(PROGRAMS) $(BUILD)/tools/ts-traffic
+
+# ts-traffic: the fake Telegram + Zarinpal server that plays the users (demo, benchmarks).
+$(BUILD)/tools/ts-traffic: $(BUILD)/tests/tools/ts_traffic.o $(LIB_shim)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB_shim) $(LDLIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
