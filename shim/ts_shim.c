@@ -47,6 +47,7 @@ void ts_shim_close(ts_shim *sh)
         ts_log(TS_LOG_WARN, "shim_forget_failed", "error=\"%s\"", err.msg);
     free_mismatches(sh);
     free(sh->mismatches);
+    ts_store_close(sh->shadow);
     ts_store_close(sh->nw);
     ts_store_close(sh->legacy);
     ts_manifest_free(sh->m);
@@ -54,6 +55,20 @@ void ts_shim_close(ts_shim *sh)
     free(sh->access);
     free(sh->legacy_url), free(sh->new_url), free(sh->kill_file), free(sh->program);
     free(sh);
+}
+
+/*
+ * Shadow reads on PostgreSQL get a connection of their own: one round trip
+ * each (no savepoint, no timeout set and reset around every read), and a
+ * slow or locked new store stops at the session's statement_timeout.
+ */
+static int open_shadow(ts_shim *sh, ts_error *err)
+{
+    char sql[64];
+    if (ts_store_open(sh->new_url, &sh->shadow, err))
+        return -1;
+    snprintf(sql, sizeof sql, "SET statement_timeout = %d", sh->shadow_timeout_ms);
+    return ts_store_exec(sh->shadow, sql, NULL, 0, NULL, err);
 }
 
 int ts_shim_open(const ts_shim_config *cfg, ts_shim **out, ts_error *err)
@@ -86,6 +101,8 @@ int ts_shim_open(const ts_shim_config *cfg, ts_shim **out, ts_error *err)
         ts_store_open_beside(sh->legacy, cfg->new_url, &sh->nw, err))
         goto fail;
     sh->shared = ts_store_shares_txn(sh->legacy, sh->nw);
+    if (ts_store_engine(sh->nw) == TS_ENGINE_PG && sh->shadow_fraction > 0 && open_shadow(sh, err))
+        goto fail;
 
     const ts_value *master = ts_manifest_constant(sh->m, "master_bot_id");
     if (master == NULL || master->type != TS_INT) {

@@ -25,6 +25,9 @@ struct ts_shim {
     ts_manifest *m;
     ts_store *legacy, *nw;
     int shared;                 /* one connection: dual-writes are one transaction */
+    ts_store *shadow;           /* PostgreSQL: a connection of its own for shadow reads,
+                                   bounded by a session statement_timeout; NULL: shadow
+                                   reads run on nw inside a savepoint (SQLite) */
     int64_t master_bot_id;
 
     ts_inc_state *states;       /* per manifest increment, same order */

@@ -929,7 +929,7 @@ static int order_clause(ts_tx *tx, const route_info *ri, ts_side side, const cha
 
 static int select_side(ts_tx *tx, const route_info *ri, ts_side side, const ts_cond *where,
                        int nwhere, const char *order_by, int limit, int lock, ts_result *res,
-                       ts_error *err)
+                       ts_error *err, ts_store *on)
 {
     colval cv[MAX_ARGS];
     ts_buf keep = {0};
@@ -938,7 +938,7 @@ static int select_side(ts_tx *tx, const route_info *ri, ts_side side, const ts_c
     const ts_table *t = side == TS_SIDE_NEW ? ri->nt : ri->tm->legacy;
     int rc = -1;
     if (translate_all(tx, ri, side, where, nwhere, cv, &keep, err) ||
-        ts_store_table(store_of(tx, side), t->name, qt, err))
+        ts_store_table(on, t->name, qt, err))
         goto out;
     resolve_kept(cv, nwhere, &keep);
     ts_buf_reset(&tx->sql);
@@ -951,10 +951,10 @@ static int select_side(ts_tx *tx, const route_info *ri, ts_side side, const ts_c
     if (limit > 0)
         ts_buf_printf(&tx->sql, " LIMIT %d", limit);
     /* SQLite has no row locks: its write transaction already excludes writers. */
-    if (lock && ts_store_engine(store_of(tx, side)) == TS_ENGINE_PG)
+    if (lock && ts_store_engine(on) == TS_ENGINE_PG)
         ts_buf_puts(&tx->sql, " FOR UPDATE");
     collect c = {res, side};
-    rc = run_rows(tx, store_of(tx, side), t, &st, collect_row, &c, NULL, err, ri);
+    rc = run_rows(tx, on, t, &st, collect_row, &c, NULL, err, ri);
     if (rc == 0)
         count(tx, ri, side, 0, 1);
 out:
@@ -1036,32 +1036,40 @@ static void compare_results(ts_tx *tx, const route_info *ri, const ts_result *lr
 
 /*
  * The shadow read: the same select on the new side, bounded by the shadow
- * timeout and inside a savepoint, so neither its time nor its failure reaches
- * the caller, who already has legacy's answer.
+ * timeout, so neither its time nor its failure reaches the caller, who
+ * already has legacy's answer. On PostgreSQL it runs on the shim's shadow
+ * connection (committed state; one round trip); elsewhere inside a savepoint
+ * of this unit's new-side transaction.
  */
 static void shadow_read(ts_tx *tx, const route_info *ri, const ts_cond *where, int nwhere,
                         const char *order_by, int limit, const ts_result *legacy_result)
 {
     ts_shim *sh = tx->sh;
     ts_access *a = &sh->access[ri->table_index];
-    ts_store *nw = sh->nw;
     ts_result nr = {ri->nt, NULL, 0, 0};
     ts_error e;
-    /* Without a shared transaction this unit's own writes reach new only
-       after commit: comparing now would report them as differences. */
-    if (!sh->shared && (tx->written & (1ull << bit_of(ri->table_index)))) {
+    int ok;
+    /* A table this unit wrote: its rows are not committed where a shadow
+       connection or the journal would see them; comparing would report them. */
+    if ((sh->shadow || !sh->shared) && (tx->written & (1ull << bit_of(ri->table_index)))) {
         a->shadow_skipped++;
         return;
     }
-    if (side_open(tx, TS_SIDE_NEW, &e) || ts_store_savepoint(nw, "ts_shadow", &e)) {
-        a->shadow_skipped++;
-        return;
+    if (sh->shadow) {
+        ok = select_side(tx, ri, TS_SIDE_NEW, where, nwhere, order_by, limit, 0, &nr, &e,
+                         sh->shadow) == 0;
+    } else {
+        ts_store *nw = sh->nw;
+        if (side_open(tx, TS_SIDE_NEW, &e) || ts_store_savepoint(nw, "ts_shadow", &e)) {
+            a->shadow_skipped++;
+            return;
+        }
+        ok = ts_store_statement_timeout(nw, sh->shadow_timeout_ms, &e) == 0 &&
+             select_side(tx, ri, TS_SIDE_NEW, where, nwhere, order_by, limit, 0, &nr, &e, nw) == 0;
+        ts_store_statement_timeout(nw, 0, NULL);
+        ts_store_rollback_to(nw, "ts_shadow", NULL);
+        ts_store_release(nw, "ts_shadow", NULL);
     }
-    int ok = ts_store_statement_timeout(nw, sh->shadow_timeout_ms, &e) == 0 &&
-             select_side(tx, ri, TS_SIDE_NEW, where, nwhere, order_by, limit, 0, &nr, &e) == 0;
-    ts_store_statement_timeout(nw, 0, NULL);
-    ts_store_rollback_to(nw, "ts_shadow", NULL);
-    ts_store_release(nw, "ts_shadow", NULL);
     if (ok) {
         compare_results(tx, ri, legacy_result, &nr);
     } else {
@@ -1084,7 +1092,8 @@ static int select_rows(ts_tx *tx, const char *table, const ts_cond *where, int n
     if (res == NULL)
         return ts_fail(err, TS_E_NOMEM, "out of memory");
     res->t = ri.nt;
-    if (select_side(tx, &ri, ri.r.read, where, nwhere, order_by, limit, lock, res, err)) {
+    if (select_side(tx, &ri, ri.r.read, where, nwhere, order_by, limit, lock, res, err,
+                    store_of(tx, ri.r.read))) {
         ts_result_free(res);
         return -1;
     }
