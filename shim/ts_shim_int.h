@@ -108,6 +108,26 @@ int ts_journal_replay(ts_shim *sh, ts_side primary_side, const char *kind, int64
 
 int ts_journal_pending(ts_store *s, const char *kind, int64_t *count, ts_error *err);
 
+/* ---- twin writes held until needed (ts_twins.c) ---------------------------- */
+
+typedef struct ts_twin ts_twin;
+typedef struct ts_twins {
+    ts_twin *v;
+    int n, cap;
+} ts_twins;
+
+/* Flush when this many rows wait, so one statement stays within its parameters. */
+#define TS_TWINS_MAX 500
+
+/* Hold a twin write (row of table t, columns include[], or a delete by key);
+   the latest write of a row replaces an earlier one. */
+int ts_twins_add(ts_twins *tw, const ts_table *t, const ts_value *row, const int *include,
+                 int deleted, ts_error *err);
+/* Write every held twin to s in as few statements as fit (one, normally). */
+int ts_twins_flush(ts_twins *tw, ts_store *s, ts_error *err);
+void ts_twins_reset(ts_twins *tw);
+void ts_twins_free(ts_twins *tw);
+
 /* ---- rows in and out of stores (ts_rowio.c) ------------------------------- */
 
 /* Upsert a full row image into table t of store s on its primary key, with the

@@ -33,6 +33,8 @@ struct ts_tx {
         int written;               /* the twin is already in: only settle the entry */
     } *entries;
     int nentries, capentries;
+    ts_twins twins;                /* shared PostgreSQL: twin writes held until needed */
+    ts_side twins_side;            /* the side they go to */
     ts_buf text, text2, sql;       /* scratch */
 };
 
@@ -190,6 +192,7 @@ static void tx_free(ts_tx *tx)
 {
     tx->sh->in_tx = 0;
     free(tx->entries);
+    ts_twins_free(&tx->twins);
     ts_buf_free(&tx->text);
     ts_buf_free(&tx->text2);
     ts_buf_free(&tx->sql);
@@ -207,9 +210,21 @@ void ts_tx_rollback(ts_tx *tx)
     tx_free(tx);
 }
 
+/* Write the held twins now: before COMMIT, and before this unit touches their side. */
+static int flush_twins(ts_tx *tx, ts_error *err)
+{
+    if (tx->twins.n == 0)
+        return 0;
+    return ts_twins_flush(&tx->twins, store_of(tx, tx->twins_side), err);
+}
+
 int ts_tx_commit(ts_tx *tx, ts_error *err)
 {
     ts_shim *sh = tx->sh;
+    if (flush_twins(tx, err)) {
+        ts_tx_rollback(tx);
+        return -1;
+    }
     /* Legacy first: the new side holds the fencing lock until legacy is in. */
     if (tx->open_legacy && ts_store_commit(sh->legacy, err)) {
         ts_tx_rollback(tx);
@@ -305,7 +320,17 @@ static int follow(ts_tx *tx, const route_info *ri, ts_side primary, const ts_tab
      * failed would leave a twin with no primary.
      */
     int direct = sh->shared || (to_new && !ts_shim_kill_active(sh));
-    if (direct) {
+    ts_side side = to_new ? TS_SIDE_NEW : TS_SIDE_LEGACY;
+    if (sh->shared && ts_store_engine(sh->nw) == TS_ENGINE_PG) {
+        /* One statement for all of them, later (ts_twins.c). Twins bound for
+           the other side (increments at other stages) go out first. */
+        rc = tx->twins.n && tx->twins_side != side ? flush_twins(tx, err) : 0;
+        tx->twins_side = side;
+        if (rc == 0)
+            rc = ts_twins_add(&tx->twins, st, srow, include, deleted, err);
+        if (rc == 0 && tx->twins.n >= TS_TWINS_MAX)
+            rc = flush_twins(tx, err);
+    } else if (direct) {
         ts_store *s = store_of(tx, to_new ? TS_SIDE_NEW : TS_SIDE_LEGACY);
         rc = side_open(tx, to_new ? TS_SIDE_NEW : TS_SIDE_LEGACY, err) ? -1
              : deleted ? (ts_rowio_pk(st, pk, &npk) ? -1 : ts_rowio_delete(s, st, pk, npk, srow, err))
@@ -575,6 +600,8 @@ static int after_row(ts_tx *tx, const route_info *ri, const ts_table *t, const t
 static int write_prepare(ts_tx *tx, const char *table, route_info *ri, ts_error *err)
 {
     if (resolve(tx, table, 1, ri, err) || fence(tx, ri, err) || side_open(tx, ri->r.primary, err))
+        return -1;
+    if (tx->twins.n && ri->r.primary == tx->twins_side && flush_twins(tx, err))
         return -1;
     if (ri->r.secondary != TS_SIDE_NONE && tx->sh->shared && side_open(tx, ri->r.secondary, err))
         return -1;
@@ -1087,6 +1114,8 @@ static int select_rows(ts_tx *tx, const char *table, const ts_cond *where, int n
     route_info ri;
     *out = NULL;
     if (resolve(tx, table, lock, &ri, err) || side_open(tx, ri.r.read, err))
+        return -1;
+    if (tx->twins.n && ri.r.read == tx->twins_side && flush_twins(tx, err))
         return -1;
     ts_result *res = calloc(1, sizeof *res);
     if (res == NULL)
