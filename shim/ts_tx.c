@@ -321,13 +321,13 @@ static int follow(ts_tx *tx, const route_info *ri, ts_side primary, const ts_tab
      */
     int direct = sh->shared || (to_new && !ts_shim_kill_active(sh));
     ts_side side = to_new ? TS_SIDE_NEW : TS_SIDE_LEGACY;
-    if (sh->shared && ts_store_engine(sh->nw) == TS_ENGINE_PG) {
+    if (direct && ts_store_engine(store_of(tx, side)) == TS_ENGINE_PG) {
         /* One statement for all of them, later (ts_twins.c). Twins bound for
            the other side (increments at other stages) go out first. */
         rc = tx->twins.n && tx->twins_side != side ? flush_twins(tx, err) : 0;
         tx->twins_side = side;
         if (rc == 0)
-            rc = ts_twins_add(&tx->twins, st, srow, include, deleted, err);
+            rc = side_open(tx, side, err) || ts_twins_add(&tx->twins, st, srow, include, deleted, err) ? -1 : 0;
         if (rc == 0 && tx->twins.n >= TS_TWINS_MAX)
             rc = flush_twins(tx, err);
     } else if (direct) {
