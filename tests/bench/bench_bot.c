@@ -220,6 +220,16 @@ static double stage_run(const char *pg, const char *stage, const char *bin, int 
     waitpid(pid, NULL, 0);
     l.stop = 1;
     pthread_join(th, NULL);
+    /* where the time goes: statements the shim sent per update, by side */
+    const ts_schema *schema = ts_schema_new();
+    int64_t lr = 0, lw = 0, nr = 0, nw = 0;
+    for (int i = 0; i < schema->ntables; i++) {
+        ts_access a;
+        if (ts_shim_access(sh, schema->tables[i].name, &a) == 0)
+            lr += a.legacy_reads, lw += a.legacy_writes, nr += a.new_reads, nw += a.new_writes;
+    }
+    printf("  %-11s per update: legacy %.1f reads %.1f writes, new %.1f reads %.1f writes\n", "",
+           (double)lr / updates, (double)lw / updates, (double)nr / updates, (double)nw / updates);
     ts_bot_close(l.bot);
 out:
     ts_app_close(app);
