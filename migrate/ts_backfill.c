@@ -1,4 +1,41 @@
-/* ts_backfill.c: keyset-chunked, checkpointed, lock-disciplined copy of legacy rows. */
+/*
+ * ts_backfill.c: keyset-chunked, checkpointed, lock-disciplined copy of legacy rows.
+ *
+ * The rule (ts_backfill.h) fixes what a chunk is: legacy rows read in key
+ * order after the checkpoint's key, locked until the chunk's new-store
+ * transaction commits, inserted into new only where new lacks them (ON
+ * CONFLICT DO NOTHING), the checkpoint updated in that same transaction. How a
+ * chunk travels is the part tuned for speed (tests/bench/bench_backfill.c):
+ *
+ *  - Both stores on one PostgreSQL connection, and every column the table map
+ *    fills is a legacy column or a constant (no row filter, value map, format
+ *    or JSON): the chunk never leaves the server. One statement per chunk,
+ *        WITH c AS MATERIALIZED (SELECT ... FROM legacy WHERE key > $k
+ *                                ORDER BY key LIMIT batch FOR SHARE),
+ *             m AS (INSERT INTO new (...) SELECT $const, c.col, ... FROM c
+ *                   ON CONFLICT (pk) DO NOTHING)
+ *        SELECT last key, (SELECT count(*) FROM c) FROM c ORDER BY key DESC LIMIT 1
+ *    then the checkpoint and the commit. Constants are bound parameters.
+ *  - Otherwise each chunk's legacy rows are read (PostgreSQL: FOR SHARE;
+ *    SQLite: inside BEGIN IMMEDIATE), mapped by ts_tmap_to_new, bulk-loaded
+ *    into a temporary staging table of the new store's connection (COPY FROM
+ *    STDIN on PostgreSQL, one prepared INSERT on SQLite: ts_bulk_begin_temp),
+ *    moved with one INSERT INTO new SELECT ... FROM staging ON CONFLICT (pk) DO
+ *    NOTHING, and the staging table emptied (TRUNCATE / DELETE), all in the
+ *    chunk's new-store transaction, so a failed chunk leaves nothing staged.
+ *    The staging table (the filled columns of new, their types, no
+ *    constraints) is created once per table and run, and dropped at its end;
+ *    being temporary, it also goes with the connection when a run is killed.
+ *  - Self references: pass 1 nulls a reference above the chunk's last key
+ *    (in SQL: CASE WHEN ref > (SELECT max(key) FROM c)); pass 2 reads, under
+ *    the same lock discipline, the legacy rows whose reference points above
+ *    their own key and sets them with ONE statement per chunk (UPDATE new AS t
+ *    SET ref = s.ref FROM staging / the locked chunk WHERE t.key = s.key), not
+ *    one UPDATE per row.
+ *  - The legacy chunk query is a keyset range on the primary key
+ *    (WHERE key > $k ORDER BY key LIMIT batch): an index range scan that stops
+ *    after batch rows, read row by row (PostgreSQL single-row mode).
+ */
 #include "ts_backfill.h"
 
 #include <stdlib.h>
@@ -12,9 +49,8 @@
 #include "ts_rowjson.h"
 #include "ts_shim_int.h"
 
-#define MAX_ROWS_PER_INSERT 1000
-#define MAX_PARAMS 30000        /* below SQLite's 32766 and PostgreSQL's 65535 */
 #define RETRIES 5
+#define STAGE "ts_backfill_stage" /* the connection's temporary staging table */
 
 volatile sig_atomic_t ts_backfill_stop;
 void (*ts_backfill_hook)(const char *point, const char *table);
@@ -26,9 +62,16 @@ typedef struct bf {
     const ts_tmap *tm;
     const ts_table *lt, *nt;
     int fill[256], nfill;      /* new columns written, in order */
+    const char *fill_names[256];
     int self_col;              /* new column of a self reference, -1 none */
     int self_from;             /* its legacy column */
-    ts_buf sel, sel_after, ins;
+    ts_buf sel, sel_after;     /* the legacy chunk query, first and after a key */
+    ts_buf move;               /* staging -> new: the insert (pass 1) or the update (pass 2) */
+    int direct;                /* one statement per chunk on the shared connection */
+    ts_value params[16 + 256]; /* constants (direct), then the key to continue after */
+    int nconst;
+    char stage[TS_QNAME_MAX];  /* the staging table, quoted */
+    int staged;                /* it exists */
     char last_key[4096];       /* ts_rowjson of the last legacy key done; "" none */
     int64_t done, total, run_rows;
     int64_t t0_ms;
@@ -79,7 +122,7 @@ static int build_select(bf *b, ts_buf *out, int after, int pass2, ts_error *err)
             ts_buf_printf(out, "%s\"%s\"", k ? ", " : "", key_name(b, k));
         ts_buf_puts(out, nk > 1 ? ") > (" : " > ");
         for (int k = 0; k < nk; k++)
-            ts_buf_printf(out, "%s$%d", k ? ", " : "", k + 1);
+            ts_buf_printf(out, "%s$%d", k ? ", " : "", b->nconst + k + 1);
         ts_buf_puts(out, nk > 1 ? ")" : "");
     }
     if (pass2)
@@ -108,28 +151,173 @@ static void quoted_list(ts_buf *b, const char *cols)
     }
 }
 
-/* INSERT of nrows rows ... ON CONFLICT (pk) DO NOTHING, into b->ins. */
-static int build_insert(bf *b, int nrows, ts_error *err)
+/* The statement that moves a staged chunk into new, into b->move. Pass 1:
+   INSERT INTO new (cols) SELECT cols FROM stage ON CONFLICT (pk) DO NOTHING.
+   Pass 2: UPDATE new AS t SET ref = s.ref FROM stage AS s WHERE t.key = s.key. */
+static int build_move(bf *b, int pass2, ts_error *err)
 {
     char qt[TS_QNAME_MAX];
-    int param = 1;
-    ts_buf_reset(&b->ins);
+    ts_buf_reset(&b->move);
     if (ts_store_table(b->g->nw, b->nt->name, qt, err))
         return -1;
-    ts_buf_printf(&b->ins, "INSERT INTO %s (", qt);
-    for (int i = 0; i < b->nfill; i++)
-        ts_buf_printf(&b->ins, "%s\"%s\"", i ? ", " : "", b->nt->cols[b->fill[i]].name);
-    ts_buf_puts(&b->ins, ") VALUES ");
-    for (int r = 0; r < nrows; r++) {
-        ts_buf_puts(&b->ins, r ? ", (" : "(");
+    if (pass2) {
+        ts_buf_printf(&b->move, "UPDATE %s AS t SET \"%s\" = s.\"%s\" FROM %s AS s WHERE ", qt,
+                      b->nt->cols[b->self_col].name, b->nt->cols[b->self_col].name, b->stage);
+        for (int k = 0; k < b->tm->nnew_key; k++) {
+            const char *c = b->nt->cols[b->tm->new_key[k]].name;
+            ts_buf_printf(&b->move, "%st.\"%s\" = s.\"%s\"", k ? " AND " : "", c, c);
+        }
+    } else {
+        ts_buf cols = {0};
         for (int i = 0; i < b->nfill; i++)
-            ts_buf_printf(&b->ins, "%s$%d", i ? ", " : "", param++);
-        ts_buf_puts(&b->ins, ")");
+            ts_buf_printf(&cols, "%s\"%s\"", i ? ", " : "", b->fill_names[i]);
+        /* WHERE true: without it SQLite would read ON CONFLICT as a join's ON. */
+        ts_buf_printf(&b->move, "INSERT INTO %s (%s) SELECT %s FROM %s WHERE true ON CONFLICT (",
+                      qt, cols.s, cols.s, b->stage);
+        quoted_list(&b->move, b->nt->pk);
+        ts_buf_puts(&b->move, ") DO NOTHING");
+        if (cols.oom)
+            b->move.oom = 1;
+        ts_buf_free(&cols);
     }
-    ts_buf_puts(&b->ins, " ON CONFLICT (");
-    quoted_list(&b->ins, b->nt->pk);
-    ts_buf_puts(&b->ins, ") DO NOTHING");
-    return b->ins.oom ? ts_fail(err, TS_E_NOMEM, "out of memory") : 0;
+    return b->move.oom ? ts_fail(err, TS_E_NOMEM, "out of memory") : 0;
+}
+
+/* The staging table: the filled columns of new, their types, no constraints.
+   In a temporary table of the new store's connection, so it is private to
+   this run and goes with it, however the run ends. */
+static int stage_ddl(bf *b, ts_buf *out, ts_error *err)
+{
+    char qt[TS_QNAME_MAX];
+    if (ts_store_table(b->g->nw, b->nt->name, qt, err))
+        return -1;
+    ts_buf_printf(out, "CREATE TEMP TABLE %s AS SELECT ", b->stage);
+    for (int i = 0; i < b->nfill; i++)
+        ts_buf_printf(out, "%s\"%s\"", i ? ", " : "", b->fill_names[i]);
+    ts_buf_printf(out, " FROM %s WHERE false", qt);
+    return out->oom ? ts_fail(err, TS_E_NOMEM, "out of memory") : 0;
+}
+
+static int stage_create(bf *b, ts_error *err)
+{
+    char sql[TS_QNAME_MAX + 32];
+    ts_buf ddl = {0};
+    int rc = stage_ddl(b, &ddl, err);
+    snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS %s", b->stage);
+    if (rc == 0 && (ts_store_exec(b->g->nw, sql, NULL, 0, NULL, err) ||
+                    ts_store_exec(b->g->nw, ddl.s, NULL, 0, NULL, err)))
+        rc = -1;
+    ts_buf_free(&ddl);
+    b->staged = rc == 0;
+    return rc;
+}
+
+/* Best effort: a temporary table also goes with the connection. */
+static void stage_drop(bf *b)
+{
+    char sql[TS_QNAME_MAX + 32];
+    ts_error ignored;
+    if (!b->staged)
+        return;
+    snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS %s", b->stage);
+    ts_store_exec(b->g->nw, sql, NULL, 0, NULL, &ignored);
+    b->staged = 0;
+}
+
+/* ---- one statement per chunk (same PostgreSQL connection) ----------------------------- */
+
+/* When both stores share a PostgreSQL connection and every filled column is a
+   legacy column or a constant (no row filter, value map, format or JSON, whose
+   SQL would be a second implementation of the manifest), the chunk never
+   leaves the server. */
+static int direct_possible(const bf *b)
+{
+    if (!b->g->shared || ts_store_engine(b->g->nw) != TS_ENGINE_PG || b->tm->where_col >= 0)
+        return 0;
+    for (int i = 0; i < b->nfill; i++) {
+        ts_colsrc src = b->tm->rules[b->fill[i]].src;
+        if (src != TS_SRC_COPY && src != TS_SRC_CONST)
+            return 0;
+    }
+    return 1;
+}
+
+/* New column col as SQL over the locked chunk c: the legacy column or the
+   constant's parameter (the constants are $1..$nconst, in fill order). */
+static void direct_expr(bf *b, ts_buf *out, int col, int pass1)
+{
+    const ts_colrule *r = &b->tm->rules[col];
+    const char *from = r->src == TS_SRC_COPY ? b->lt->cols[r->from].name : NULL;
+    if (from == NULL) {
+        int k = 0;
+        while (b->fill[k] != col)
+            k++;
+        int param = 1;
+        for (int i = 0; i < k; i++)
+            param += b->tm->rules[b->fill[i]].src == TS_SRC_CONST;
+        ts_buf_printf(out, "$%d", param);
+    } else if (pass1 && col == b->self_col) {
+        /* A reference beyond this chunk is not in new yet (pass 2 sets it). */
+        ts_buf_printf(out, "CASE WHEN c.\"%s\" > (SELECT max(\"%s\") FROM c) THEN NULL ELSE "
+                      "c.\"%s\" END", from, key_name(b, 0), from);
+    } else {
+        ts_buf_printf(out, "c.\"%s\"", from);
+    }
+}
+
+/* WITH c AS MATERIALIZED (the locked legacy chunk), m AS (its move into new)
+   SELECT the chunk's last key and its row count. */
+static int build_direct(bf *b, ts_buf *out, int after, int pass2, ts_error *err)
+{
+    char qt[TS_QNAME_MAX];
+    ts_buf sel = {0};
+    int nk = b->tm->nkey;
+    if (build_select(b, &sel, after, pass2, err) || ts_store_table(b->g->nw, b->nt->name, qt, err)) {
+        ts_buf_free(&sel);
+        return -1;
+    }
+    ts_buf_printf(out, "WITH c AS MATERIALIZED (%s), m AS (", sel.s);
+    ts_buf_free(&sel);
+    if (pass2) {
+        ts_buf_printf(out, "UPDATE %s AS t SET \"%s\" = c.\"%s\" FROM c WHERE ", qt,
+                      b->nt->cols[b->self_col].name, b->lt->cols[b->self_from].name);
+        for (int k = 0; k < b->tm->nnew_key; k++) {
+            ts_buf_printf(out, "%st.\"%s\" = ", k ? " AND " : "",
+                          b->nt->cols[b->tm->new_key[k]].name);
+            direct_expr(b, out, b->tm->new_key[k], 0);
+        }
+    } else {
+        ts_buf_printf(out, "INSERT INTO %s (", qt);
+        for (int i = 0; i < b->nfill; i++)
+            ts_buf_printf(out, "%s\"%s\"", i ? ", " : "", b->fill_names[i]);
+        ts_buf_puts(out, ") SELECT ");
+        for (int i = 0; i < b->nfill; i++) {
+            ts_buf_puts(out, i ? ", " : "");
+            direct_expr(b, out, b->fill[i], 1);
+        }
+        ts_buf_puts(out, " FROM c ON CONFLICT (");
+        quoted_list(out, b->nt->pk);
+        ts_buf_puts(out, ") DO NOTHING");
+    }
+    ts_buf_puts(out, ") SELECT ");
+    for (int k = 0; k < nk; k++)
+        ts_buf_printf(out, "\"%s\", ", key_name(b, k));
+    ts_buf_puts(out, "(SELECT count(*) FROM c) FROM c ORDER BY ");
+    for (int k = 0; k < nk; k++)
+        ts_buf_printf(out, "%s\"%s\" DESC", k ? ", " : "", key_name(b, k));
+    ts_buf_puts(out, " LIMIT 1");
+    return out->oom ? ts_fail(err, TS_E_NOMEM, "out of memory") : 0;
+}
+
+/* The chunk queries of a pass: plain selects, or the direct statements. */
+static int build_pass(bf *b, int pass2, ts_error *err)
+{
+    ts_buf_reset(&b->sel);
+    ts_buf_reset(&b->sel_after);
+    if (b->direct)
+        return build_direct(b, &b->sel, 0, pass2, err) || build_direct(b, &b->sel_after, 1, pass2, err);
+    return build_select(b, &b->sel, 0, pass2, err) || build_select(b, &b->sel_after, 1, pass2, err) ||
+           build_move(b, pass2, err);
 }
 
 /* ---- the checkpoint ---------------------------------------------------------------- */
@@ -190,23 +378,44 @@ static int save_checkpoint(bf *b, int64_t rows, int finished, ts_error *err)
 
 /* ---- one chunk ------------------------------------------------------------------------ */
 
-static int read_chunk(bf *b, const char *sql_first, const char *sql_after, ts_error *err)
+/* The chunk's last legacy key, as the checkpoint keeps it. */
+static void remember_key(bf *b, const ts_value *key)
 {
-    ts_value key[16];
+    ts_buf j = {0};
+    ts_rowjson_encode(&j, key, b->tm->nkey);
+    snprintf(b->last_key, sizeof b->last_key, "%s", j.s ? j.s : "");
+    ts_buf_free(&j);
+}
+
+/* Run the pass's chunk query after the checkpoint's key. Direct: the chunk is
+   in new already and one row says its last key and size; otherwise the legacy
+   rows are kept in b->rows. *got: legacy rows in the chunk. */
+static int read_chunk(bf *b, int *got, ts_error *err)
+{
     ts_buf ktext = {0};
     ts_rows *r;
     int rc, after = b->last_key[0] != '\0', nk = b->tm->nkey;
-    if (after && ts_rowjson_decode(b->last_key, key, nk, &ktext, err)) {
+    *got = 0;
+    if (after && ts_rowjson_decode(b->last_key, b->params + b->nconst, nk, &ktext, err)) {
         ts_buf_free(&ktext);
         return -1;
     }
-    rc = ts_store_query(b->g->legacy, after ? sql_after : sql_first, key, after ? nk : 0, &r, err);
+    rc = ts_store_query(b->g->legacy, after ? b->sel_after.s : b->sel.s, b->params,
+                        b->nconst + (after ? nk : 0), &r, err);
     if (rc) {
         ts_buf_free(&ktext);
         return -1;
     }
     ts_value row[256];
+    int ncols = b->direct ? nk + 1 : b->lt->ncols;
     while ((rc = ts_rows_next(r, err)) == 1) {
+        for (int c = 0; c < ncols; c++)
+            row[c] = ts_rows_get(r, c);
+        if (b->direct) {
+            remember_key(b, row);
+            *got = (int)row[nk].i;
+            continue;
+        }
         if (b->nrows == b->cap) {
             int cap = b->cap ? 2 * b->cap : 256;
             ts_value **n = realloc(b->rows, (size_t)cap * sizeof *n);
@@ -217,111 +426,58 @@ static int read_chunk(bf *b, const char *sql_first, const char *sql_after, ts_er
             b->rows = n;
             b->cap = cap;
         }
-        for (int c = 0; c < b->lt->ncols; c++)
-            row[c] = ts_rows_get(r, c);
-        if ((b->rows[b->nrows] = ts_rowio_copy(row, b->lt->ncols)) == NULL) {
+        if ((b->rows[b->nrows] = ts_rowio_copy(row, ncols)) == NULL) {
             rc = ts_fail(err, TS_E_NOMEM, "out of memory reading a chunk of %s", b->lt->name);
             break;
         }
         b->nrows++;
+        *got = b->nrows;
     }
     ts_rows_close(r);
     ts_buf_free(&ktext);
-    return rc < 0 ? -1 : 0;
-}
-
-/* The chunk's last legacy key, as the checkpoint keeps it. */
-static void remember_key(bf *b)
-{
-    ts_value key[16];
-    ts_buf j = {0};
+    if (rc < 0 || b->direct || b->nrows == 0)
+        return rc < 0 ? -1 : 0;
     const ts_value *last = b->rows[b->nrows - 1];
-    for (int k = 0; k < b->tm->nkey; k++)
-        key[k] = last[b->tm->key[k]];
-    ts_rowjson_encode(&j, key, b->tm->nkey);
-    snprintf(b->last_key, sizeof b->last_key, "%s", j.s ? j.s : "");
-    ts_buf_free(&j);
+    for (int k = 0; k < nk; k++)
+        row[k] = last[b->tm->key[k]];
+    remember_key(b, row);
+    return 0;
 }
 
-/* Insert the chunk's accepted rows, a multi-row statement at a time. */
-static int insert_chunk(bf *b, ts_error *err)
+/* Map the chunk's accepted rows into the staging table (COPY on PostgreSQL,
+   one prepared INSERT on SQLite), move them into new with one statement and
+   empty the staging table, all in the chunk's new-store transaction. */
+static int stage_chunk(bf *b, int pass2, ts_error *err)
 {
-    int per = MAX_PARAMS / (b->nfill ? b->nfill : 1);
-    per = per < 1 ? 1 : per > MAX_ROWS_PER_INSERT ? MAX_ROWS_PER_INSERT : per;
-    ts_value *params = calloc((size_t)per * (size_t)b->nfill, sizeof *params);
-    ts_value **conv = calloc((size_t)per, sizeof *conv);
-    ts_value nrow[256];
+    ts_value nrow[256], vals[256];
     ts_buf text = {0};
-    int rc = params && conv ? 0 : ts_fail(err, TS_E_NOMEM, "out of memory");
-    int64_t self_limit = b->nrows ? b->rows[b->nrows - 1][b->tm->key[0]].i : 0;
-    int built = -1;
+    ts_bulk *bulk;
+    char clear[TS_QNAME_MAX + 16];
+    int64_t self_limit = b->rows[b->nrows - 1][b->tm->key[0]].i;
+    int rc = ts_bulk_begin_temp(b->g->nw, STAGE, b->fill_names, b->nfill, &bulk, err);
 
-    for (int i = 0; rc == 0 && i < b->nrows;) {
-        int n = 0;
-        for (; i < b->nrows && n < per; i++) {
-            if (!ts_tmap_accepts(b->tm, b->rows[i]))
-                continue;
-            if (ts_tmap_to_new(b->tm, b->rows[i], nrow, &text, err)) {
-                rc = -1;
-                break;
-            }
-            if ((conv[n] = ts_rowio_copy(nrow, b->nt->ncols)) == NULL) {
-                rc = ts_fail(err, TS_E_NOMEM, "out of memory");
-                break;
-            }
-            /* A reference beyond this chunk: its row is not in new yet (pass 2 sets it). */
-            if (b->self_col >= 0 && conv[n][b->self_col].type == TS_INT &&
-                conv[n][b->self_col].i > self_limit)
-                conv[n][b->self_col] = ts_null();
-            for (int c = 0; c < b->nfill; c++)
-                params[(size_t)n * (size_t)b->nfill + (size_t)c] = conv[n][b->fill[c]];
-            n++;
-        }
-        if (rc == 0 && n > 0) {
-            if (n != built && build_insert(b, n, err))
-                rc = -1;
-            built = n;
-            if (rc == 0)
-                rc = ts_store_exec(b->g->nw, b->ins.s, params, n * b->nfill, NULL, err);
-        }
-        for (int k = 0; k < n; k++)
-            ts_rowio_free(conv[k], b->nt->ncols);
-    }
-    free(params);
-    free(conv);
-    ts_buf_free(&text);
-    return rc;
-}
-
-/* Pass 2: set the self references inserted as NULL, from the locked legacy rows. */
-static int update_refs(bf *b, ts_error *err)
-{
-    char qt[TS_QNAME_MAX];
-    ts_buf sql = {0}, text = {0};
-    ts_value nrow[256];
-    int rc = ts_store_table(b->g->nw, b->nt->name, qt, err);
-    if (rc == 0) {
-        ts_buf_printf(&sql, "UPDATE %s SET \"%s\" = $1 WHERE ", qt, b->nt->cols[b->self_col].name);
-        for (int k = 0; k < b->tm->nnew_key; k++)
-            ts_buf_printf(&sql, "%s\"%s\" = $%d", k ? " AND " : "",
-                          b->nt->cols[b->tm->new_key[k]].name, k + 2);
-    }
     for (int i = 0; rc == 0 && i < b->nrows; i++) {
-        ts_value p[17];
         if (!ts_tmap_accepts(b->tm, b->rows[i]))
             continue;
-        if (ts_tmap_to_new(b->tm, b->rows[i], nrow, &text, err)) {
-            rc = -1;
-            break;
-        }
-        p[0] = nrow[b->self_col];
-        for (int k = 0; k < b->tm->nnew_key; k++)
-            p[k + 1] = nrow[b->tm->new_key[k]];
-        rc = ts_store_exec(b->g->nw, sql.s, p, b->tm->nnew_key + 1, NULL, err);
+        rc = ts_tmap_to_new(b->tm, b->rows[i], nrow, &text, err);
+        /* Pass 1: a reference beyond this chunk is not in new yet (pass 2 sets it). */
+        if (rc == 0 && !pass2 && b->self_col >= 0 && nrow[b->self_col].type == TS_INT &&
+            nrow[b->self_col].i > self_limit)
+            nrow[b->self_col] = ts_null();
+        for (int c = 0; rc == 0 && c < b->nfill; c++)
+            vals[c] = nrow[b->fill[c]];
+        if (rc == 0)
+            rc = ts_bulk_add(bulk, vals, err);
     }
-    ts_buf_free(&sql);
     ts_buf_free(&text);
-    return rc;
+    if (rc) {
+        ts_bulk_abort(bulk);
+        return -1;
+    }
+    snprintf(clear, sizeof clear, "%s %s",
+             ts_store_engine(b->g->nw) == TS_ENGINE_PG ? "TRUNCATE" : "DELETE FROM", b->stage);
+    return ts_bulk_finish(bulk, err) || ts_store_exec(b->g->nw, b->move.s, NULL, 0, NULL, err) ||
+           ts_store_exec(b->g->nw, clear, NULL, 0, NULL, err) ? -1 : 0;
 }
 
 /* One chunk under the lock rule: read and lock legacy rows, write new, commit new,
@@ -339,17 +495,13 @@ static int chunk_once(bf *b, int pass2, int *got, ts_error *err)
         ts_store_rollback(g->legacy, NULL);
         return -1;
     }
-    if (read_chunk(b, b->sel.s, b->sel_after.s, err))
+    if (read_chunk(b, got, err))
         goto out;
     if (ts_backfill_hook)
         ts_backfill_hook("chunk_read", b->nt->name);
-    *got = b->nrows;
-    if (b->nrows > 0) {
-        remember_key(b);
-        if (pass2 ? update_refs(b, err) : insert_chunk(b, err))
-            goto out;
-    }
-    if (!pass2 && save_checkpoint(b, b->nrows, 0, err))
+    if (b->nrows > 0 && stage_chunk(b, pass2, err))
+        goto out;
+    if (!pass2 && save_checkpoint(b, *got, 0, err))
         goto out;
     /* New first: the legacy locks stay until the copy is durable. */
     if (!g->shared && ts_store_commit(g->nw, err))
@@ -442,8 +594,10 @@ static int setup(bf *b, ts_error *err)
     const ts_tmap *tm = b->tm;
     b->self_col = b->self_from = -1;
     for (int c = 0; c < b->nt->ncols; c++)
-        if (ts_tmap_fills(tm, c))
+        if (ts_tmap_fills(tm, c)) {
+            b->fill_names[b->nfill] = b->nt->cols[c].name;
             b->fill[b->nfill++] = c;
+        }
     for (int f = 0; f < b->lt->nfks; f++) {
         const ts_fk *fk = &b->lt->fks[f];
         if (strcmp(fk->table, b->lt->name) != 0)
@@ -461,6 +615,12 @@ static int setup(bf *b, ts_error *err)
     }
     if (tm->nkey > 16 || b->lt->ncols > 256 || b->nt->ncols > 256)
         return ts_fail(err, TS_E_INVALID, "table %s is too wide to backfill", b->lt->name);
+    if (ts_store_temp_table(b->g->nw, STAGE, b->stage, err))
+        return -1;
+    if ((b->direct = direct_possible(b)))
+        for (int i = 0; i < b->nfill; i++)
+            if (tm->rules[b->fill[i]].src == TS_SRC_CONST)
+                b->params[b->nconst++] = tm->rules[b->fill[i]].value;
     return 0;
 }
 
@@ -482,19 +642,29 @@ static int backfill_table(ts_mig *g, ts_mlock *lock, const ts_tmap *tm, ts_error
         rc = 0;
         goto out;
     }
-    if (build_select(&b, &b.sel, 0, 0, err) || build_select(&b, &b.sel_after, 1, 0, err))
+    if (build_pass(&b, 0, err))
         goto out;
     if (g->o.dry_run) {
-        if (build_insert(&b, 1, err))
-            goto out;
+        ts_buf ddl = {0};
         ts_mig_step(g, "copy %s -> %s in chunks of %d after key %s (about %lld rows)", b.lt->name,
                     b.nt->name, g->o.batch, b.last_key[0] ? b.last_key : "(start)",
                     (long long)(b.total - b.done));
-        fprintf(g->out, "  sql legacy (per chunk, locked until the new commit): %s\n"
-                "  sql new (per row, many per statement): %s\n", b.sel_after.s, b.ins.s);
-        rc = 0;
+        rc = b.direct ? 0 : stage_ddl(&b, &ddl, err);
+        if (rc == 0 && b.direct)
+            fprintf(g->out, "  sql (per chunk, one transaction, legacy rows locked until its "
+                    "commit): %s\n", b.sel_after.s);
+        else if (rc == 0)
+            fprintf(g->out, "  sql new (once): %s\n"
+                    "  sql legacy (per chunk, locked until the new commit): %s\n"
+                    "  new (per chunk): the mapped rows into %s (%s), then: %s; then emptied\n",
+                    ddl.s, b.sel_after.s, b.stage,
+                    ts_store_engine(g->nw) == TS_ENGINE_PG ? "COPY FROM STDIN" : "prepared INSERT",
+                    b.move.s);
+        ts_buf_free(&ddl);
         goto out;
     }
+    if (!b.direct && stage_create(&b, err))
+        goto out;
     b.t0_ms = mono_ms();
     do {
         if (pace(&b, err) || chunk(&b, 0, &got, err))
@@ -510,9 +680,7 @@ static int backfill_table(ts_mig *g, ts_mlock *lock, const ts_tmap *tm, ts_error
     memcpy(pass1_key, b.last_key, sizeof pass1_key);
     if (b.self_col >= 0) {
         b.last_key[0] = '\0';
-        ts_buf_reset(&b.sel);
-        ts_buf_reset(&b.sel_after);
-        if (build_select(&b, &b.sel, 0, 1, err) || build_select(&b, &b.sel_after, 1, 1, err))
+        if (build_pass(&b, 1, err))
             goto out;
         do {
             if (pace(&b, err) || chunk(&b, 1, &got, err))
@@ -525,11 +693,12 @@ static int backfill_table(ts_mig *g, ts_mlock *lock, const ts_tmap *tm, ts_error
     progress(&b, 1);
     rc = 0;
 out:
+    stage_drop(&b);
     free_rows(&b);
     free(b.rows);
     ts_buf_free(&b.sel);
     ts_buf_free(&b.sel_after);
-    ts_buf_free(&b.ins);
+    ts_buf_free(&b.move);
     if (rc)
         ts_error_context(err, "backfill of %s -> %s", tm->legacy->name, tm->target->name);
     return rc;

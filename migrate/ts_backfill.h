@@ -11,7 +11,9 @@
  *
  * The rule that keeps live dual-writes from being overwritten with older data:
  *  1. backfill only inserts rows the new store does not have
- *     (INSERT ... ON CONFLICT (primary key) DO NOTHING). From dual_write on,
+ *     (INSERT ... ON CONFLICT (primary key) DO NOTHING; the chunk goes through a
+ *     temporary staging table or, on one PostgreSQL connection, one statement:
+ *     see ts_backfill.c). From dual_write on,
  *     every change to a legacy row is also written to new, so a row new
  *     already has is at least as recent as the copy backfill read;
  *  2. a chunk's legacy rows are read under a lock held until its new-store
@@ -42,8 +44,9 @@
 /* Set from a signal handler: stop after the chunk in flight. */
 extern volatile sig_atomic_t ts_backfill_stop;
 
-/* Test hook: called with "chunk_read" (legacy rows read and locked, nothing
-   inserted yet) and "chunk_committed", and the new table. NULL in production. */
+/* Test hook: called with "chunk_read" (legacy rows read and locked, the chunk
+   not committed; on a shared PostgreSQL connection its one statement has also
+   inserted it) and "chunk_committed", and the new table. NULL in production. */
 extern void (*ts_backfill_hook)(const char *point, const char *table);
 
 /* Backfill every table map of inc; the increment must be at dual_write and its

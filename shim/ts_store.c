@@ -421,14 +421,23 @@ int ts_store_rollback_to(ts_store *s, const char *name, ts_error *err)
     return savepoint_cmd(s, "ROLLBACK TO SAVEPOINT", name, err);
 }
 
-int ts_bulk_begin(ts_store *s, const char *table, const char *const *cols, int ncols,
-                  ts_bulk **out, ts_error *err)
+int ts_store_temp_table(const ts_store *s, const char *table, char *out, ts_error *err)
 {
-    char qt[TS_QNAME_MAX], qc[TS_IDENT_MAX + 3];
+    char qt[TS_IDENT_MAX + 3];
+    if (ts_quote_ident(table, qt, err))
+        return -1;
+    snprintf(out, TS_QNAME_MAX, "%s.%s", s->url.engine == TS_ENGINE_PG ? "\"pg_temp\"" : "\"temp\"",
+             qt);
+    return 0;
+}
+
+/* qt: the quoted, qualified table. */
+static int bulk_begin(ts_store *s, const char *qt, const char *const *cols, int ncols,
+                      ts_bulk **out, ts_error *err)
+{
+    char qc[TS_IDENT_MAX + 3];
     int own = 0;
     *out = NULL;
-    if (ts_store_table(s, table, qt, err))
-        return -1;
     for (int i = 0; i < ncols; i++)
         if (ts_quote_ident(cols[i], qc, err))
             return -1;
@@ -446,6 +455,22 @@ int ts_bulk_begin(ts_store *s, const char *table, const char *const *cols, int n
     (*out)->ncols = ncols;
     (*out)->own_txn = own;
     return 0;
+}
+
+int ts_bulk_begin(ts_store *s, const char *table, const char *const *cols, int ncols,
+                  ts_bulk **out, ts_error *err)
+{
+    char qt[TS_QNAME_MAX];
+    *out = NULL;
+    return ts_store_table(s, table, qt, err) ? -1 : bulk_begin(s, qt, cols, ncols, out, err);
+}
+
+int ts_bulk_begin_temp(ts_store *s, const char *table, const char *const *cols, int ncols,
+                       ts_bulk **out, ts_error *err)
+{
+    char qt[TS_QNAME_MAX];
+    *out = NULL;
+    return ts_store_temp_table(s, table, qt, err) ? -1 : bulk_begin(s, qt, cols, ncols, out, err);
 }
 
 int ts_bulk_add(ts_bulk *b, const ts_value *row, ts_error *err)

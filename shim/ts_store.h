@@ -63,6 +63,10 @@ const char *ts_store_schema(const ts_store *s);
 int ts_ident_valid(const char *name);
 /* Write the quoted, schema-qualified name of table into out[TS_QNAME_MAX]. */
 int ts_store_table(const ts_store *s, const char *table, char *out, ts_error *err);
+/* Write the quoted name of the connection's temporary table `table` into
+   out[TS_QNAME_MAX]: "pg_temp"."table" on PostgreSQL, "temp"."table" on SQLite.
+   It lives as long as the connection (session), seen by no other. */
+int ts_store_temp_table(const ts_store *s, const char *table, char *out, ts_error *err);
 /* Write "name" (double quotes, validated) into out, which holds TS_IDENT_MAX + 3. */
 int ts_quote_ident(const char *name, char *out, ts_error *err);
 
@@ -109,6 +113,9 @@ int ts_store_rollback_to(ts_store *s, const char *name, ts_error *err);
  */
 int ts_bulk_begin(ts_store *s, const char *table, const char *const *cols, int ncols,
                   ts_bulk **out, ts_error *err);
+/* The same into a temporary table of the connection (see ts_store_temp_table). */
+int ts_bulk_begin_temp(ts_store *s, const char *table, const char *const *cols, int ncols,
+                       ts_bulk **out, ts_error *err);
 int ts_bulk_add(ts_bulk *b, const ts_value *row, ts_error *err);
 int ts_bulk_finish(ts_bulk *b, ts_error *err);
 void ts_bulk_abort(ts_bulk *b);

@@ -638,6 +638,44 @@ static void test_backfill_rule_sqlite(void **state) { (void)state; backfill_rule
 static void test_backfill_rule_pg(void **state) { (void)state; backfill_rule(TS_PAIR_PG); }
 static void test_backfill_rule_cross(void **state) { (void)state; backfill_rule(TS_PAIR_CROSS); }
 
+/* --dry-run names the statements of the path it would take and copies nothing:
+   one statement per chunk on a shared PostgreSQL connection, the staging table
+   otherwise; legacy rows are read FOR SHARE on PostgreSQL. */
+static void backfill_dry_run(ts_pair_kind kind, const char *want)
+{
+    mpair p;
+    char out[OUT_MAX];
+    if (make_pair(kind, &p, 30)) {
+        skip();
+        return;
+    }
+    OK(&p, "advance", "1.1");
+    OK(&p, "advance", "1.1");
+    OK(&p, "advance", "2.1");
+    OK(&p, "advance", "2.1");
+    assert_int_equal(mig(&p, out, "backfill", "2.1", "--dry-run", NULL), 0);
+    if (strstr(out, want) == NULL || (strstr(out, "FOR SHARE") != NULL) != (kind == TS_PAIR_PG))
+        fail_msg("dry run of backfill 2.1: want \"%s\":\n%s", want, out);
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM users"), 0);
+    drop_pair(&p);
+}
+
+static void test_backfill_dry_run_sqlite(void **state)
+{
+    (void)state;
+    backfill_dry_run(TS_PAIR_SQLITE, "CREATE TEMP TABLE \"temp\".\"ts_backfill_stage\"");
+}
+static void test_backfill_dry_run_pg(void **state)
+{
+    (void)state;
+    backfill_dry_run(TS_PAIR_PG, "WITH c AS MATERIALIZED (SELECT");
+}
+static void test_backfill_dry_run_cross(void **state)
+{
+    (void)state;
+    backfill_dry_run(TS_PAIR_CROSS, "CREATE TEMP TABLE \"pg_temp\".\"ts_backfill_stage\"");
+}
+
 int main(void)
 {
     setenv("TS_LOG_LEVEL", "warn", 1);
@@ -650,6 +688,9 @@ int main(void)
         cmocka_unit_test(test_backfill_rule_sqlite),
         cmocka_unit_test(test_backfill_rule_pg),
         cmocka_unit_test(test_backfill_rule_cross),
+        cmocka_unit_test(test_backfill_dry_run_sqlite),
+        cmocka_unit_test(test_backfill_dry_run_pg),
+        cmocka_unit_test(test_backfill_dry_run_cross),
         cmocka_unit_test(test_new_only_writes_sqlite),
         cmocka_unit_test(test_new_only_writes_pg),
         cmocka_unit_test(test_new_only_writes_cross),

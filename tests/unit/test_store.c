@@ -428,6 +428,44 @@ static void test_bulk_txn_and_failure(void **state)
     assert_int_equal(count(f, "SELECT count(*) FROM tx"), 0);
 }
 
+/* A temporary table of the connection: created and loaded by its quoted name,
+   not in the store's schema, gone with the connection. */
+static void test_bulk_temp(void **state)
+{
+    fixture *f = fx(state);
+    static const char *const cols[] = {"id", "t"};
+    char qt[TS_QNAME_MAX], sql[TS_QNAME_MAX + 96];
+    ts_value row[2] = {ts_int(1), ts_text("tab\there")};
+    ts_bulk *b;
+    int exists;
+
+    OK(f, ts_store_temp_table(f->s, "stage", qt, &f->err));
+    assert_string_equal(qt, ts_store_engine(f->s) == TS_ENGINE_PG ? "\"pg_temp\".\"stage\""
+                                                                    : "\"temp\".\"stage\"");
+    assert_int_equal(ts_store_temp_table(f->s, "bad name", qt, &f->err), -1);
+    OK(f, ts_store_temp_table(f->s, "stage", qt, &f->err));
+    snprintf(sql, sizeof sql, "CREATE TEMP TABLE %s (id BIGINT, t TEXT)", qt);
+    OK(f, ts_store_exec(f->s, sql, NULL, 0, NULL, &f->err));
+    OK(f, ts_store_begin(f->s, &f->err));
+    OK(f, ts_bulk_begin_temp(f->s, "stage", cols, 2, &b, &f->err));
+    OK(f, ts_bulk_add(b, row, &f->err));
+    row[0] = ts_int(2);
+    OK(f, ts_bulk_add(b, row, &f->err));
+    OK(f, ts_bulk_finish(b, &f->err));
+    OK(f, ts_store_commit(f->s, &f->err));
+    snprintf(sql, sizeof sql, "SELECT sum(id) FROM %s WHERE t = 'tab\there'", qt);
+    assert_int_equal(count(f, sql), 3);
+    OK(f, ts_store_table_exists(f->s, "stage", &exists, &f->err));
+    assert_false(exists);
+    /* Another connection to the same store does not see it. */
+    ts_store *other;
+    OK(f, ts_store_open(f->t.url, &other, &f->err));
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", qt);
+    int64_t n;
+    assert_int_equal(ts_store_query_int(other, sql, NULL, 0, &n, &f->err), -1);
+    ts_store_close(other);
+}
+
 static void test_iterate(void **state)
 {
     fixture *f = fx(state);
@@ -676,6 +714,7 @@ int main(void)
         BOTH(test_unique_violation),
         BOTH(test_bulk_load),
         BOTH(test_bulk_txn_and_failure),
+        BOTH(test_bulk_temp),
         BOTH(test_iterate),
         BOTH(test_table_exists),
         BOTH(test_sequences),
