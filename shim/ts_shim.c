@@ -316,6 +316,17 @@ int ts_shim_tick(ts_shim *sh, ts_error *err)
     return failed ? -1 : 0;
 }
 
+int ts_shim_pending(ts_shim *sh, int64_t *drift, int64_t *change, ts_error *err)
+{
+    int64_t l = 0, n = 0;
+    if (ts_journal_pending(sh->legacy, "drift", &l, err) ||
+        ts_journal_pending(sh->nw, "drift", &n, err) ||
+        ts_journal_pending(sh->nw, "change", change, err))
+        return -1;
+    *drift = l + n;
+    return 0;
+}
+
 int ts_shim_repair(ts_shim *sh, int64_t *applied, int64_t *pending_left, ts_error *err)
 {
     int64_t a = 0, left_l = 0, left_n = 0;

@@ -90,6 +90,10 @@ int ts_shim_refresh(ts_shim *sh, ts_error *err);
 void ts_shim_set_kill_switch(ts_shim *sh, int on);
 int ts_shim_kill_switch(const ts_shim *sh);
 
+/* Journal entries not yet applied: drift entries of both stores, and the change
+   journal (writes at new_only waiting for a possible rollback). */
+int ts_shim_pending(ts_shim *sh, int64_t *drift, int64_t *change, ts_error *err);
+
 /* Replay pending journal entries in both stores; counts what it applied. */
 int ts_shim_repair(ts_shim *sh, int64_t *applied, int64_t *pending_left, ts_error *err);
 
@@ -160,6 +164,10 @@ const ts_ctx *ts_tx_ctx(const ts_tx *tx);
 /* The route a table takes in this unit of work (after the kill switch and the
    context's tenancy), or an error when the context may not use it. */
 int ts_tx_route(ts_tx *tx, const char *table, ts_route *route, ts_error *err);
+
+/* Count the rows a select with these conditions would return (read side). */
+int ts_tx_count(ts_tx *tx, const char *table, const ts_cond *where, int nwhere, int64_t *count,
+                ts_error *err);
 
 int ts_result_count(const ts_result *r);
 /* Value of column col (name in the new table) of row i; NULL value when absent. */

@@ -79,7 +79,7 @@ static ts_store *store_of(ts_tx *tx, ts_side side)
     return side == TS_SIDE_LEGACY ? tx->sh->legacy : tx->sh->nw;
 }
 
-static void count(ts_tx *tx, const route_info *ri, ts_side side, int write, int64_t n)
+static void count_access(ts_tx *tx, const route_info *ri, ts_side side, int write, int64_t n)
 {
     ts_access *a = &tx->sh->access[ri->table_index];
     if (side == TS_SIDE_LEGACY)
@@ -352,7 +352,7 @@ static int follow(ts_tx *tx, const route_info *ri, ts_side primary, const ts_tab
             rc = remember_entry(tx, primary, id, direct, err);
     }
     if (rc == 0)
-        count(tx, ri, to_new ? TS_SIDE_NEW : TS_SIDE_LEGACY, 1, 1);
+        count_access(tx, ri, to_new ? TS_SIDE_NEW : TS_SIDE_LEGACY, 1, 1);
 out:
     if (rc)
         ts_error_context(err, "writing the %s twin of a %s row", to_new ? "new" : "legacy", pt->name);
@@ -731,7 +731,7 @@ static int insert_rows(ts_tx *tx, const char *table, const ts_set *vals, int nva
     if (rc == 0 && inserted)
         *inserted = n;
     if (rc == 0)
-        count(tx, &ri, p, 1, n);
+        count_access(tx, &ri, p, 1, n);
 out:
     ts_buf_free(&keep);
     return rc;
@@ -831,7 +831,7 @@ int ts_tx_update(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
     after a = {p, 0, extra, -1, 0};
     rc = run_rows(tx, store_of(tx, p), pt, &st, after_row, &a, &n, err, &ri);
     if (rc == 0) {
-        count(tx, &ri, p, 1, n);
+        count_access(tx, &ri, p, 1, n);
         if (changed)
             *changed = n;
     }
@@ -868,7 +868,7 @@ int ts_tx_delete(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
     after a = {p, 1, NULL, -1, 0};
     rc = run_rows(tx, store_of(tx, p), pt, &st, after_row, &a, &n, err, &ri);
     if (rc == 0) {
-        count(tx, &ri, p, 1, n);
+        count_access(tx, &ri, p, 1, n);
         if (changed)
             *changed = n;
     }
@@ -983,7 +983,7 @@ static int select_side(ts_tx *tx, const route_info *ri, ts_side side, const ts_c
     collect c = {res, side};
     rc = run_rows(tx, on, t, &st, collect_row, &c, NULL, err, ri);
     if (rc == 0)
-        count(tx, ri, side, 0, 1);
+        count_access(tx, ri, side, 0, 1);
 out:
     ts_buf_free(&keep);
     return rc;
@@ -1142,6 +1142,40 @@ int ts_tx_select_for_update(ts_tx *tx, const char *table, const ts_cond *where, 
                             const char *order_by, int limit, ts_result **out, ts_error *err)
 {
     return select_rows(tx, table, where, nwhere, order_by, limit, 1, out, err);
+}
+
+int ts_tx_count(ts_tx *tx, const char *table, const ts_cond *where, int nwhere, int64_t *count,
+                ts_error *err)
+{
+    route_info ri;
+    colval cv[MAX_ARGS];
+    ts_buf keep = {0};
+    stmt st = {&tx->sql};
+    char qt[TS_QNAME_MAX];
+    int rc = -1;
+    *count = 0;
+    if (resolve(tx, table, 0, &ri, err) || side_open(tx, ri.r.read, err))
+        return -1;
+    if (tx->twins.n && ri.r.read == tx->twins_side && flush_twins(tx, err))
+        return -1;
+    ts_side side = ri.r.read;
+    const ts_table *t = side == TS_SIDE_NEW ? ri.nt : ri.tm->legacy;
+    if (translate_all(tx, &ri, side, where, nwhere, cv, &keep, err) ||
+        ts_store_table(store_of(tx, side), t->name, qt, err))
+        goto out;
+    resolve_kept(cv, nwhere, &keep);
+    ts_buf_reset(&tx->sql);
+    ts_buf_printf(&tx->sql, "SELECT count(*) FROM %s", qt);
+    if (where_clause(tx, &ri, side, cv, nwhere, &st, err))
+        goto out;
+    rc = tx->sql.oom ? ts_fail(err, TS_E_NOMEM, "out of memory")
+                     : ts_store_query_int(store_of(tx, side), tx->sql.s, st.args, st.nargs, count,
+                                          err) < 0 ? -1 : 0;
+    if (rc == 0)
+        count_access(tx, &ri, side, 0, 1);
+out:
+    ts_buf_free(&keep);
+    return rc;
 }
 
 int ts_result_count(const ts_result *r) { return r ? r->n : 0; }
