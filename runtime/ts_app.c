@@ -76,7 +76,9 @@ static int finish(ts_app *a, ts_hctx *h, ts_error *err)
     }
     if (ts_tx_commit(h->tx, err) != 0)
         return -1;
-    if (h->u != NULL && memcmp(&h->next, &h->convo, sizeof h->next) != 0)
+    /* Field by field: the struct's padding bytes are not part of the state. */
+    if (h->u != NULL && (h->next.kind != h->convo.kind || h->next.a != h->convo.a ||
+                         h->next.b != h->convo.b))
         ts_convo_set(a->convo, h->bot->bot_id, h->u->from.id, h->next);
     if (h->flags_changed)
         ts_flags_invalidate(a->svc.flags, h->bot->bot_id);
