@@ -135,22 +135,6 @@ static int build_select(bf *b, ts_buf *out, int after, int pass2, ts_error *err)
     return out->oom ? ts_fail(err, TS_E_NOMEM, "out of memory") : 0;
 }
 
-/* "a", "b" of a comma-separated declared list, quoted. */
-static void quoted_list(ts_buf *b, const char *cols)
-{
-    const char *p = cols;
-    while (*p) {
-        size_t n = strcspn(p, ",");
-        const char *s = p, *e = p + n;
-        while (s < e && *s == ' ')
-            s++;
-        while (e > s && e[-1] == ' ')
-            e--;
-        ts_buf_printf(b, "%s\"%.*s\"", p == cols ? "" : ", ", (int)(e - s), s);
-        p += n + (p[n] == ',');
-    }
-}
-
 /* The statement that moves a staged chunk into new, into b->move. Pass 1:
    INSERT INTO new (cols) SELECT cols FROM stage ON CONFLICT (pk) DO NOTHING.
    Pass 2: UPDATE new AS t SET ref = s.ref FROM stage AS s WHERE t.key = s.key. */
@@ -174,7 +158,7 @@ static int build_move(bf *b, int pass2, ts_error *err)
         /* WHERE true: without it SQLite would read ON CONFLICT as a join's ON. */
         ts_buf_printf(&b->move, "INSERT INTO %s (%s) SELECT %s FROM %s WHERE true ON CONFLICT (",
                       qt, cols.s, cols.s, b->stage);
-        quoted_list(&b->move, b->nt->pk);
+        ts_schema_quote_list(&b->move, b->nt->pk);
         ts_buf_puts(&b->move, ") DO NOTHING");
         if (cols.oom)
             b->move.oom = 1;
@@ -296,7 +280,7 @@ static int build_direct(bf *b, ts_buf *out, int after, int pass2, ts_error *err)
             direct_expr(b, out, b->fill[i], 1);
         }
         ts_buf_puts(out, " FROM c ON CONFLICT (");
-        quoted_list(out, b->nt->pk);
+        ts_schema_quote_list(out, b->nt->pk);
         ts_buf_puts(out, ") DO NOTHING");
     }
     ts_buf_puts(out, ") SELECT ");

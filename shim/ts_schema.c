@@ -106,6 +106,25 @@ const ts_column *ts_table_column(const ts_table *t, const char *name)
 
 /* ---- DDL ---------------------------------------------------------------- */
 
+/* Quote every name of a comma-separated list. Declared lists are trusted
+   (compiled in), but quoting keeps reserved words such as "key" safe. */
+void ts_schema_quote_list(ts_buf *b, const char *cols)
+{
+    const char *p = cols;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        const char *s = p, *e = p + n;
+        while (s < e && *s == ' ')
+            s++;
+        while (e > s && e[-1] == ' ')
+            e--;
+        ts_buf_printf(b, "%s\"%.*s\"", p == cols ? "" : ", ", (int)(e - s), s);
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+}
+
 static const char *type_sql(ts_coltype t, ts_engine e)
 {
     int pg = e == TS_ENGINE_PG;
@@ -131,24 +150,6 @@ static void squash(const char *cols, char *out, size_t n)
     out[k] = '\0';
 }
 
-/* Quote every name of a comma-separated list. Declared lists are trusted
-   (compiled in), but quoting keeps reserved words such as "key" safe. */
-static void quoted_list(ts_buf *b, const char *cols)
-{
-    const char *p = cols;
-    while (*p) {
-        size_t n = strcspn(p, ",");
-        const char *s = p, *e = p + n;
-        while (s < e && *s == ' ')
-            s++;
-        while (e > s && e[-1] == ' ')
-            e--;
-        ts_buf_printf(b, "%s\"%.*s\"", p == cols ? "" : ", ", (int)(e - s), s);
-        p += n;
-        if (*p == ',')
-            p++;
-    }
-}
 
 static void render_column(ts_buf *b, const ts_table *t, const ts_column *c, ts_engine e)
 {
@@ -206,24 +207,24 @@ static void render_table(ts_buf *b, const char *schema, const ts_table *t, ts_en
     }
     if (!inline_pk) {
         ts_buf_puts(b, "  PRIMARY KEY (");
-        quoted_list(b, t->pk);
+        ts_schema_quote_list(b, t->pk);
         ts_buf_puts(b, t->uniques || t->nfks ? "),\n" : ")\n");
     }
     for (int i = 0; t->uniques && t->uniques[i]; i++) {
         ts_buf_puts(b, "  UNIQUE (");
-        quoted_list(b, t->uniques[i]);
+        ts_schema_quote_list(b, t->uniques[i]);
         ts_buf_puts(b, t->uniques[i + 1] || t->nfks ? "),\n" : ")\n");
     }
     for (int i = 0; i < t->nfks; i++) {
         const ts_fk *f = &t->fks[i];
         ts_buf_puts(b, "  FOREIGN KEY (");
-        quoted_list(b, f->cols);
+        ts_schema_quote_list(b, f->cols);
         ts_buf_puts(b, ") REFERENCES ");
         /* SQLite resolves REFERENCES inside the table's own database and
            rejects a qualified name; PostgreSQL needs the schema. */
         qname(b, sqlite ? NULL : schema, f->table);
         ts_buf_puts(b, " (");
-        quoted_list(b, f->ref_cols);
+        ts_schema_quote_list(b, f->ref_cols);
         ts_buf_puts(b, ")");
         if (f->on_delete)
             ts_buf_printf(b, " ON DELETE %s", f->on_delete);
@@ -249,7 +250,7 @@ static void render_table(ts_buf *b, const char *schema, const ts_table *t, ts_en
             qname(b, schema, t->name);
             ts_buf_puts(b, " (");
         }
-        quoted_list(b, t->fks[i].cols);
+        ts_schema_quote_list(b, t->fks[i].cols);
         ts_buf_puts(b, ");\n");
     }
 }

@@ -16,6 +16,7 @@
 #ifndef TS_SCHEMA_H
 #define TS_SCHEMA_H
 
+#include "ts_buf.h"
 #include "ts_store.h"
 
 typedef enum ts_coltype {
@@ -99,6 +100,10 @@ int ts_schema_drop_tables(ts_store *s, const ts_schema *sc, const char *const *n
 /* The statements the two above run on store s (malloc'd; for --dry-run). */
 int ts_schema_tables_ddl(const ts_schema *sc, const char *const *names, int n, int drop,
                          ts_store *s, char **out, ts_error *err);
+
+/* Append the names of a declared comma-separated column list ("bot_id, id"),
+   each double-quoted ("bot_id", "id"). */
+void ts_schema_quote_list(ts_buf *b, const char *cols);
 
 /* The CREATE statements for one engine (malloc'd; for --dry-run and docs). */
 int ts_schema_ddl(const ts_schema *sc, ts_engine engine, char **out, ts_error *err);

@@ -596,6 +596,20 @@ static int after_row(ts_tx *tx, const route_info *ri, const ts_table *t, const t
     return 0;
 }
 
+/* Run a primary write that returns its rows, carrying each to the secondary. */
+static int run_write(ts_tx *tx, const route_info *ri, ts_side p, const ts_table *pt, stmt *st,
+                     after *a, int64_t *changed, ts_error *err)
+{
+    int64_t n = 0;
+    int rc = run_rows(tx, store_of(tx, p), pt, st, after_row, a, &n, err, ri);
+    if (rc == 0) {
+        count_access(tx, ri, p, 1, n);
+        if (changed)
+            *changed = n;
+    }
+    return rc;
+}
+
 /* Prepare a write: route, fence, open the primary and (when shared) secondary. */
 static int write_prepare(ts_tx *tx, const char *table, route_info *ri, ts_error *err)
 {
@@ -643,7 +657,7 @@ static int insert_rows(ts_tx *tx, const char *table, const ts_set *vals, int nva
     ts_buf keep = {0};
     stmt st = {&tx->sql};
     char qt[TS_QNAME_MAX];
-    int64_t n = 0, idval = 0;
+    int64_t idval = 0;
 
     if (nvals < 0 || nvals > MAX_ARGS / 2)
         return ts_fail(err, TS_E_INVALID, "between 0 and %d values per row", MAX_ARGS / 2);
@@ -725,13 +739,9 @@ static int insert_rows(ts_tx *tx, const char *table, const ts_set *vals, int nva
     ts_rowio_columns(&tx->sql, pt);
 
     after a = {p, 0, extra, idc, 0};
-    rc = run_rows(tx, store_of(tx, p), pt, &st, after_row, &a, &n, err, &ri);
+    rc = run_write(tx, &ri, p, pt, &st, &a, inserted, err);
     if (rc == 0 && id_out)
         *id_out = a.id;
-    if (rc == 0 && inserted)
-        *inserted = n;
-    if (rc == 0)
-        count_access(tx, &ri, p, 1, n);
 out:
     ts_buf_free(&keep);
     return rc;
@@ -778,7 +788,6 @@ int ts_tx_update(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
     ts_buf keep = {0};
     stmt st = {&tx->sql};
     char qt[TS_QNAME_MAX];
-    int64_t n = 0;
 
     if (nsets <= 0 || nsets > MAX_ARGS / 2)
         return ts_fail(err, TS_E_INVALID, "an update sets between 1 and %d columns", MAX_ARGS / 2);
@@ -829,12 +838,7 @@ int ts_tx_update(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
         ts_rowio_columns(&tx->sql, pt);
     }
     after a = {p, 0, extra, -1, 0};
-    rc = run_rows(tx, store_of(tx, p), pt, &st, after_row, &a, &n, err, &ri);
-    if (rc == 0) {
-        count_access(tx, &ri, p, 1, n);
-        if (changed)
-            *changed = n;
-    }
+    rc = run_write(tx, &ri, p, pt, &st, &a, changed, err);
 out:
     ts_buf_free(&keep);
     return rc;
@@ -848,7 +852,6 @@ int ts_tx_delete(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
     ts_buf keep = {0};
     stmt st = {&tx->sql};
     char qt[TS_QNAME_MAX];
-    int64_t n = 0;
     int rc = -1;
 
     if (write_prepare(tx, table, &ri, err))
@@ -866,12 +869,7 @@ int ts_tx_delete(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
     ts_buf_puts(&tx->sql, " RETURNING ");
     ts_rowio_columns(&tx->sql, pt);
     after a = {p, 1, NULL, -1, 0};
-    rc = run_rows(tx, store_of(tx, p), pt, &st, after_row, &a, &n, err, &ri);
-    if (rc == 0) {
-        count_access(tx, &ri, p, 1, n);
-        if (changed)
-            *changed = n;
-    }
+    rc = run_write(tx, &ri, p, pt, &st, &a, changed, err);
 out:
     ts_buf_free(&keep);
     return rc;
