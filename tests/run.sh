@@ -16,37 +16,10 @@ set -u
 bins=$(cd "$1" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 
-tmp=
-child=
-cleanup() {
-    # A test still running (interrupted run) goes first, with anything it
-    # started (its process group), then the server.
-    trap '' INT TERM # a second ^C must not cut the cleanup short
-    if [ -n "$child" ]; then
-        kill -TERM "-$child" 2>/dev/null || kill -TERM "$child" 2>/dev/null
-        wait "$child" 2>/dev/null
-    fi
-    if [ -n "$tmp" ]; then
-        sh "$here/pg/cluster.sh" stop "$tmp/pg" >/dev/null 2>&1
-        rm -rf "$tmp"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ts-test.XXXXXX") || exit 1
-# The server may run as nobody (under root): it must reach the cluster dir.
-chmod 711 "$tmp"
-
-TS_TEST_PG_URL=$(sh "$here/pg/cluster.sh" start "$tmp/pg") || {
-    echo "run.sh: could not start PostgreSQL (see above)" >&2
-    exit 1
-}
-export TS_TEST_PG_URL
+. "$here/pg/session.sh"
+pg_session_start ts-test
 export TS_TEST_REQUIRE_PG=1
-# Tests put their SQLite files here, so nothing outlives the run.
-export TMPDIR="$tmp"
+tmp=$pg_tmp
 
 spawn=
 ! command -v setsid >/dev/null 2>&1 || spawn=setsid
@@ -66,10 +39,10 @@ for bin in "$bins"/*; do
     # In the background so a signal reaches the trap at once instead of after
     # the test ends; setsid gives it a process group of its own to kill.
     $spawn $run "$bin" >"$log" 2>&1 &
-    child=$!
-    wait "$child"
+    pg_child=$!
+    wait "$pg_child"
     rc=$?
-    child=
+    pg_child=
     cat "$log"
     # cmocka prints one summary per group: "[  PASSED  ] N test(s)." and
     # "[  FAILED  ] N test(s), listed below:".

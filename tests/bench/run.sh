@@ -11,23 +11,9 @@ set -u
 }
 bins=$(cd "$1" && pwd)
 here=$(cd "$(dirname "$0")/.." && pwd)
-tmp=
-cleanup() {
-    if [ -n "$tmp" ]; then
-        sh "$here/pg/cluster.sh" stop "$tmp/pg" >/dev/null 2>&1
-        rm -rf "$tmp"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ts-bench.XXXXXX") || exit 1
-chmod 711 "$tmp"
-TS_TEST_PG_URL=$(sh "$here/pg/cluster.sh" start "$tmp/pg") || {
-    echo "run.sh: could not start PostgreSQL" >&2
-    exit 1
-}
-export TS_TEST_PG_URL TMPDIR="$tmp" TS_LOG_LEVEL="${TS_LOG_LEVEL:-warn}"
+. "$here/pg/session.sh"
+pg_session_start ts-bench
+export TS_LOG_LEVEL="${TS_LOG_LEVEL:-warn}"
 rc=0
 for bin in "$bins"/*; do
     [ -f "$bin" ] && [ -x "$bin" ] || continue
