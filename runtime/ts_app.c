@@ -186,21 +186,6 @@ static int tick(void *arg, ts_error *err) { return ts_shim_tick(((ts_app *)arg)-
 
 static void kill_switch(void *arg, int on) { ts_shim_set_kill_switch(((ts_app *)arg)->svc.sh, on); }
 
-/*
- * Pending journal entries of one store. The shim has no public call for this
- * yet (asked for in the report), so it is read with the public store API.
- */
-static int64_t journal_pending(ts_store *s)
-{
-    char q[TS_QNAME_MAX], sql[TS_QNAME_MAX + 64];
-    int64_t n = -1;
-    ts_error err;
-    if (ts_store_table(s, "ts_journal", q, &err) != 0)
-        return -1;
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE status = 'pending'", q);
-    return ts_store_query_int(s, sql, NULL, 0, &n, &err) < 0 ? -1 : n;
-}
-
 static void metrics(void *arg, ts_buf *out)
 {
     ts_app *a = arg;
@@ -228,14 +213,18 @@ static void metrics(void *arg, ts_buf *out)
             ts_prom_sample(out, "ts_shim_ops_total", l.s, (double)s[k].v);
         }
     }
-    ts_prom_family(out, "ts_journal_pending", "gauge", "Journal entries not yet applied");
-    const struct { const char *name; ts_store *s; } stores[] = {
-        {"legacy", ts_shim_legacy(sh)}, {"new", ts_shim_new(sh)}};
-    for (size_t k = 0; k < 2; k++) {
-        ts_buf_reset(&l);
-        ts_prom_label(&l, "store", stores[k].name);
-        ts_prom_sample(out, "ts_journal_pending", l.s, (double)journal_pending(stores[k].s));
+    int64_t drift = -1, change = -1;
+    ts_error err;
+    if (ts_shim_pending(sh, &drift, &change, &err) != 0) {
+        char q[1100];
+        ts_log(TS_LOG_WARN, "metrics_journal_failed", "error=%s",
+               ts_log_value(err.msg, q, sizeof q));
     }
+    ts_prom_family(out, "ts_journal_pending", "gauge",
+                   "Journal entries not yet applied (kind drift: the other store's copy; change: "
+                   "writes at new_only kept for a rollback); -1 when they could not be read");
+    ts_prom_sample(out, "ts_journal_pending", "kind=\"drift\"", (double)drift);
+    ts_prom_sample(out, "ts_journal_pending", "kind=\"change\"", (double)change);
     ts_prom_family(out, "ts_stage_version", "gauge",
                    "Applied version of each increment; label stage is its stage");
     for (int i = 0; i < ts_manifest_count(m); i++) {

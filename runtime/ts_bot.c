@@ -6,14 +6,17 @@
 #include <string.h>
 
 #include "ts_log.h"
+#include "ts_outbox.h"
 #include "ts_poller.h"
 
-#define TURN_MS 250   /* the loop's housekeeping rhythm */
+#define TURN_MS 250    /* the loop's housekeeping rhythm */
+#define STOP_MS 2000   /* at a stop: for the replies still queued, then for the offsets */
 
 typedef struct served {
     ts_bot_ctx ctx;
     char *token;
     char name[64];
+    ts_sendq *replies;
 } served;
 
 struct ts_bot {
@@ -23,6 +26,8 @@ struct ts_bot {
     served *bots;
     int nbots;
     ts_poller *poller;
+    ts_outbox *outbox;
+    int stopping;             /* no more polls: the replies go out, then the offsets */
     ts_http *http;
     ts_metrics *metrics;
     long long next_refresh;
@@ -38,8 +43,18 @@ static served *served_of(ts_bot *b, int64_t bot_id)
 
 static void served_free(served *s)
 {
-    ts_tg_close(s->ctx.tg);
+    ts_sendq_close(s->replies);
     free(s->token);
+}
+
+/* A bot polls again once its replies to the last batch are out (so a
+   confirmed offset means its replies went, and a slow Telegram slows the
+   bot's intake instead of growing its queue). */
+static int may_poll(void *arg, int64_t bot_id)
+{
+    ts_bot *b = arg;
+    served *s = served_of(b, bot_id);
+    return !b->stopping && (s == NULL || ts_sendq_pending(s->replies) == 0);
 }
 
 /* ---- dispatch ----------------------------------------------------------------- */
@@ -62,7 +77,7 @@ static void apologize(const served *s, const ts_update *u)
         ts_replies_answer(&r, u->callback_id, t.s, 1);
     else
         ts_replies_send(&r, u->chat_id, t.s, NULL);
-    ts_replies_deliver(s->ctx.tg, &r);
+    ts_sendq_put(s->replies, &r);
     ts_replies_free(&r);
     ts_buf_free(&t);
 }
@@ -83,7 +98,7 @@ static ts_poll_verdict on_update(void *arg, int64_t bot_id, const cJSON *j)
         if (u.kind == TS_UPDATE_CALLBACK && u.callback_id[0] != '\0') {
             ts_replies r = {0};
             ts_replies_answer(&r, u.callback_id, NULL, 0);   /* stop the spinner */
-            ts_replies_deliver(s->ctx.tg, &r);
+            ts_sendq_put(s->replies, &r);
             ts_replies_free(&r);
         }
         ts_update_free(&u);
@@ -95,7 +110,7 @@ static ts_poll_verdict on_update(void *arg, int64_t bot_id, const cJSON *j)
     double secs = (double)(ts_now_ms() - t0) / 1000.0;
     ts_poll_verdict v = TS_POLL_ACK;
     if (rc == 0) {
-        ts_replies_deliver(s->ctx.tg, &r);
+        ts_sendq_put(s->replies, &r);
         ts_metrics_update(b->metrics, bot_id, TS_OUT_HANDLED, secs);
     } else if (ts_error_retryable(&err)) {
         ts_log(TS_LOG_WARN, "update_retry", "bot_id=%" PRId64 " update_id=%" PRId64
@@ -149,14 +164,13 @@ static int refresh(ts_bot *b, ts_error *err)
         if (old != NULL && strcmp(old->token, list[i].token) == 0) {
             *s = *old;
             *old = (served){.ctx.bot_id = INT64_MIN};   /* moved */
-        } else if (((s->token = strdup(list[i].token)) == NULL &&
-                    ts_fail(err, TS_E_NOMEM, "out of memory") != 0) ||
-                   ts_tg_open(b->cfg->telegram_url, list[i].token, &b->h.http, &s->ctx.tg,
-                              err) != 0) {
+        } else if (ts_sendq_open(b->outbox, list[i].token, &s->replies, err) != 0 ||
+                   ((s->token = strdup(list[i].token)) == NULL &&
+                    ts_fail(err, TS_E_NOMEM, "out of memory") != 0)) {
             char q[1100];
             ts_log(TS_LOG_WARN, "bot_not_served", "bot_id=%" PRId64 " error=%s", list[i].bot_id,
                    ts_log_value(err->msg, q, sizeof q));
-            free(s->token);
+            served_free(s);
             *s = (served){0};
             continue;
         }
@@ -164,7 +178,7 @@ static int refresh(ts_bot *b, ts_error *err)
         s->ctx.is_master = list[i].is_master;
         s->ctx.admin_chat_id = list[i].admin_chat_id;
         s->ctx.language = list[i].language;
-        snprintf(s->name, sizeof s->name, "%s", ts_tg_name(s->ctx.tg));
+        ts_redact(s->token, s->name, sizeof s->name);
         s->ctx.name = s->name;
         polled[k] = (ts_poll_bot){s->ctx.bot_id, s->token};
         k++;
@@ -201,10 +215,12 @@ int ts_bot_open(const ts_config *cfg, const ts_bot_hooks *hooks, ts_bot **out, t
     ts_metrics_set_hook(b->metrics, hooks->metrics, hooks->arg);
     ts_poller_opts po = {.base_url = cfg->telegram_url,
                          .timeout_s = cfg->poll_timeout_s ? cfg->poll_timeout_s : -1,
-                         .on_update = on_update, .arg = b};
+                         .on_update = on_update, .may_poll = may_poll, .arg = b};
     ts_http_opts ho = {.listen = cfg->http_listen, .port = cfg->http_port, .metrics = b->metrics,
                        .on_zarinpal = hooks->on_zarinpal, .zarinpal_arg = hooks->arg};
-    if (ts_poller_open(&po, &b->poller, err) != 0 || ts_http_start(&ho, &b->http, err) != 0) {
+    if (ts_poller_open(&po, &b->poller, err) != 0 ||
+        ts_outbox_open(b->poller, cfg->telegram_url, &hooks->http, &b->outbox, err) != 0 ||
+        ts_http_start(&ho, &b->http, err) != 0) {
         ts_bot_close(b);
         return -1;
     }
@@ -215,11 +231,12 @@ void ts_bot_close(ts_bot *b)
 {
     if (b == NULL)
         return;
-    ts_poller_close(b->poller);
     ts_http_stop(b->http);
     for (int i = 0; i < b->nbots; i++)
         served_free(&b->bots[i]);
     free(b->bots);
+    ts_outbox_close(b->outbox);   /* before the poller its transfers are on */
+    ts_poller_close(b->poller);
     ts_metrics_free(b->metrics);
     free(b);
 }
@@ -235,7 +252,17 @@ const ts_bot_ctx *ts_bot_context(ts_bot *b, int64_t bot_id)
 int ts_bot_deliver(ts_bot *b, int64_t bot_id, const ts_replies *r)
 {
     served *s = served_of(b, bot_id);
-    return s ? ts_replies_deliver(s->ctx.tg, r) : -1;
+    return s ? ts_sendq_put(s->replies, r) : -1;
+}
+
+/* One turn: replies that may go, the polls and HTTP; at most TURN_MS. */
+static int turn(ts_bot *b, struct curl_waitfd *httpfd, ts_error *err)
+{
+    int due = ts_outbox_pump(b->outbox);
+    if (ts_poller_step(b->poller, httpfd, 1, due < TURN_MS ? due : TURN_MS, err) != 0)
+        return -1;
+    ts_http_run(b->http, 0);
+    return 0;
 }
 
 int ts_bot_run(ts_bot *b, volatile sig_atomic_t *stop, volatile sig_atomic_t *kill,
@@ -255,9 +282,8 @@ int ts_bot_run(ts_bot *b, volatile sig_atomic_t *stop, volatile sig_atomic_t *ki
             if (b->h.kill_switch)
                 b->h.kill_switch(b->h.arg, 1);
         }
-        if (ts_poller_step(b->poller, &httpfd, 1, TURN_MS, err) != 0)
+        if (turn(b, &httpfd, err) != 0)
             return -1;
-        ts_http_run(b->http, 0);
         ts_error e;
         if (b->h.tick != NULL && b->h.tick(b->h.arg, &e) != 0)
             ts_log(TS_LOG_WARN, "tick_failed", "error=%s", ts_log_value(e.msg, q, sizeof q));
@@ -269,6 +295,12 @@ int ts_bot_run(ts_bot *b, volatile sig_atomic_t *stop, volatile sig_atomic_t *ki
         }
     }
     ts_log(TS_LOG_INFO, "bot_stopping", "bots=%d", b->nbots);
-    ts_poller_drain(b->poller, 2000);
+    b->stopping = 1;
+    long long until = ts_now_ms() + STOP_MS;
+    while (ts_outbox_pending(b->outbox) > 0 && ts_now_ms() < until)
+        if (turn(b, &httpfd, err) != 0)
+            return -1;
+    ts_poller_drain(b->poller, STOP_MS);
+    b->stopping = 0;
     return 0;
 }

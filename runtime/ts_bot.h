@@ -1,9 +1,10 @@
 /*
  * ts_bot.h: the ts-bot process core: one event loop serving many bots.
  *
- * Each turn of the loop: the poller waits (at most 250 ms) on every bot's
- * long poll and on the HTTP endpoint, hands each update to dispatch, serves
- * HTTP, then runs the owner's housekeeping (tick: the shim's stage refresh,
+ * Each turn of the loop: the replies that may go are started (ts_outbox), the
+ * poller waits (at most 250 ms, or until a reply's retry is due) on every
+ * bot's long poll, the replies in flight and the HTTP endpoint, hands each
+ * update to dispatch, serves HTTP, then runs the owner's housekeeping (tick: the shim's stage refresh,
  * heartbeat, journal replay) and, every bots_refresh_s, re-reads the bots to
  * serve. Everything runs on this one thread.
  *
@@ -11,15 +12,19 @@
  * counted as skipped and acknowledged (a refused button press still gets its
  * spinner stopped). Otherwise the handler runs with the bot's context and
  * returns replies; then:
- *   0                       replies delivered, update acknowledged
- *   -1, retryable error     nothing delivered, not acknowledged: redelivered
+ *   0                       replies queued for the bot, update acknowledged
+ *   -1, retryable error     nothing sent, not acknowledged: redelivered
  *                           after the bot's backoff (commit failed, stale route)
  *   -1, other error         logged, the user gets the "error" text, acknowledged
  * The exactly-once handlers record (bot_id, update_id) in the transaction of
  * their writes and return 0 for an update they find already recorded.
  *
+ * Replies go out on the loop's multi handle without blocking it, in order per
+ * chat (ts_outbox). A bot's next getUpdates starts once its replies to the
+ * last batch are out, so a confirmed offset means the replies went too.
+ *
  * Stop: *stop set (SIGTERM) ends the loop after the update in hand; the
- * acknowledged offsets are confirmed to Telegram (ts_poller_drain) and
+ * queued replies are sent (at most 2 s), the acknowledged offsets are confirmed to Telegram (ts_poller_drain) and
  * ts_bot_run returns 0. *kill set (SIGUSR1) is passed on to the owner's
  * kill_switch hook once.
  */
@@ -53,7 +58,6 @@ typedef struct ts_bot_ctx {
     int64_t admin_chat_id;
     ts_lang language;
     const char *name;          /* the token redacted, for logs */
-    ts_tg *tg;                 /* for calls that are not replies (rare) */
 } ts_bot_ctx;
 
 typedef struct ts_handler {
@@ -72,7 +76,7 @@ typedef struct ts_bot_hooks {
     ts_zarinpal_fn on_zarinpal;              /* the HTTP callback route */
     ts_metrics_hook metrics;                 /* more families for /metrics */
     void *arg;                               /* for all the hooks above */
-    ts_httpc_opts http;                      /* how replies retry (tests: no real sleep) */
+    ts_httpc_opts http;                      /* how replies retry (sleep_ms unused) */
 } ts_bot_hooks;
 
 typedef struct ts_bot ts_bot;
@@ -84,8 +88,8 @@ int ts_bot_http_port(const ts_bot *b);
 
 /* The context of a served bot; NULL when it is not served. */
 const ts_bot_ctx *ts_bot_context(ts_bot *b, int64_t bot_id);
-/* Deliver replies through a served bot outside an update (a payment callback);
-   how many failed, -1 when the bot is not served. */
+/* Queue replies of a served bot outside an update (a payment callback); how
+   many could not be queued, -1 when the bot is not served. */
 int ts_bot_deliver(ts_bot *b, int64_t bot_id, const ts_replies *r);
 
 /* The loop; returns 0 after a stop, -1 when it cannot go on. */

@@ -158,10 +158,12 @@ int hx_referral_notify(ts_hctx *h, int64_t user_id, int64_t reward, ts_error *er
     char amount[32];
     if (reward <= 0)
         return 0;
-    if (ts_repo_user_get(h->tx, user_id, &u, err) < 0 ||
-        (u.referred_by_id != 0 && ts_repo_user_get(h->tx, u.referred_by_id, &referrer, err) < 0))
+    if (user_id != h->user.id && ts_repo_user_get(h->tx, user_id, &u, err) < 0)
         return -1;
-    if (u.referred_by_id == 0 || referrer.telegram_id == 0)
+    int64_t by = user_id == h->user.id ? h->user.referred_by_id : u.referred_by_id;
+    if (by != 0 && ts_repo_user_get(h->tx, by, &referrer, err) < 0)
+        return -1;
+    if (by == 0 || referrer.telegram_id == 0)
         return 0;   /* an email-only referrer has no chat to tell */
     const ts_text_arg a[] = {{"amount", hx_money(reward, amount)}};
     return hx_send_to(h, referrer.telegram_id, ts_lang_of(referrer.language),

@@ -42,19 +42,46 @@ static size_t collect(char *p, size_t size, size_t n, void *arg)
     return ((ts_buf *)arg)->oom ? 0 : size * n;
 }
 
+ts_httpc_opts ts_httpc_defaults(const ts_httpc_opts *opts)
+{
+    ts_httpc_opts o = opts != NULL ? *opts : (ts_httpc_opts){0};
+    if (o.timeout_ms <= 0) o.timeout_ms = 30000;
+    if (o.max_attempts <= 0) o.max_attempts = 4;
+    if (o.backoff_ms <= 0) o.backoff_ms = 250;
+    if (o.max_backoff_ms <= 0) o.max_backoff_ms = 8000;
+    if (o.max_retry_after_ms <= 0) o.max_retry_after_ms = 30000;
+    if (o.sleep_ms == NULL) o.sleep_ms = real_sleep;
+    return o;
+}
+
+int ts_httpc_retry_wait(const ts_httpc_opts *o, const char *label, int attempt, long status,
+                        const char *body, size_t len, ts_httpc_retry_after_fn retry_after)
+{
+    char q[256];
+    if ((status != 0 && status < 500 && status != 429) || attempt >= o->max_attempts)
+        return -1;
+    int wait = ts_backoff_ms(o->backoff_ms, o->max_backoff_ms, attempt);
+    if (status == 429 && retry_after != NULL) {
+        int asked = retry_after(body ? body : "", body ? len : 0);
+        if (asked > o->max_retry_after_ms) {
+            ts_log(TS_LOG_WARN, "http_retry_after_too_long", "call=%s wait_ms=%d max_ms=%d",
+                   ts_log_value(label, q, sizeof q), asked, o->max_retry_after_ms);
+            return -1;   /* the 429 is the final answer */
+        }
+        if (asked >= 0)
+            wait = asked;
+    }
+    ts_log(TS_LOG_WARN, "http_retry", "call=%s attempt=%d status=%ld wait_ms=%d",
+           ts_log_value(label, q, sizeof q), attempt, status, wait);
+    return wait;
+}
+
 int ts_httpc_open(const ts_httpc_opts *opts, ts_httpc **out, ts_error *err)
 {
     ts_httpc *h = calloc(1, sizeof *h);
     if (h == NULL)
         return ts_fail(err, TS_E_NOMEM, "out of memory creating an HTTP client");
-    if (opts != NULL)
-        h->o = *opts;
-    if (h->o.timeout_ms <= 0) h->o.timeout_ms = 30000;
-    if (h->o.max_attempts <= 0) h->o.max_attempts = 4;
-    if (h->o.backoff_ms <= 0) h->o.backoff_ms = 250;
-    if (h->o.max_backoff_ms <= 0) h->o.max_backoff_ms = 8000;
-    if (h->o.max_retry_after_ms <= 0) h->o.max_retry_after_ms = 30000;
-    if (h->o.sleep_ms == NULL) h->o.sleep_ms = real_sleep;
+    h->o = ts_httpc_defaults(opts);
     h->curl = curl_easy_init();
     h->headers = curl_slist_append(NULL, "Content-Type: application/json");
     if (h->curl == NULL || h->headers == NULL) {
@@ -106,7 +133,6 @@ static int attempt(ts_httpc *h, const char *url, const char *label, const char *
 int ts_httpc_post_json(ts_httpc *h, const char *url, const char *label, const char *body,
                        ts_httpc_retry_after_fn retry_after, ts_httpc_resp *resp, ts_error *err)
 {
-    char q[256];
     resp->status = 0;
     resp->attempts = 0;
     for (int n = 1;; n++) {
@@ -114,24 +140,10 @@ int ts_httpc_post_json(ts_httpc *h, const char *url, const char *label, const ch
         resp->attempts = n;
         if (rc == -2)
             return -1;
-        int retry = rc != 0 || resp->status >= 500 || resp->status == 429;
-        if (!retry)
-            return 0;
-        if (n >= h->o.max_attempts)
+        int wait = ts_httpc_retry_wait(&h->o, label, n, resp->status, resp->body.s,
+                                       resp->body.len, retry_after);
+        if (wait < 0)
             break;
-        int wait = ts_backoff_ms(h->o.backoff_ms, h->o.max_backoff_ms, n);
-        if (rc == 0 && resp->status == 429 && retry_after != NULL) {
-            int asked = retry_after(resp->body.s, resp->body.len);
-            if (asked > h->o.max_retry_after_ms) {
-                ts_log(TS_LOG_WARN, "http_retry_after_too_long", "call=%s wait_ms=%d max_ms=%d",
-                       ts_log_value(label, q, sizeof q), asked, h->o.max_retry_after_ms);
-                return 0;   /* the 429 is the final answer */
-            }
-            if (asked >= 0)
-                wait = asked;
-        }
-        ts_log(TS_LOG_WARN, "http_retry", "call=%s attempt=%d status=%ld wait_ms=%d",
-               ts_log_value(label, q, sizeof q), n, resp->status, wait);
         h->o.sleep_ms(h->o.sleep_arg, wait);
     }
     if (resp->status == 0)

@@ -40,6 +40,19 @@ typedef struct ts_httpc_resp {
     ts_buf body;      /* final attempt's body; free with ts_buf_free */
 } ts_httpc_resp;
 
+/* opts (may be NULL) with every unset field at its default. */
+ts_httpc_opts ts_httpc_defaults(const ts_httpc_opts *opts);
+
+/*
+ * The retry rule, for this client and for transfers on an event loop: after
+ * attempt (from 1) ended with status (0: a network error) and body, the ms to
+ * wait before the next attempt (the retry is logged), or -1 when the answer is
+ * final (not a network error, 5xx or 429; attempts used up; a 429 asking
+ * longer than max_retry_after_ms). o must have its defaults.
+ */
+int ts_httpc_retry_wait(const ts_httpc_opts *o, const char *label, int attempt, long status,
+                        const char *body, size_t len, ts_httpc_retry_after_fn retry_after);
+
 /* opts may be NULL (defaults). */
 int ts_httpc_open(const ts_httpc_opts *opts, ts_httpc **out, ts_error *err);
 void ts_httpc_close(ts_httpc *h);

@@ -11,11 +11,12 @@
 #include "ts_tg.h"
 
 typedef struct pbot {
+    ts_xfer x;                /* first: the transfer's CURLOPT_PRIVATE */
+    struct ts_poller *p;
     int64_t bot_id;
     char *token;
     char name[64];            /* redacted token */
     char url[TS_TG_URL_MAX];  /* holds the token: never logged */
-    CURL *easy;
     int busy;                 /* a request is on the multi handle */
     char *body;               /* request body, alive while busy */
     ts_buf resp;
@@ -34,6 +35,7 @@ struct ts_poller {
     struct curl_slist *headers;
     pbot **bots;
     int n, cap;
+    int confirming;           /* draining: finished polls are not dispatched */
 };
 
 int ts_poller_open(const ts_poller_opts *opts, ts_poller **out, ts_error *err)
@@ -57,7 +59,7 @@ int ts_poller_open(const ts_poller_opts *opts, ts_poller **out, ts_error *err)
 static void bot_abort(ts_poller *p, pbot *b)
 {
     if (b->busy)
-        curl_multi_remove_handle(p->multi, b->easy);
+        ts_poller_remove(p, &b->x);
     b->busy = 0;
     free(b->body);
     b->body = NULL;
@@ -66,7 +68,7 @@ static void bot_abort(ts_poller *p, pbot *b)
 static void bot_free(ts_poller *p, pbot *b)
 {
     bot_abort(p, b);
-    curl_easy_cleanup(b->easy);
+    curl_easy_cleanup(b->x.easy);
     ts_buf_free(&b->resp);
     free(b->token);
     free(b);
@@ -109,6 +111,18 @@ static void bot_drop(ts_poller *p, int i)
     p->n--;
 }
 
+static void poll_done(ts_xfer *x, CURLcode rc);
+
+int ts_poller_add(ts_poller *p, ts_xfer *x, ts_error *err)
+{
+    curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+    CURLMcode mc = curl_multi_add_handle(p->multi, x->easy);
+    return mc == CURLM_OK ? 0 : ts_fail(err, TS_E_NOMEM, "libcurl could not start a request: %s",
+                                        curl_multi_strerror(mc));
+}
+
+void ts_poller_remove(ts_poller *p, ts_xfer *x) { curl_multi_remove_handle(p->multi, x->easy); }
+
 static int bot_add(ts_poller *p, const ts_poll_bot *spec, ts_error *err)
 {
     if (p->n == p->cap) {
@@ -120,12 +134,14 @@ static int bot_add(ts_poller *p, const ts_poll_bot *spec, ts_error *err)
     }
     pbot *b = calloc(1, sizeof *b);
     if (b == NULL || (b->token = strdup(spec->token)) == NULL ||
-        (b->easy = curl_easy_init()) == NULL) {
+        (b->x.easy = curl_easy_init()) == NULL) {
         if (b != NULL)
             free(b->token);
         free(b);
         return ts_fail(err, TS_E_NOMEM, "out of memory adding a bot to the poller");
     }
+    b->x.done = poll_done;
+    b->p = p;
     b->bot_id = spec->bot_id;
     b->keep = 1;
     ts_redact(spec->token, b->name, sizeof b->name);
@@ -184,19 +200,18 @@ static int bot_start(ts_poller *p, pbot *b, int timeout_s, int limit)
     if (b->body == NULL)
         return -1;
     ts_buf_reset(&b->resp);
-    CURL *c = b->easy;
+    CURL *c = b->x.easy;
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, b->url);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, b->body);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b->resp);
-    curl_easy_setopt(c, CURLOPT_PRIVATE, b);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     /* the server holds the request timeout_s; allow that plus a margin */
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_s * 1000 + 10000);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, p->headers);
-    if (curl_multi_add_handle(p->multi, c) != CURLM_OK) {
+    if (ts_poller_add(p, &b->x, NULL) != 0) {
         free(b->body);
         b->body = NULL;
         return -1;
@@ -241,20 +256,24 @@ static void dispatch(ts_poller *p, pbot *b, const cJSON *updates)
     b->failures = 0;
 }
 
-static void bot_done(ts_poller *p, pbot *b, CURLcode rc)
+/* A getUpdates finished (already off the multi handle). */
+static void poll_done(ts_xfer *x, CURLcode rc)
 {
+    pbot *b = (pbot *)x;
+    ts_poller *p = b->p;
     long status = 0;
     char label[96];
     ts_error err;
     cJSON *updates;
     int retry_after;
-    curl_multi_remove_handle(p->multi, b->easy);
     b->busy = 0;
     free(b->body);
     b->body = NULL;
+    if (p->confirming)
+        return;
     if (rc != CURLE_OK)
         return bot_failed(p, b, curl_easy_strerror(rc), 0);
-    curl_easy_getinfo(b->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(b->x.easy, CURLINFO_RESPONSE_CODE, &status);
     snprintf(label, sizeof label, "telegram getUpdates (bot %s)", b->name);
     if (ts_tg_parse_reply(status, b->resp.s, b->resp.len, label, &updates, &retry_after, &err) != 0)
         return bot_failed(p, b, err.msg, retry_after);
@@ -266,21 +285,22 @@ static void bot_done(ts_poller *p, pbot *b, CURLcode rc)
     cJSON_Delete(updates);
 }
 
-/* Collect finished transfers; dispatch them unless confirming (then just finish them). */
-static void reap(ts_poller *p, int confirming)
+/* Hand every finished transfer to its done; how many finished. */
+static int reap(ts_poller *p)
 {
     CURLMsg *m;
-    int left;
+    int left, n = 0;
     while ((m = curl_multi_info_read(p->multi, &left)) != NULL) {
         if (m->msg != CURLMSG_DONE)
             continue;
-        pbot *b;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&b);
-        if (confirming)
-            bot_abort(p, b);
-        else
-            bot_done(p, b, m->data.result);
+        ts_xfer *x;
+        CURLcode rc = m->data.result;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        curl_multi_remove_handle(p->multi, x->easy);   /* m is invalid from here */
+        x->done(x, rc);
+        n++;
     }
+    return n;
 }
 
 int ts_poller_step(ts_poller *p, struct curl_waitfd *extra, unsigned nextra, int timeout_ms,
@@ -290,26 +310,32 @@ int ts_poller_step(ts_poller *p, struct curl_waitfd *extra, unsigned nextra, int
     long long now = ts_now_ms(), wake = now + timeout_ms;
     for (int i = 0; i < p->n; i++) {
         pbot *b = p->bots[i];
-        if (!b->busy && b->not_before <= now && bot_start(p, b, p->o.timeout_s, p->o.limit) != 0)
+        int held = p->o.may_poll != NULL && !p->o.may_poll(p->o.arg, b->bot_id);
+        if (!b->busy && !held && b->not_before <= now &&
+            bot_start(p, b, p->o.timeout_s, p->o.limit) != 0)
             bot_failed(p, b, "could not start a request (out of memory)", 0);
-        if (!b->busy && b->not_before < wake)
+        if (!b->busy && !held && b->not_before < wake)
             wake = b->not_before;
     }
+    /* Wait only when nothing finished while sending: a reply that is already
+       here must not sit out the timeout. */
     CURLMcode mc = curl_multi_perform(p->multi, &running);
-    if (mc == CURLM_OK)
+    if (mc == CURLM_OK && reap(p) == 0) {
         mc = curl_multi_poll(p->multi, extra, nextra, wake > now ? (int)(wake - now) : 0, NULL);
-    if (mc == CURLM_OK)
-        mc = curl_multi_perform(p->multi, &running);
+        if (mc == CURLM_OK)
+            mc = curl_multi_perform(p->multi, &running);
+        reap(p);
+    }
     if (mc != CURLM_OK)
         return ts_fail(err, TS_E_INTERNAL, "libcurl multi handle failed: %s",
                        curl_multi_strerror(mc));
-    reap(p, 0);
     return 0;
 }
 
 void ts_poller_drain(ts_poller *p, int timeout_ms)
 {
     int running = 0;
+    p->confirming = 1;
     for (int i = 0; i < p->n; i++) {
         pbot *b = p->bots[i];
         bot_abort(p, b);
@@ -321,7 +347,8 @@ void ts_poller_drain(ts_poller *p, int timeout_ms)
            (left = until - ts_now_ms()) > 0 &&
            curl_multi_poll(p->multi, NULL, 0, (int)left, NULL) == CURLM_OK) {
     }
-    reap(p, 1);
+    reap(p);
     for (int i = 0; i < p->n; i++)
         bot_abort(p, p->bots[i]);   /* whatever did not finish in time */
+    p->confirming = 0;
 }

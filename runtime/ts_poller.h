@@ -19,7 +19,13 @@
  * bot). A bot whose polls fail (network, 5xx, 401, 409, bad reply) backs off
  * exponentially, or as long as a 429 asks, without delaying the others.
  *
- * Single-threaded: call nothing of a poller from inside its callback.
+ * The owner's own transfers (replies, ts_outbox) run on the same multi handle:
+ * ts_poller_add starts one, and the step that sees it finish calls its done.
+ * A step waits only when nothing has finished yet, so an answer that came back
+ * while the step was sending is handled at once, not after timeout_ms.
+ *
+ * Single-threaded: call nothing of a poller from inside its callbacks (on_update,
+ * may_poll, a transfer's done) but ts_poller_add and ts_poller_remove from done.
  */
 #ifndef TS_POLLER_H
 #define TS_POLLER_H
@@ -36,6 +42,13 @@ typedef enum ts_poll_verdict { TS_POLL_ACK, TS_POLL_RETRY } ts_poll_verdict;
 
 typedef ts_poll_verdict (*ts_poll_fn)(void *arg, int64_t bot_id, const cJSON *update);
 
+/* A transfer of the owner's on the poller's multi handle: easy is set up by the
+   owner; done gets curl's result (the transfer is off the handle by then). */
+typedef struct ts_xfer {
+    CURL *easy;
+    void (*done)(struct ts_xfer *x, CURLcode rc);
+} ts_xfer;
+
 typedef struct ts_poller_opts {
     const char *base_url;   /* Telegram; NULL = TS_TG_DEFAULT_URL */
     int timeout_s;          /* getUpdates long-poll timeout; 0 = 25 (negative: 0, no hold) */
@@ -43,6 +56,9 @@ typedef struct ts_poller_opts {
     int backoff_ms;         /* first backoff of a failing bot; 0 = 500 */
     int max_backoff_ms;     /* 0 = 30000 */
     ts_poll_fn on_update;
+    /* May bot_id's next getUpdates start? NULL: always. The owner holds a bot
+       back while its replies to the last batch are still going out. */
+    int (*may_poll)(void *arg, int64_t bot_id);
     void *arg;
 } ts_poller_opts;
 
@@ -63,6 +79,11 @@ int ts_poller_count(const ts_poller *p);
 int ts_poller_step(ts_poller *p, struct curl_waitfd *extra, unsigned nextra, int timeout_ms,
                    ts_error *err);
 
+/* Start x (its easy handle gets x as CURLOPT_PRIVATE); remove aborts one not
+   yet done (done is not called). */
+int ts_poller_add(ts_poller *p, ts_xfer *x, ts_error *err);
+void ts_poller_remove(ts_poller *p, ts_xfer *x);
+
 /* The next offset bot_id will ask for (its last acknowledged update + 1, or 0);
    -1 when the bot is not polled. */
 int64_t ts_poller_offset(const ts_poller *p, int64_t bot_id);
@@ -71,7 +92,8 @@ int64_t ts_poller_offset(const ts_poller *p, int64_t bot_id);
  * Shutdown: abort the long polls, then tell Telegram the acknowledged offsets
  * (a getUpdates with timeout 0 for each bot that acknowledged updates since its
  * last poll), so they are not redelivered at the next start. Waits at most
- * timeout_ms; what is not confirmed is redelivered and deduplicated later.
+ * timeout_ms, also for the owner's transfers in flight (their done is called);
+ * what is not confirmed is redelivered and deduplicated later.
  */
 void ts_poller_drain(ts_poller *p, int timeout_ms);
 

@@ -1,11 +1,9 @@
-/* ts_reply.c: the reply list and its delivery through ts_tg. */
+/* ts_reply.c: the reply list and the Bot API request of each reply. */
 #include "ts_reply.h"
 
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ts_log.h"
 
 static ts_reply *add(ts_replies *r, ts_reply_kind kind, const char *text, const char *ref,
                      ts_kb *kb)
@@ -85,38 +83,21 @@ void ts_replies_free(ts_replies *r)
     *r = (ts_replies){0};
 }
 
-static int deliver(ts_tg *tg, const ts_reply *x, ts_error *err)
+int ts_reply_request(const ts_reply *x, ts_tg_req *r, ts_error *err)
 {
     switch (x->kind) {
     case TS_REPLY_SEND:
-        return ts_tg_send_message(tg, x->chat_id, x->text, &x->kb, NULL, err);
+        return ts_tg_req_send_message(r, x->chat_id, x->text, &x->kb, err);
     case TS_REPLY_EDIT:
-        return ts_tg_edit_message_text(tg, x->chat_id, x->message_id, x->text, &x->kb, err);
+        return ts_tg_req_edit_message_text(r, x->chat_id, x->message_id, x->text, &x->kb, err);
     case TS_REPLY_ANSWER:
-        return ts_tg_answer_callback_query(tg, x->ref, x->text, x->alert, err);
+        return ts_tg_req_answer_callback_query(r, x->ref, x->text, x->alert, err);
     case TS_REPLY_PHOTO:
-        return ts_tg_send_photo(tg, x->chat_id, x->ref, x->text, &x->kb, NULL, err);
+        return ts_tg_req_send_photo(r, x->chat_id, x->ref, x->text, &x->kb, err);
     case TS_REPLY_COPY:
-        return ts_tg_copy_message(tg, x->chat_id, x->from_chat_id, x->message_id, x->text, &x->kb,
-                                  NULL, err);
+        return ts_tg_req_copy_message(r, x->chat_id, x->from_chat_id, x->message_id, x->text,
+                                      &x->kb, err);
     }
+    *r = (ts_tg_req){0};
     return ts_fail(err, TS_E_INTERNAL, "reply of unknown kind %d", (int)x->kind);
-}
-
-int ts_replies_deliver(ts_tg *tg, const ts_replies *r)
-{
-    int failed = 0;
-    char q[1100];
-    for (int i = 0; i < r->n; i++) {
-        ts_error err;
-        if (deliver(tg, &r->v[i], &err) == 0)
-            continue;
-        failed++;
-        ts_log(TS_LOG_WARN, "reply_failed", "bot=%s chat_id=%" PRId64 " code=%s error=%s",
-               ts_tg_name(tg), r->v[i].chat_id, ts_code_name(err.code),
-               ts_log_value(err.msg, q, sizeof q));
-    }
-    if (r->oom)
-        ts_log(TS_LOG_ERROR, "reply_lost", "bot=%s reason=out_of_memory", ts_tg_name(tg));
-    return failed + r->oom;
 }

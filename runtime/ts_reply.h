@@ -2,8 +2,8 @@
  * ts_reply.h: what a handler answers, as data.
  *
  * Handlers do not call Telegram: they return a list of replies (send, edit,
- * answer a button, send or copy a photo), which the runtime delivers after
- * the handler's transaction committed. So a handler is testable without a
+ * answer a button, send or copy a photo), which the runtime queues for
+ * delivery (ts_outbox) after the handler's transaction committed. So a handler is testable without a
  * network, a rolled-back update sends nothing, and ts-verify can compare the
  * replies of two stages as values.
  */
@@ -49,8 +49,7 @@ void ts_replies_copy(ts_replies *r, int64_t chat_id, int64_t from_chat_id, int64
                      const char *caption, ts_kb *kb);
 void ts_replies_free(ts_replies *r);
 
-/* Deliver in order; a failed reply is logged and the rest still go out.
-   Returns how many failed. */
-int ts_replies_deliver(ts_tg *tg, const ts_replies *r);
+/* The Bot API request that delivers x (ts_outbox sends it). */
+int ts_reply_request(const ts_reply *x, ts_tg_req *r, ts_error *err);
 
 #endif

@@ -181,14 +181,21 @@ int ts_tg_parse_reply(long status, const char *body, size_t len, const char *lab
 
 /* ---- client --------------------------------------------------------------- */
 
+int ts_tg_token_check(const char *token, ts_error *err)
+{
+    char red[64];
+    return ts_tg_token_valid(token)
+               ? 0
+               : ts_fail(err, TS_E_USAGE,
+                         "bot token %s is malformed: expected <bot id>:<secret> from @BotFather",
+                         ts_redact(token, red, sizeof red));
+}
+
 int ts_tg_open(const char *base, const char *token, const ts_httpc_opts *opts, ts_tg **out,
                ts_error *err)
 {
-    char red[64];
-    if (!ts_tg_token_valid(token))
-        return ts_fail(err, TS_E_USAGE,
-                       "bot token %s is malformed: expected <bot id>:<secret> from @BotFather",
-                       ts_redact(token, red, sizeof red));
+    if (ts_tg_token_check(token, err) != 0)
+        return -1;
     if (base == NULL)
         base = TS_TG_DEFAULT_URL;
     ts_tg *tg = calloc(1, sizeof *tg);
@@ -220,20 +227,17 @@ void ts_tg_close(ts_tg *tg)
 
 const char *ts_tg_name(const ts_tg *tg) { return tg->name; }
 
-int ts_tg_call(ts_tg *tg, const char *method, const cJSON *params, cJSON **result,
-               ts_error *err)
+/* POST a JSON body to method; *result (if asked for) is the caller's. */
+static int call_body(ts_tg *tg, const char *method, const char *body, cJSON **result,
+                     ts_error *err)
 {
     char url[TS_TG_URL_MAX], label[128];
     snprintf(label, sizeof label, "telegram %s (bot %s)", method, tg->name);
     if (ts_tg_method_url(tg->base, tg->token, method, url, sizeof url) != 0)
         return ts_fail(err, TS_E_USAGE, "%s: the method URL does not fit in %d bytes", label,
                        TS_TG_URL_MAX);
-    char *body = params ? cJSON_PrintUnformatted(params) : strdup("{}");
-    if (body == NULL)
-        return ts_fail(err, TS_E_NOMEM, "%s: out of memory building the request", label);
     ts_httpc_resp resp = {0};
     int rc = ts_httpc_post_json(tg->http, url, label, body, ts_tg_retry_after_ms, &resp, err);
-    free(body);
     if (rc == 0) {
         cJSON *res;
         rc = ts_tg_parse_reply(resp.status, resp.body.s, resp.body.len, label, &res, NULL, err);
@@ -248,33 +252,34 @@ int ts_tg_call(ts_tg *tg, const char *method, const cJSON *params, cJSON **resul
     return rc;
 }
 
-/* Add reply_markup from kb; -1 with the builder's error when it went wrong. */
-static int add_kb(cJSON *p, const ts_kb *kb, const char *method, ts_error *err)
+int ts_tg_call(ts_tg *tg, const char *method, const cJSON *params, cJSON **result,
+               ts_error *err)
 {
-    if (kb == NULL || (kb->rows == NULL && kb->bad[0] == '\0'))
-        return 0;
-    if (kb->bad[0] != '\0')
-        return ts_fail(err, TS_E_INVALID, "telegram %s: %s", method, kb->bad);
-    cJSON *m = cJSON_AddObjectToObject(p, "reply_markup");
-    if (m == NULL || !cJSON_AddItemToObject(m, "inline_keyboard", cJSON_Duplicate(kb->rows, 1)))
-        return ts_fail(err, TS_E_NOMEM, "telegram %s: out of memory", method);
-    return 0;
+    char *body = params ? cJSON_PrintUnformatted(params) : strdup("{}");
+    if (body == NULL)
+        return ts_fail(err, TS_E_NOMEM, "telegram %s (bot %s): out of memory building the request",
+                       method, tg->name);
+    int rc = call_body(tg, method, body, result, err);
+    free(body);
+    return rc;
 }
 
-/* Call method with p (consumed); the new message's id into *message_id if asked. */
-static int call_msg(ts_tg *tg, const char *method, cJSON *p, const ts_kb *kb, int64_t *message_id,
-                    ts_error *err)
+/* ---- requests of the sending methods ---------------------------------------------- */
+
+/* Finish p (consumed) into the request: reply_markup from kb, the JSON body. */
+static int request(ts_tg_req *r, const char *method, cJSON *p, const ts_kb *kb, ts_error *err)
 {
-    cJSON *res = NULL;
-    int rc = p == NULL ? ts_fail(err, TS_E_NOMEM, "telegram %s: out of memory", method)
-                       : add_kb(p, kb, method, err);
-    if (rc == 0)
-        rc = ts_tg_call(tg, method, p, &res, err);
-    if (rc == 0 && message_id != NULL) {
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(res, "message_id");
-        *message_id = cJSON_IsNumber(id) ? (int64_t)id->valuedouble : 0;
+    *r = (ts_tg_req){.method = method};
+    int rc = p == NULL ? ts_fail(err, TS_E_NOMEM, "telegram %s: out of memory", method) : 0;
+    if (rc == 0 && kb != NULL && kb->bad[0] != '\0')
+        rc = ts_fail(err, TS_E_INVALID, "telegram %s: %s", method, kb->bad);
+    if (rc == 0 && kb != NULL && kb->rows != NULL) {
+        cJSON *m = cJSON_AddObjectToObject(p, "reply_markup");
+        if (m == NULL || !cJSON_AddItemToObject(m, "inline_keyboard", cJSON_Duplicate(kb->rows, 1)))
+            rc = ts_fail(err, TS_E_NOMEM, "telegram %s: out of memory", method);
     }
-    cJSON_Delete(res);
+    if (rc == 0 && (r->body = cJSON_PrintUnformatted(p)) == NULL)
+        rc = ts_fail(err, TS_E_NOMEM, "telegram %s: out of memory", method);
     cJSON_Delete(p);
     return rc;
 }
@@ -286,25 +291,25 @@ static cJSON *params_chat(int64_t chat_id)
     return p;
 }
 
-int ts_tg_send_message(ts_tg *tg, int64_t chat_id, const char *text, const ts_kb *kb,
-                       int64_t *message_id, ts_error *err)
+int ts_tg_req_send_message(ts_tg_req *r, int64_t chat_id, const char *text, const ts_kb *kb,
+                           ts_error *err)
 {
     cJSON *p = params_chat(chat_id);
     cJSON_AddStringToObject(p, "text", text);
-    return call_msg(tg, "sendMessage", p, kb, message_id, err);
+    return request(r, "sendMessage", p, kb, err);
 }
 
-int ts_tg_edit_message_text(ts_tg *tg, int64_t chat_id, int64_t message_id, const char *text,
-                            const ts_kb *kb, ts_error *err)
+int ts_tg_req_edit_message_text(ts_tg_req *r, int64_t chat_id, int64_t message_id,
+                                const char *text, const ts_kb *kb, ts_error *err)
 {
     cJSON *p = params_chat(chat_id);
     cJSON_AddNumberToObject(p, "message_id", (double)message_id);
     cJSON_AddStringToObject(p, "text", text);
-    return call_msg(tg, "editMessageText", p, kb, NULL, err);
+    return request(r, "editMessageText", p, kb, err);
 }
 
-int ts_tg_answer_callback_query(ts_tg *tg, const char *callback_query_id, const char *text,
-                                int show_alert, ts_error *err)
+int ts_tg_req_answer_callback_query(ts_tg_req *r, const char *callback_query_id,
+                                    const char *text, int show_alert, ts_error *err)
 {
     cJSON *p = cJSON_CreateObject();
     cJSON_AddStringToObject(p, "callback_query_id", callback_query_id);
@@ -312,29 +317,86 @@ int ts_tg_answer_callback_query(ts_tg *tg, const char *callback_query_id, const 
         cJSON_AddStringToObject(p, "text", text);
     if (show_alert)
         cJSON_AddTrueToObject(p, "show_alert");
-    return call_msg(tg, "answerCallbackQuery", p, NULL, NULL, err);
+    return request(r, "answerCallbackQuery", p, NULL, err);
 }
 
-int ts_tg_send_photo(ts_tg *tg, int64_t chat_id, const char *file_id, const char *caption,
-                     const ts_kb *kb, int64_t *message_id, ts_error *err)
+int ts_tg_req_send_photo(ts_tg_req *r, int64_t chat_id, const char *file_id, const char *caption,
+                         const ts_kb *kb, ts_error *err)
 {
     cJSON *p = params_chat(chat_id);
     cJSON_AddStringToObject(p, "photo", file_id);
     if (caption != NULL)
         cJSON_AddStringToObject(p, "caption", caption);
-    return call_msg(tg, "sendPhoto", p, kb, message_id, err);
+    return request(r, "sendPhoto", p, kb, err);
 }
 
-int ts_tg_copy_message(ts_tg *tg, int64_t chat_id, int64_t from_chat_id, int64_t message_id,
-                       const char *caption, const ts_kb *kb, int64_t *new_message_id,
-                       ts_error *err)
+int ts_tg_req_copy_message(ts_tg_req *r, int64_t chat_id, int64_t from_chat_id,
+                           int64_t message_id, const char *caption, const ts_kb *kb,
+                           ts_error *err)
 {
     cJSON *p = params_chat(chat_id);
     cJSON_AddNumberToObject(p, "from_chat_id", (double)from_chat_id);
     cJSON_AddNumberToObject(p, "message_id", (double)message_id);
     if (caption != NULL)
         cJSON_AddStringToObject(p, "caption", caption);
-    return call_msg(tg, "copyMessage", p, kb, new_message_id, err);
+    return request(r, "copyMessage", p, kb, err);
+}
+
+/* ---- the blocking sending calls: a request, sent; the new message's id if asked ---- */
+
+static int send_req(ts_tg *tg, ts_tg_req *r, int rc, int64_t *message_id, ts_error *err)
+{
+    cJSON *res = NULL;
+    if (rc == 0)
+        rc = call_body(tg, r->method, r->body, &res, err);
+    if (rc == 0 && message_id != NULL) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(res, "message_id");
+        *message_id = cJSON_IsNumber(id) ? (int64_t)id->valuedouble : 0;
+    }
+    cJSON_Delete(res);
+    free(r->body);
+    return rc;
+}
+
+int ts_tg_send_message(ts_tg *tg, int64_t chat_id, const char *text, const ts_kb *kb,
+                       int64_t *message_id, ts_error *err)
+{
+    ts_tg_req r;
+    int rc = ts_tg_req_send_message(&r, chat_id, text, kb, err);
+    return send_req(tg, &r, rc, message_id, err);
+}
+
+int ts_tg_edit_message_text(ts_tg *tg, int64_t chat_id, int64_t message_id, const char *text,
+                            const ts_kb *kb, ts_error *err)
+{
+    ts_tg_req r;
+    int rc = ts_tg_req_edit_message_text(&r, chat_id, message_id, text, kb, err);
+    return send_req(tg, &r, rc, NULL, err);
+}
+
+int ts_tg_answer_callback_query(ts_tg *tg, const char *callback_query_id, const char *text,
+                                int show_alert, ts_error *err)
+{
+    ts_tg_req r;
+    int rc = ts_tg_req_answer_callback_query(&r, callback_query_id, text, show_alert, err);
+    return send_req(tg, &r, rc, NULL, err);
+}
+
+int ts_tg_send_photo(ts_tg *tg, int64_t chat_id, const char *file_id, const char *caption,
+                     const ts_kb *kb, int64_t *message_id, ts_error *err)
+{
+    ts_tg_req r;
+    int rc = ts_tg_req_send_photo(&r, chat_id, file_id, caption, kb, err);
+    return send_req(tg, &r, rc, message_id, err);
+}
+
+int ts_tg_copy_message(ts_tg *tg, int64_t chat_id, int64_t from_chat_id, int64_t message_id,
+                       const char *caption, const ts_kb *kb, int64_t *new_message_id,
+                       ts_error *err)
+{
+    ts_tg_req r;
+    int rc = ts_tg_req_copy_message(&r, chat_id, from_chat_id, message_id, caption, kb, err);
+    return send_req(tg, &r, rc, new_message_id, err);
 }
 
 int ts_tg_get_updates(ts_tg *tg, int64_t offset, int timeout_s, int limit, cJSON **updates,

@@ -1,10 +1,11 @@
 /*
  * ts_tg.h: the Telegram Bot API, as much of it as ts-bot uses.
  *
- * Two layers. The protocol helpers (method URLs, the getUpdates body, reading
- * a reply) are shared with the poller, which runs getUpdates on a curl multi
- * handle. The client (ts_tg) sends the bot's outgoing calls, blocking, through
- * ts_httpc: 5xx and network errors are retried with backoff, 429 waits
+ * Two layers. The protocol helpers (method URLs, the getUpdates body, the
+ * requests of the sending methods, reading a reply) are shared with the event
+ * loop, which runs getUpdates (ts_poller) and the replies (ts_outbox) on a
+ * curl multi handle. The client (ts_tg) sends the same requests blocking,
+ * through ts_httpc: 5xx and network errors are retried with backoff, 429 waits
  * parameters.retry_after, attempts are bounded. A refused call fails with
  * Telegram's description.
  *
@@ -47,6 +48,8 @@ void ts_kb_free(ts_kb *kb);  /* back to the empty keyboard */
 
 /* 1 when token looks like "<digits>:<[A-Za-z0-9_-]+>" (so it is safe in a URL path). */
 int ts_tg_token_valid(const char *token);
+/* The same as a status: -1 with an error naming the token redacted. */
+int ts_tg_token_check(const char *token, ts_error *err);
 
 /* "<base>/bot<token>/<method>"; -1 when it does not fit. */
 int ts_tg_method_url(const char *base, const char *token, const char *method, char *out,
@@ -70,7 +73,32 @@ int ts_tg_parse_reply(long status, const char *body, size_t len, const char *lab
 /* For ts_httpc: parameters.retry_after of a 429 body, in ms; -1 when absent. */
 int ts_tg_retry_after_ms(const char *body, size_t len);
 
-/* ---- the client ----------------------------------------------------------- */
+/* ---- requests of the sending methods ---------------------------------------- */
+
+/* A call built, not sent: the method and its JSON body (the caller frees body;
+   NULL after a failure). Text is plain (no parse_mode); kb may be NULL and a
+   malformed one fails the build with the builder's error. */
+typedef struct ts_tg_req {
+    const char *method;   /* static */
+    char *body;
+} ts_tg_req;
+
+int ts_tg_req_send_message(ts_tg_req *r, int64_t chat_id, const char *text, const ts_kb *kb,
+                           ts_error *err);
+int ts_tg_req_edit_message_text(ts_tg_req *r, int64_t chat_id, int64_t message_id,
+                                const char *text, const ts_kb *kb, ts_error *err);
+/* text NULL: just stop the button's spinner. */
+int ts_tg_req_answer_callback_query(ts_tg_req *r, const char *callback_query_id,
+                                    const char *text, int show_alert, ts_error *err);
+/* Re-send a photo by file_id (a receipt to the admin chat), with caption and buttons. */
+int ts_tg_req_send_photo(ts_tg_req *r, int64_t chat_id, const char *file_id, const char *caption,
+                         const ts_kb *kb, ts_error *err);
+/* Copy any message (photo, text, both) from one chat to another. */
+int ts_tg_req_copy_message(ts_tg_req *r, int64_t chat_id, int64_t from_chat_id,
+                           int64_t message_id, const char *caption, const ts_kb *kb,
+                           ts_error *err);
+
+/* ---- the blocking client ---------------------------------------------------- */
 
 typedef struct ts_tg ts_tg;
 
@@ -85,18 +113,15 @@ const char *ts_tg_name(const ts_tg *tg);
 int ts_tg_call(ts_tg *tg, const char *method, const cJSON *params, cJSON **result,
                ts_error *err);
 
-/* kb may be NULL; message_id outputs may be NULL. Text is plain (no parse_mode). */
+/* The requests above, sent; message_id outputs may be NULL. */
 int ts_tg_send_message(ts_tg *tg, int64_t chat_id, const char *text, const ts_kb *kb,
                        int64_t *message_id, ts_error *err);
 int ts_tg_edit_message_text(ts_tg *tg, int64_t chat_id, int64_t message_id, const char *text,
                             const ts_kb *kb, ts_error *err);
-/* text NULL: just stop the button's spinner. */
 int ts_tg_answer_callback_query(ts_tg *tg, const char *callback_query_id, const char *text,
                                 int show_alert, ts_error *err);
-/* Re-send a photo by file_id (a receipt to the admin chat), with caption and buttons. */
 int ts_tg_send_photo(ts_tg *tg, int64_t chat_id, const char *file_id, const char *caption,
                      const ts_kb *kb, int64_t *message_id, ts_error *err);
-/* Copy any message (photo, text, both) from one chat to another. */
 int ts_tg_copy_message(ts_tg *tg, int64_t chat_id, int64_t from_chat_id, int64_t message_id,
                        const char *caption, const ts_kb *kb, int64_t *new_message_id,
                        ts_error *err);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fake_telegram.h"
 #include "ts_bot.h"
@@ -91,6 +92,18 @@ static int menu_only(void *arg, const ts_bot_ctx *bot, const ts_update *u, ts_re
     return rc;
 }
 
+/* Each message's text back to its chat. */
+static int echo(void *arg, const ts_bot_ctx *bot, const ts_update *u, ts_replies *out,
+                ts_error *err)
+{
+    (void)arg, (void)bot, (void)err;
+    ts_replies_send(out, u->chat_id, u->text ? u->text : "", NULL);
+    return 0;
+}
+
+/* Updates queued before the loop starts come in one batch. */
+static const char *const *prepushed;
+
 static int start(void **state, ts_handler h)
 {
     fx *f = calloc(1, sizeof *f);
@@ -104,6 +117,9 @@ static int start(void **state, ts_handler h)
     ts_bot_hooks hooks = {.handler = h, .kill_switch = on_kill, .arg = f};
     if (ts_bot_open(&f->cfg, &hooks, &f->bot, &err) != 0)
         return fprintf(stderr, "%s\n", err.msg), -1;
+    for (int i = 0; prepushed != NULL && prepushed[i] != NULL; i++)
+        fake_telegram_push(f->ft, TOKEN, prepushed[i]);
+    prepushed = NULL;
     pthread_create(&f->loop, NULL, loop, f);
     *state = f;
     return 0;
@@ -111,6 +127,17 @@ static int start(void **state, ts_handler h)
 
 static int setup_demo(void **state) { return start(state, (ts_handler){.handle = menu_only}); }
 static int setup_counting(void **state) { return start(state, (ts_handler){.handle = counting}); }
+
+#define ECHO(chat, text) "{\"message\":{\"message_id\":1," FROM("en") ",\"chat\":{\"id\":" #chat \
+                         ",\"type\":\"private\"},\"text\":\"" text "\"}}"
+static const char *const two_chats[] = {ECHO(42, "a1"), ECHO(43, "b1"), ECHO(42, "a2"),
+                                        ECHO(43, "b2"), ECHO(42, "a3"), NULL};
+
+static int setup_echo(void **state)
+{
+    prepushed = two_chats;
+    return start(state, (ts_handler){.handle = echo});
+}
 
 static int teardown(void **state)
 {
@@ -222,6 +249,40 @@ static void test_kill_signal_and_stop_confirms(void **state)
     assert_int_equal(fake_telegram_pending(f->ft, TOKEN), 0);
 }
 
+/* The texts chat got, in the order Telegram saw them, a retried one once. */
+static void chat_texts(fx *f, int64_t chat, char *out, size_t n)
+{
+    out[0] = '\0';
+    for (int i = 0; i < fake_telegram_count(f->ft, "sendMessage", TOKEN); i++) {
+        cJSON *b = fake_telegram_body(f->ft, "sendMessage", TOKEN, i);
+        const char *t = cJSON_GetObjectItem(b, "text")->valuestring;
+        size_t len = strlen(out);
+        if ((int64_t)cJSON_GetObjectItem(b, "chat_id")->valuedouble == chat &&
+            (len < 2 || strcmp(out + len - 2, t) != 0))
+            snprintf(out + len, n - len, "%s", t);
+        cJSON_Delete(b);
+    }
+}
+
+static void test_replies_in_order_per_chat_through_retries(void **state)
+{
+    fx *f = *state;
+    char got[64];
+    /* the first two sends fail (5xx, then a 429 that pauses the bot's queue) and are
+       retried on the loop; a chat's later replies wait for its earlier ones */
+    fake_telegram_fail(f->ft, TOKEN, "sendMessage", 502, 0, 1);
+    fake_telegram_fail(f->ft, TOKEN, "sendMessage", 429, 1, 1);
+    assert_int_equal(fake_telegram_wait(f->ft, "sendMessage", TOKEN, 7, 10000), 7);
+    chat_texts(f, 42, got, sizeof got);
+    assert_string_equal(got, "a1a2a3");
+    chat_texts(f, 43, got, sizeof got);
+    assert_string_equal(got, "b1b2");
+    /* the offsets were confirmed after the replies went */
+    for (int i = 0; i < 200 && fake_telegram_pending(f->ft, TOKEN) > 0; i++)
+        usleep(10000);
+    assert_int_equal(fake_telegram_pending(f->ft, TOKEN), 0);
+}
+
 static int teardown_joined(void **state)
 {
     fx *f = *state;
@@ -243,6 +304,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fatal_failure_apologizes, setup_counting, teardown),
         cmocka_unit_test_setup_teardown(test_kill_signal_and_stop_confirms, setup_counting,
                                         teardown_joined),
+        cmocka_unit_test_setup_teardown(test_replies_in_order_per_chat_through_retries,
+                                        setup_echo, teardown),
     };
     return cmocka_run_group_tests_name("runtime_bot", tests, NULL, NULL);
 }
