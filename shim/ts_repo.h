@@ -94,12 +94,17 @@ int ts_repo_user_mark_paid(ts_tx *tx, int64_t id, ts_error *err);
 /* A keyset cursor over users in id order; start zeroed. */
 typedef struct ts_user_cursor {
     int64_t after_id;   /* last id handed out */
-    int64_t seen;       /* rows handed out so far (a hint, see ts_repo_user_page) */
+    int64_t seen;       /* rows handed out so far */
 } ts_user_cursor;
-/* The next page: at most page_size users after the cursor, in *users
-   (malloc'd, free it; NULL when *n is 0, the end). Advances the cursor. */
+/* The next page: at most page_size (1 to 1000) users with an id above the
+   cursor's, in *users (malloc'd, free it; NULL when *n is 0, the end). One
+   keyset read whatever the page number. Advances the cursor. */
 int ts_repo_user_page(ts_tx *tx, ts_user_cursor *cur, int page_size, ts_user **users, int *n,
                       ts_error *err);
+/* Users of the bot. */
+int ts_repo_user_count(ts_tx *tx, int64_t *count, ts_error *err);
+/* Users whose referrer is referrer_id. */
+int ts_repo_user_referred_count(ts_tx *tx, int64_t referrer_id, int64_t *count, ts_error *err);
 
 /* ---- promo groups ------------------------------------------------------- */
 
@@ -143,6 +148,8 @@ int ts_repo_sub_create(ts_tx *tx, const ts_subscription_new *s, int64_t *id, ts_
 int ts_repo_sub_get(ts_tx *tx, int64_t id, ts_subscription *out, ts_error *err);
 /* The user's newest trial or active subscription that has not ended. */
 int ts_repo_sub_active(ts_tx *tx, int64_t user_id, ts_subscription *out, ts_error *err);
+/* The bot's trial or active subscriptions that have not ended. */
+int ts_repo_sub_active_count(ts_tx *tx, int64_t *count, ts_error *err);
 /* end_date = max(end_date, now) + days; an expired one becomes active.
    The row is locked first, so two extensions add up. 1 done, 0 no such row. */
 int ts_repo_sub_extend(ts_tx *tx, int64_t id, int64_t days, ts_error *err);

@@ -142,8 +142,12 @@ int ts_repo_card_pick(ts_tx *tx, const ts_card_pick *opts, ts_card *out, ts_erro
     int pick = 0, rc = -1;
     if (opts == NULL)
         opts = &production;
+    /* The active cards are locked: concurrent picks take turns, so each sees
+       the last one's last_used_at (round robin never shows one card twice). */
+    ts_cond active = {"is_active", ts_bool(1)};
     repo_now(now);
-    if (repo_time_us(now, &now_us, err) || ts_repo_card_list(tx, 1, &r, err))
+    if (repo_time_us(now, &now_us, err) ||
+        ts_tx_select_for_update(tx, "tenant_payment_cards", &active, 1, "id", 0, &r, err))
         return -1;
     int n = ts_result_count(r);
     if (n == 0 || n > MAX_CARDS) {

@@ -21,6 +21,11 @@ double repo_double(const ts_result *r, int row, const char *col);
    1 with *out set (free it), 0 none, -1 error. */
 int repo_one(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
              const char *order_by, ts_result **out, ts_error *err);
+/* The same, taking the row lock of what it returns until the unit ends
+   (ts_tx_select_for_update): a check in C that follows sees the latest state,
+   and no one changes the row before this unit commits. */
+int repo_lock_one(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
+                  ts_result **out, ts_error *err);
 
 /* UPDATE ... WHERE id = id: 1 changed, 0 no such row. */
 int repo_update_id(ts_tx *tx, const char *table, int64_t id, const ts_set *sets, int nsets,
@@ -45,18 +50,6 @@ int repo_update_fields(ts_tx *tx, const char *table, int64_t id, const ts_set *f
 int repo_transition(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
                     const ts_set *sets, int nsets, const ts_cond *exists, int nexists,
                     const char *what, ts_error *err);
-
-/*
- * Take the row lock of the row with this id (col += 0 on an integer column:
- * PostgreSQL locks the row until commit, SQLite's unit holds the write lock
- * anyway), so a read that follows sees the latest state and no one changes it
- * before this unit ends. 1 locked, 0 no such row.
- *
- * Transitions of mapped tables use it (lock, read, check in C, update by id)
- * instead of repo_transition: ts_tx_update with a text condition and text
- * values reads freed memory while legacy is primary (issue 3 report).
- */
-int repo_lock(ts_tx *tx, const char *table, int64_t id, const char *int_col, ts_error *err);
 
 /* Time. */
 void repo_now(char out[TS_TIME_MAX]);

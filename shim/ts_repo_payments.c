@@ -97,11 +97,13 @@ int ts_repo_c2c_create(ts_tx *tx, const ts_c2c_new *p, int64_t *id,
     return repo_update_id(tx, "card_to_card_payments", *id, &t, 1, err) < 0 ? -1 : 0;
 }
 
-static int c2c_find(ts_tx *tx, int64_t id, ts_c2c_payment *out, ts_error *err)
+/* With lock, the row is held until the unit ends. */
+static int c2c_find(ts_tx *tx, int64_t id, int lock, ts_c2c_payment *out, ts_error *err)
 {
     ts_cond c = {"id", ts_int(id)};
     ts_result *r;
-    int rc = repo_one(tx, "card_to_card_payments", &c, 1, NULL, &r, err);
+    int rc = lock ? repo_lock_one(tx, "card_to_card_payments", &c, 1, &r, err)
+                  : repo_one(tx, "card_to_card_payments", &c, 1, NULL, &r, err);
     if (rc == 1) {
         ts_repo_c2c_from(r, 0, out);
         ts_result_free(r);
@@ -111,7 +113,7 @@ static int c2c_find(ts_tx *tx, int64_t id, ts_c2c_payment *out, ts_error *err)
 
 int ts_repo_c2c_get(ts_tx *tx, int64_t id, ts_c2c_payment *out, ts_error *err)
 {
-    return c2c_find(tx, id, out, err);
+    return c2c_find(tx, id, 0, out, err);
 }
 
 /* The number names the id, so the lookup is by id: that works while legacy
@@ -124,19 +126,20 @@ int ts_repo_c2c_by_tracking(ts_tx *tx, const char *tracking, ts_c2c_payment *out
     uint64_t id = strtoull(tracking + 3, &end, 16);
     if (*end != '\0' || id == 0 || id > INT64_MAX)
         return 0;
-    int rc = c2c_find(tx, (int64_t)id, out, err);
+    int rc = c2c_find(tx, (int64_t)id, 0, out, err);
     return rc == 1 && strcmp(out->tracking_number, tracking) != 0 ? 0 : rc;
 }
 
 /* Move a pending payment to status with the reviewer: 1 done (*p is the
-   payment as it was), 0 no longer pending, -1 (TS_E_NOTFOUND: no such payment). */
+   payment as it was), 0 no longer pending, -1 (TS_E_NOTFOUND: no such payment).
+   The row is locked and checked here rather than by a conditional update: the
+   settlement needs its amount and user, and a second reviewer waits for the
+   lock, then sees the new status. */
 static int c2c_review(ts_tx *tx, int64_t id, const char *status, int64_t reviewer,
                       const char *notes, ts_c2c_payment *p, ts_error *err)
 {
     char now[TS_TIME_MAX];
-    int rc = repo_lock(tx, "card_to_card_payments", id, "amount_kopeks", err);
-    if (rc > 0)
-        rc = c2c_find(tx, id, p, err);
+    int rc = c2c_find(tx, id, 1, p, err);
     if (rc == 0)
         return ts_fail(err, TS_E_NOTFOUND, "card-to-card payment %lld: no such payment of this "
                        "bot", (long long)id);

@@ -87,16 +87,23 @@ int ts_repo_promo_create(ts_tx *tx, const ts_promocode_new *p, int64_t *id, ts_e
     return ts_tx_insert(tx, "promocodes", v, n, id, err);
 }
 
-int ts_repo_promo_find(ts_tx *tx, const char *code, ts_promocode *out, ts_error *err)
+/* The code's row; with lock, held until the unit ends (uses are counted from it). */
+static int promo_lookup(ts_tx *tx, const char *code, int lock, ts_promocode *out, ts_error *err)
 {
     ts_cond c = {"code", ts_text(code)};
     ts_result *r;
-    int rc = repo_one(tx, "promocodes", &c, 1, NULL, &r, err);
+    int rc = lock ? repo_lock_one(tx, "promocodes", &c, 1, &r, err)
+                  : repo_one(tx, "promocodes", &c, 1, NULL, &r, err);
     if (rc == 1) {
         promo_from(r, 0, out);
         ts_result_free(r);
     }
     return rc;
+}
+
+int ts_repo_promo_find(ts_tx *tx, const char *code, ts_promocode *out, ts_error *err)
+{
+    return promo_lookup(tx, code, 0, out, err);
 }
 
 const char *ts_promo_outcome_name(ts_promo_outcome o)
@@ -118,35 +125,6 @@ static int promo_window(const ts_promocode *p, int64_t now_us, ts_promo_outcome 
          : p->valid_until[0] && now_us >= until  ? TS_PROMO_EXPIRED
                                                  : TS_PROMO_APPLIED;
     return 0;
-}
-
-/*
- * Count one use: current_uses + 1 only if it is still what was read
- * (compare-and-set, the shim has no "<" condition), re-reading after a
- * concurrent use. Sets *o to TS_PROMO_USED_UP when none are left.
- */
-#define USE_ATTEMPTS 3
-
-static int promo_take_use(ts_tx *tx, ts_promocode *p, ts_promo_outcome *o, ts_error *err)
-{
-    for (int attempt = 0; attempt < USE_ATTEMPTS; attempt++) {
-        if (p->current_uses >= p->max_uses) {
-            *o = TS_PROMO_USED_UP;
-            return 0;
-        }
-        ts_cond c[2] = {{"id", ts_int(p->id)}, {"current_uses", ts_int(p->current_uses)}};
-        ts_set s = {"current_uses", ts_int(1), 1};
-        int64_t changed = 0;
-        if (ts_tx_update(tx, "promocodes", c, 2, &s, 1, &changed, err))
-            return -1;
-        if (changed)
-            return 0;
-        if (ts_repo_promo_find(tx, p->code, p, err) <= 0)
-            return ts_fail(err, TS_E_STATE, "promo code %s vanished while it was applied: retry",
-                           p->code);
-    }
-    return ts_fail(err, TS_E_BUSY, "promo code %s is being used by many users at once: roll "
-                   "back and retry the unit of work", p->code);
 }
 
 /* The bonus of a code: balance, or days on the running subscription (a new
@@ -174,42 +152,51 @@ static int promo_give(ts_tx *tx, const ts_promocode *p, int64_t user_id, ts_erro
     return rc < 0 ? -1 : ts_repo_sub_create(tx, &ns, &id, err);
 }
 
+/*
+ * The code's row is locked first, so concurrent uses are counted one after the
+ * other against max_uses. Once per user: the unique key (user_id,
+ * promocode_id) decides, by an insert that does nothing when the use exists.
+ */
 int ts_repo_promo_apply(ts_tx *tx, const char *code, int64_t user_id, int64_t now_unix,
                         ts_promo_outcome *outcome, ts_error *err)
 {
     ts_promocode p;
     char now[TS_TIME_MAX];
     int64_t now_us;
-    ts_result *r;
-    int rc;
+    int inserted, rc;
     repo_now(now);
     if (repo_time_us(now, &now_us, err))
         return -1;
     if (now_unix)
         now_us = now_unix * 1000000;
     *outcome = TS_PROMO_UNKNOWN;
-    if ((rc = ts_repo_promo_find(tx, code, &p, err)) <= 0)
+    if ((rc = promo_lookup(tx, code, 1, &p, err)) <= 0)
         return rc;
     if (promo_window(&p, now_us, outcome, err))
         return -1;
     if (*outcome != TS_PROMO_APPLIED)
         return 0;
-    /* Once per user: looked up first (a unique violation would abort the
-       transaction); the unique key (user_id, promocode_id) backs it. */
-    ts_cond c[2] = {{"user_id", ts_int(user_id)}, {"promocode_id", ts_int(p.id)}};
-    if ((rc = repo_one(tx, "promocode_uses", c, 2, NULL, &r, err)) != 0) {
+    if (p.current_uses >= p.max_uses) {
+        /* Used up, unless by this user: that answer comes first, as below. */
+        ts_cond c[2] = {{"user_id", ts_int(user_id)}, {"promocode_id", ts_int(p.id)}};
+        ts_result *r;
+        if ((rc = repo_one(tx, "promocode_uses", c, 2, NULL, &r, err)) < 0)
+            return -1;
         ts_result_free(r);
-        *outcome = TS_PROMO_ALREADY_USED;
-        return rc < 0 ? -1 : 0;
-    }
-    if (promo_take_use(tx, &p, outcome, err))
-        return -1;
-    if (*outcome != TS_PROMO_APPLIED)
+        *outcome = rc ? TS_PROMO_ALREADY_USED : TS_PROMO_USED_UP;
         return 0;
+    }
     ts_set use[3] = {{"promocode_id", ts_int(p.id)}, {"user_id", ts_int(user_id)},
                      {"used_at", ts_time(now)}};
-    ts_set count = {"used_promocodes", ts_int(1), 1};
-    if (ts_tx_insert(tx, "promocode_uses", use, 3, NULL, err) || promo_give(tx, &p, user_id, err) ||
+    if (ts_tx_insert_if_absent(tx, "promocode_uses", use, 3, &inserted, NULL, err))
+        return -1;
+    if (!inserted) {
+        *outcome = TS_PROMO_ALREADY_USED;
+        return 0;
+    }
+    ts_set taken = {"current_uses", ts_int(1), 1}, count = {"used_promocodes", ts_int(1), 1};
+    if (repo_update_id(tx, "promocodes", p.id, &taken, 1, err) < 0 ||
+        promo_give(tx, &p, user_id, err) ||
         repo_update_id(tx, "users", user_id, &count, 1, err) < 0)
         return -1;
     return 0;

@@ -54,52 +54,60 @@ int ts_repo_sub_get(ts_tx *tx, int64_t id, ts_subscription *out, ts_error *err)
     return rc;
 }
 
-/* A user has a handful of subscriptions: the newest few are read and the
-   status and end date checked here (the shim has no IN or > conditions). */
-#define SUB_SCAN 16
+/*
+ * Conditions of a running subscription: trial or active (status is one of
+ * four, a CHECK on both schemas, so "neither expired nor disabled") and an end
+ * date after now. SQLite compares the canonical text: exact to the second.
+ */
+#define LIVE_CONDS 3
+
+static void live_conds(ts_cond c[LIVE_CONDS], const char *now)
+{
+    c[0] = (ts_cond){"status", ts_text("expired"), TS_OP_NE};
+    c[1] = (ts_cond){"status", ts_text("disabled"), TS_OP_NE};
+    c[2] = (ts_cond){"end_date", ts_time(now), TS_OP_GT};
+}
 
 int ts_repo_sub_active(ts_tx *tx, int64_t user_id, ts_subscription *out, ts_error *err)
 {
-    ts_cond c = {"user_id", ts_int(user_id)};
+    ts_cond c[LIVE_CONDS + 1];
     ts_result *r;
     char now[TS_TIME_MAX];
-    int64_t now_us, end_us;
-    int found = 0;
     repo_now(now);
-    if (repo_time_us(now, &now_us, err) ||
-        ts_tx_select(tx, "subscriptions", &c, 1, "id DESC", SUB_SCAN, &r, err))
-        return -1;
-    for (int i = 0; i < ts_result_count(r) && !found; i++) {
-        const char *st = ts_result_text(r, i, "status"), *end = ts_result_text(r, i, "end_date");
-        if (st == NULL || (strcmp(st, "trial") != 0 && strcmp(st, "active") != 0) || end == NULL)
-            continue;
-        if (repo_time_us(end, &end_us, err)) {
-            ts_result_free(r);
-            return -1;
-        }
-        if (end_us > now_us) {
-            sub_from(r, i, out);
-            found = 1;
-        }
+    live_conds(c, now);
+    c[LIVE_CONDS] = (ts_cond){"user_id", ts_int(user_id)};
+    int rc = repo_one(tx, "subscriptions", c, LIVE_CONDS + 1, "id DESC", &r, err);
+    if (rc == 1) {
+        sub_from(r, 0, out);
+        ts_result_free(r);
     }
-    ts_result_free(r);
-    return found;
+    return rc;
+}
+
+int ts_repo_sub_active_count(ts_tx *tx, int64_t *count, ts_error *err)
+{
+    ts_cond c[LIVE_CONDS];
+    char now[TS_TIME_MAX];
+    repo_now(now);
+    live_conds(c, now);
+    return ts_tx_count(tx, "subscriptions", c, LIVE_CONDS, count, err);
 }
 
 int ts_repo_sub_extend(ts_tx *tx, int64_t id, int64_t days, ts_error *err)
 {
-    char now[TS_TIME_MAX], end[TS_TIME_MAX];
+    char end[TS_TIME_MAX];
+    ts_cond c = {"id", ts_int(id)};
     ts_subscription s;
+    ts_result *r;
     if (days <= 0)
         return ts_fail(err, TS_E_INVALID, "extending by %lld days: give at least 1 day",
                        (long long)days);
-    /* Touch the row first: on PostgreSQL that takes its row lock, so a second
-       extension waits and then reads this one's end date (no lost days). */
-    repo_now(now);
-    ts_set touch = {"updated_at", ts_time(now)};
-    int rc = repo_update_id(tx, "subscriptions", id, &touch, 1, err);
-    if (rc <= 0 || (rc = ts_repo_sub_get(tx, id, &s, err)) <= 0)
+    /* Locked: a second extension waits, then reads this one's end date (no lost days). */
+    int rc = repo_lock_one(tx, "subscriptions", &c, 1, &r, err);
+    if (rc <= 0)
         return rc;
+    sub_from(r, 0, &s);
+    ts_result_free(r);
     if (repo_time_extend(s.end_date, days * 86400, end, err))
         return -1;
     ts_set v[2] = {{"end_date", ts_time(end)},
@@ -109,27 +117,13 @@ int ts_repo_sub_extend(ts_tx *tx, int64_t id, int64_t days, ts_error *err)
 
 /* ---- transactions ------------------------------------------------------------------ */
 
+/* The unique key (external_id, payment_method) decides; only a repeated pair
+   can conflict (NULLs never do, and the id is the primary's). */
 int ts_repo_txn_create(ts_tx *tx, const ts_txn_new *t, int64_t *id, int *already, ts_error *err)
 {
     char now[TS_TIME_MAX];
     ts_set v[9];
-    int n = 0;
-    *already = 0;
-    /* Looked up first: a unique violation would abort a PostgreSQL transaction
-       with everything the unit did before it. */
-    if (t->external_id && t->payment_method) {
-        ts_cond c[2] = {{"external_id", ts_text(t->external_id)},
-                        {"payment_method", ts_text(t->payment_method)}};
-        ts_result *r;
-        int found = repo_one(tx, "transactions", c, 2, NULL, &r, err);
-        if (found == 1) {
-            *id = ts_result_int(r, 0, "id");
-            *already = 1;
-        }
-        ts_result_free(r);
-        if (found != 0)
-            return found < 0 ? -1 : 0;
-    }
+    int n = 0, inserted;
     repo_now(now);
     v[n++] = (ts_set){"user_id", ts_int(t->user_id)};
     v[n++] = (ts_set){"type", ts_text(t->type)};
@@ -140,7 +134,22 @@ int ts_repo_txn_create(ts_tx *tx, const ts_txn_new *t, int64_t *id, int *already
     v[n++] = (ts_set){"is_completed", ts_bool(t->completed)};
     v[n++] = (ts_set){"created_at", ts_time(now)};
     v[n++] = (ts_set){"completed_at", t->completed ? ts_time(now) : ts_null()};
-    return ts_tx_insert(tx, "transactions", v, n, id, err);
+    if (ts_tx_insert_if_absent(tx, "transactions", v, n, &inserted, id, err))
+        return -1;
+    *already = !inserted;
+    if (inserted)
+        return 0;
+    ts_cond c[2] = {{"external_id", ts_text(t->external_id)},
+                    {"payment_method", ts_text(t->payment_method)}};
+    ts_result *r;
+    int found = repo_one(tx, "transactions", c, 2, NULL, &r, err);
+    if (found == 1)
+        *id = ts_result_int(r, 0, "id");
+    ts_result_free(r);
+    if (found == 0)
+        return ts_fail(err, TS_E_INTERNAL, "a transaction insert met a conflict that no row "
+                       "with its (external_id, payment_method) explains");
+    return found < 0 ? -1 : 0;
 }
 
 int ts_repo_txn_complete(ts_tx *tx, int64_t id, ts_error *err)

@@ -28,16 +28,23 @@ void ts_repo_ticket_message_from(const ts_result *r, int row, ts_ticket_message 
     REPO_TEXT(r, row, "created_at", m->created_at);
 }
 
-int ts_repo_ticket_get(ts_tx *tx, int64_t id, ts_ticket *out, ts_error *err)
+/* With lock, the row is held until the unit ends. */
+static int ticket_find(ts_tx *tx, int64_t id, int lock, ts_ticket *out, ts_error *err)
 {
     ts_cond c = {"id", ts_int(id)};
     ts_result *r;
-    int rc = repo_one(tx, "tickets", &c, 1, NULL, &r, err);
+    int rc = lock ? repo_lock_one(tx, "tickets", &c, 1, &r, err)
+                  : repo_one(tx, "tickets", &c, 1, NULL, &r, err);
     if (rc == 1) {
         ts_repo_ticket_from(r, 0, out);
         ts_result_free(r);
     }
     return rc;
+}
+
+int ts_repo_ticket_get(ts_tx *tx, int64_t id, ts_ticket *out, ts_error *err)
+{
+    return ticket_find(tx, id, 0, out, err);
 }
 
 static int message_add(ts_tx *tx, int64_t ticket_id, int64_t user_id, int admin,
@@ -71,13 +78,14 @@ int ts_repo_ticket_open(ts_tx *tx, int64_t user_id, const char *title, const cha
     return message_add(tx, *ticket_id, user_id, 0, first, now, &msg, err);
 }
 
-/* A message on a ticket that is not closed, moving it to status. */
+/* A message on a ticket that is not closed, moving it to status. The ticket is
+   locked first: a close that runs meanwhile is not undone by this status. */
 static int reply(ts_tx *tx, int64_t ticket_id, int64_t author, int admin, const char *status,
                  const ts_ticket_text *m, int64_t *msg_id, ts_error *err)
 {
     ts_ticket t;
     char now[TS_TIME_MAX];
-    int rc = ts_repo_ticket_get(tx, ticket_id, &t, err);
+    int rc = ticket_find(tx, ticket_id, 1, &t, err);
     if (rc == 0)
         return ts_fail(err, TS_E_NOTFOUND, "ticket %lld: no such ticket of this bot",
                        (long long)ticket_id);
@@ -109,22 +117,12 @@ int ts_repo_ticket_admin_reply(ts_tx *tx, int64_t ticket_id, int64_t admin_user_
 
 int ts_repo_ticket_close(ts_tx *tx, int64_t id, ts_error *err)
 {
-    ts_ticket t;
     char now[TS_TIME_MAX];
-    int rc = repo_lock(tx, "tickets", id, "user_id", err);
-    if (rc > 0)
-        rc = ts_repo_ticket_get(tx, id, &t, err);
-    if (rc == 0)
-        return ts_fail(err, TS_E_NOTFOUND, "ticket %lld: no such ticket of this bot",
-                       (long long)id);
-    if (rc < 0)
-        return -1;
-    if (strcmp(t.status, "closed") == 0)
-        return 0;
     repo_now(now);
+    ts_cond c[2] = {{"id", ts_int(id)}, {"status", ts_text("closed"), TS_OP_NE}};
     ts_set s[3] = {{"status", ts_text("closed")}, {"closed_at", ts_time(now)},
                    {"updated_at", ts_time(now)}};
-    return repo_update_id(tx, "tickets", id, s, 3, err);
+    return repo_transition(tx, "tickets", c, 2, s, 3, c, 1, "ticket", err);
 }
 
 int ts_repo_ticket_list_user(ts_tx *tx, int64_t user_id, int limit, ts_result **out, ts_error *err)

@@ -127,37 +127,19 @@ int ts_repo_user_add_balance(ts_tx *tx, int64_t id, int64_t delta, ts_error *err
     return repo_update_id(tx, "users", id, &s, 1, err);
 }
 
-/*
- * The shim's conditions are equalities, so "balance >= amount" is checked in
- * C and the debit made conditional on the balance still being what was read
- * (compare-and-set): a concurrent change makes it match nothing, and it is
- * read again. PostgreSQL re-evaluates the condition after waiting for the
- * other writer, so the retry sees its result.
- */
-#define DEBIT_ATTEMPTS 3
-
+/* One conditional statement: the balance is compared where it is changed, so
+   two debits cannot both pass a check made before either wrote. */
 int ts_repo_user_debit(ts_tx *tx, int64_t id, int64_t amount, ts_error *err)
 {
     if (amount < 0)
         return ts_fail(err, TS_E_INVALID, "a debit of %lld kopeks: give a positive amount "
                        "(credits use ts_repo_user_add_balance)", (long long)amount);
-    for (int attempt = 0; attempt < DEBIT_ATTEMPTS; attempt++) {
-        ts_user u;
-        int rc = ts_repo_user_get(tx, id, &u, err);
-        if (rc <= 0)
-            return rc;
-        if (u.balance_kopeks < amount)
-            return 0;
-        ts_cond c[2] = {{"id", ts_int(id)}, {"balance_kopeks", ts_int(u.balance_kopeks)}};
-        ts_set s = {"balance_kopeks", ts_int(-amount), 1};
-        int64_t changed = 0;
-        if (ts_tx_update(tx, "users", c, 2, &s, 1, &changed, err))
-            return -1;
-        if (changed)
-            return 1;
-    }
-    return ts_fail(err, TS_E_BUSY, "the balance of user %lld kept changing during a debit: "
-                   "roll back and retry the unit of work", (long long)id);
+    ts_cond c[2] = {{"id", ts_int(id)}, {"balance_kopeks", ts_int(amount), TS_OP_GE}};
+    ts_set s = {"balance_kopeks", ts_int(-amount), 1};
+    int64_t changed = 0;
+    if (ts_tx_update(tx, "users", c, 2, &s, 1, &changed, err))
+        return -1;
+    return changed > 0;
 }
 
 int ts_repo_user_mark_paid(ts_tx *tx, int64_t id, ts_error *err)
@@ -170,72 +152,55 @@ int ts_repo_user_mark_paid(ts_tx *tx, int64_t id, ts_error *err)
     return changed > 0;
 }
 
-/*
- * Keyset paging without a "greater than" condition in the shim: read the
- * first seen + page_size (+1) users in id order and keep those after the
- * cursor. When rows before the cursor were added meanwhile the window comes
- * up short, so it doubles until it holds a full page or the table ends. Cost
- * grows with the page number: fine for admin lists, not for exports.
- */
 int ts_repo_user_page(ts_tx *tx, ts_user_cursor *cur, int page_size, ts_user **users, int *n,
                       ts_error *err)
 {
-    ts_result *r = NULL;
-    int64_t want = cur->seen + page_size + 1;
-    int first = 0, total = 0;
+    ts_cond after = {"id", ts_int(cur->after_id), TS_OP_GT};
+    ts_result *r;
     *users = NULL;
     *n = 0;
     if (page_size <= 0 || page_size > 1000)
         return ts_fail(err, TS_E_INVALID, "page size %d: use 1 to 1000", page_size);
-    for (;;) {
-        if (want > 1000000)
-            return ts_fail(err, TS_E_INVALID, "user page beyond 1000000 rows: page from a "
-                           "later cursor");
-        if (ts_tx_select(tx, "users", NULL, 0, "id", (int)want, &r, err))
-            return -1;
-        total = ts_result_count(r);
-        for (first = 0; first < total && ts_result_int(r, first, "id") <= cur->after_id; first++)
-            ;
-        if (total - first >= page_size || total < want)
-            break;
-        ts_result_free(r);
-        want *= 2;
-    }
-    int count = total - first < page_size ? total - first : page_size;
+    if (ts_tx_select(tx, "users", &after, 1, "id", page_size, &r, err))
+        return -1;
+    int count = ts_result_count(r);
     if (count > 0 && (*users = calloc((size_t)count, sizeof **users)) == NULL) {
         ts_result_free(r);
         return ts_fail(err, TS_E_NOMEM, "out of memory for a page of %d users", count);
     }
     for (int i = 0; i < count; i++)
-        user_from(r, first + i, &(*users)[i]);
+        user_from(r, i, &(*users)[i]);
     ts_result_free(r);
     if (count > 0) {
         cur->after_id = (*users)[count - 1].id;
-        cur->seen = first + count;
+        cur->seen += count;
     }
     *n = count;
     return 0;
 }
 
+int ts_repo_user_count(ts_tx *tx, int64_t *count, ts_error *err)
+{
+    return ts_tx_count(tx, "users", NULL, 0, count, err);
+}
+
+int ts_repo_user_referred_count(ts_tx *tx, int64_t referrer_id, int64_t *count, ts_error *err)
+{
+    ts_cond c = {"referred_by_id", ts_int(referrer_id)};
+    return ts_tx_count(tx, "users", &c, 1, count, err);
+}
+
 /* ---- processed updates ----------------------------------------------------------- */
 
-/*
- * Looked up first, because an insert that hits the key would abort the whole
- * PostgreSQL transaction (the shim has no savepoint or ON CONFLICT DO NOTHING
- * for callers). Two processes racing on one update both pass the lookup; the
- * key (bot_id, update_id) then fails the second insert, its unit rolls back,
- * and its retry finds the row.
- */
+/* The key (bot_id, update_id) decides: a redelivery, in this process or another,
+   inserts nothing, and the unit of work goes on without an error. */
 int ts_repo_update_record(ts_tx *tx, int64_t update_id, ts_error *err)
 {
-    ts_cond c = {"update_id", ts_int(update_id)};
-    ts_result *r;
     char now[TS_TIME_MAX];
-    int found = repo_one(tx, "ts_processed_updates", &c, 1, NULL, &r, err);
-    ts_result_free(r);
-    if (found != 0)
-        return found < 0 ? -1 : 0;
+    int inserted;
     repo_now(now);
     ts_set v[2] = {{"update_id", ts_int(update_id)}, {"processed_at", ts_time(now)}};
-    return ts_tx_insert(tx, "ts_processed_updates", v, 2, NULL, err) ? -1 : 1;
+    if (ts_tx_insert_if_absent(tx, "ts_processed_updates", v, 2, &inserted, NULL, err))
+        return -1;
+    return inserted;
 }

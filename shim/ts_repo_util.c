@@ -30,16 +30,29 @@ double repo_double(const ts_result *r, int row, const char *col)
     return v.type == TS_DOUBLE ? v.d : (double)v.i;
 }
 
-int repo_one(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
-             const char *order_by, ts_result **out, ts_error *err)
+static int first_row(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
+                     const char *order_by, int lock, ts_result **out, ts_error *err)
 {
-    if (ts_tx_select(tx, table, where, nwhere, order_by, 1, out, err))
+    if ((lock ? ts_tx_select_for_update : ts_tx_select)(tx, table, where, nwhere, order_by, 1,
+                                                        out, err))
         return -1;
     if (ts_result_count(*out) == 1)
         return 1;
     ts_result_free(*out);
     *out = NULL;
     return 0;
+}
+
+int repo_one(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
+             const char *order_by, ts_result **out, ts_error *err)
+{
+    return first_row(tx, table, where, nwhere, order_by, 0, out, err);
+}
+
+int repo_lock_one(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
+                  ts_result **out, ts_error *err)
+{
+    return first_row(tx, table, where, nwhere, NULL, 1, out, err);
 }
 
 int repo_update_id(ts_tx *tx, const char *table, int64_t id, const ts_set *sets, int nsets,
@@ -105,12 +118,6 @@ int repo_transition(ts_tx *tx, const char *table, const ts_cond *where, int nwhe
         return ts_fail(err, TS_E_NOTFOUND, "no %s of this bot matches: check the identifier "
                        "(rows of other bots are not visible)", what);
     return found < 0 ? -1 : 0;
-}
-
-int repo_lock(ts_tx *tx, const char *table, int64_t id, const char *int_col, ts_error *err)
-{
-    ts_set s = {int_col, ts_int(0), 1};
-    return repo_update_id(tx, table, id, &s, 1, err);
 }
 
 /* ---- time --------------------------------------------------------------- */

@@ -134,6 +134,80 @@ static void test_promo_groups_and_updates(void **state)
     repo_commit(fx, tx);
 }
 
+/*
+ * A redelivered update and a repeated payment notification meet their unique
+ * key inside a unit that has already written: the insert does nothing, and the
+ * unit's earlier and later writes still commit (no aborted transaction).
+ */
+static void test_duplicates_keep_the_unit(void **state)
+{
+    repo_fx *fx = *state;
+    char where[128];
+    int64_t tid, tid2;
+    int already;
+    ts_tx *tx = repo_begin(fx, M);
+    int64_t uid = make_user(fx, tx, 3501, 0, 0);
+    ts_txn_new t = {uid, "deposit", 900, "top-up", "card_to_card", "C2C-DUP-1", 1};
+    EXPECT(fx, ts_repo_update_record(tx, 778001, &fx->err), 1);
+    EXPECT(fx, ts_repo_txn_create(tx, &t, &tid, &already, &fx->err), 0);
+    assert_false(already);
+    repo_commit(fx, tx);
+
+    tx = repo_begin(fx, M);
+    EXPECT(fx, ts_repo_user_add_balance(tx, uid, 5, &fx->err), 1);
+    EXPECT(fx, ts_repo_update_record(tx, 778001, &fx->err), 0);
+    EXPECT(fx, ts_repo_txn_create(tx, &t, &tid2, &already, &fx->err), 0);
+    assert_true(already);
+    assert_int_equal(tid2, tid);
+    EXPECT(fx, ts_repo_user_add_balance(tx, uid, 7, &fx->err), 1);
+    repo_commit(fx, tx);
+
+    tx = repo_begin(fx, M);
+    assert_int_equal(balance_of(fx, tx, uid), 12);
+    repo_commit(fx, tx);
+    snprintf(where, sizeof where, "external_id = 'C2C-DUP-1'");
+    assert_int_equal(repo_count(fx->pair.legacy.url, "transactions", where), 1);
+    if (strcmp(fx->stage, "legacy") != 0)
+        assert_int_equal(repo_count(fx->pair.nw.url, "transactions", where), 1);
+}
+
+static void test_counts(void **state)
+{
+    repo_fx *fx = *state;
+    int64_t users0, users1, live0, live1, referred, sid;
+    ts_tx *tx = repo_begin(fx, M);
+    EXPECT(fx, ts_repo_user_count(tx, &users0, &fx->err), 0);
+    EXPECT(fx, ts_repo_sub_active_count(tx, &live0, &fx->err), 0);
+    int64_t referrer = make_user(fx, tx, 9101, 0, 0);
+    int64_t a = make_user(fx, tx, 9102, referrer, 0);
+    make_user(fx, tx, 9103, referrer, 0);
+    EXPECT(fx, ts_repo_user_referred_count(tx, referrer, &referred, &fx->err), 0);
+    assert_int_equal(referred, 2);
+    EXPECT(fx, ts_repo_user_referred_count(tx, a, &referred, &fx->err), 0);
+    assert_int_equal(referred, 0);
+    ts_subscription_new trial = {a, 1, 3, 0, 0}, paid = {referrer, 0, 30, 0, 0};
+    EXPECT(fx, ts_repo_sub_create(tx, &trial, &sid, &fx->err), 0);
+    EXPECT(fx, ts_repo_sub_create(tx, &paid, &sid, &fx->err), 0);
+    repo_commit(fx, tx);
+
+    tx = repo_begin(fx, M);
+    EXPECT(fx, ts_repo_user_count(tx, &users1, &fx->err), 0);
+    assert_int_equal(users1, users0 + 3);
+    EXPECT(fx, ts_repo_sub_active_count(tx, &live1, &fx->err), 0);
+    assert_int_equal(live1, live0 + 2);
+    repo_commit(fx, tx);
+
+    /* An expired one no longer counts (changed where reads come from). */
+    char sql[160];
+    snprintf(sql, sizeof sql, "UPDATE subscriptions SET status = 'expired' WHERE id = %lld",
+             (long long)sid);
+    ts_test_exec(strcmp(fx->stage, "read_new") == 0 ? fx->pair.nw.url : fx->pair.legacy.url, sql);
+    tx = repo_begin(fx, M);
+    EXPECT(fx, ts_repo_sub_active_count(tx, &live1, &fx->err), 0);
+    assert_int_equal(live1, live0 + 1);
+    repo_commit(fx, tx);
+}
+
 static void test_subscriptions_and_transactions(void **state)
 {
     repo_fx *fx = *state;
@@ -505,6 +579,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_teardown(test_user_pages, repo_test_teardown),
     cmocka_unit_test_teardown(test_promo_groups_and_updates, repo_test_teardown),
     cmocka_unit_test_teardown(test_subscriptions_and_transactions, repo_test_teardown),
+    cmocka_unit_test_teardown(test_duplicates_keep_the_unit, repo_test_teardown),
+    cmocka_unit_test_teardown(test_counts, repo_test_teardown),
     cmocka_unit_test_teardown(test_purchase_and_referral, repo_test_teardown),
     cmocka_unit_test_teardown(test_promo_codes, repo_test_teardown),
     cmocka_unit_test_teardown(test_tickets, repo_test_teardown),

@@ -21,6 +21,7 @@
 
 #include "ts_canary.h"
 #include "ts_check.h"
+#include "ts_control.h"
 #include "ts_diff.h"
 #include "ts_gen.h"
 #include "ts_rowjson.h"
@@ -673,19 +674,64 @@ static void snapshot(pair *pr, int64_t *counts)
     }
 }
 
-static void run_canary(pair *pr, int expect_rc)
+/* A shim on the pair, the data increments at read_new (where the master reads
+   the new store, and tenant contexts are served). */
+static ts_shim *canary_shim(pair *pr)
 {
+    static const char *const incs[] = {"2.1", "2.3", "2.4", "3.2", "3.3"};
+    ts_shim_config cfg = {pr->lt.url, pr->nt.url, NULL, "test_verify"};
+    ts_shim *sh;
     ts_error err;
+    ok(ts_control_init(pr->legacy, pr->nw, pr->m, &err), &err);
+    ts_test_set_stage(pr->nt.url, "1.1", "expanded");
+    for (size_t i = 0; i < sizeof incs / sizeof incs[0]; i++)
+        ts_test_set_stage(pr->nt.url, incs[i], "read_new");
+    cfg.shadow_fraction = 0;
+    ok(ts_shim_open(&cfg, &sh, &err), &err);
+    return sh;
+}
+
+static int64_t canary_rows_left(pair *pr)
+{
+    const ts_schema *sc = ts_schema_new();
+    ts_error err;
+    int64_t n, total = 0;
+    ts_value p = ts_int(TS_CANARY_BOT_ID);
+    for (int i = 0; i < sc->ntables; i++) {
+        char sql[160];
+        if (!sc->tables[i].tenant)
+            continue;
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE bot_id = $1", sc->tables[i].name);
+        ok(ts_store_query_int(pr->nw, sql, &p, 1, &n, &err) < 0, &err);
+        total += n;
+    }
+    ok(ts_store_query_int(pr->nw, "SELECT count(*) FROM bots WHERE id = $1", &p, 1, &n, &err) < 0,
+       &err);
+    return total + n;
+}
+
+/* Run the canary with these shim reads; every table must be as it was. */
+static void run_canary_reads(pair *pr, const ts_canary_read *reads, int nreads, int expect_rc,
+                             ts_error *err)
+{
     int64_t before[64], after[64];
+    ts_shim *sh = canary_shim(pr);
     snapshot(pr, before);
     ts_vreport_free(&pr->r);
     ts_vreport_init(&pr->r, "canary", 100);
-    int rc = ts_canary_run(pr->nw, pr->m, &pr->r, &err);
+    int rc = ts_canary_run(pr->nw, sh, reads, nreads, &pr->r, err);
+    ts_shim_close(sh);
     if (rc != expect_rc)
-        fail_msg("canary returned %d: %s", rc, err.msg);
+        fail_msg("canary returned %d: %s", rc, err->msg);
     snapshot(pr, after);
     assert_memory_equal(before, after, (size_t)ts_schema_new()->ntables * sizeof before[0]);
     assert_false(ts_store_in_txn(pr->nw));
+}
+
+static void run_canary(pair *pr, int expect_rc)
+{
+    ts_error err;
+    run_canary_reads(pr, ts_canary_reads, ts_canary_nreads, expect_rc, &err);
 }
 
 static void canary_clean_and_leaves_nothing(void **state)
@@ -697,6 +743,11 @@ static void canary_clean_and_leaves_nothing(void **state)
     assert_false(failed(&pr->r, "canary_composite_unique", "users"));
     assert_false(failed(&pr->r, "canary_master_read", "users"));
     assert_false(failed(&pr->r, "canary_removed", "bots"));
+    /* Every shim read was run and recorded. */
+    int shim_reads = 0;
+    for (int i = 0; i < pr->r.ninvs; i++)
+        shim_reads += strcmp(pr->r.invs[i].name, "canary_shim_read") == 0;
+    assert_int_equal(shim_reads, ts_canary_nreads);
 }
 
 static void canary_finds_a_unique_without_bot_id(void **state)
@@ -706,6 +757,95 @@ static void canary_finds_a_unique_without_bot_id(void **state)
     run_canary(pr, 0);
     assert_true(failed(&pr->r, "canary_composite_unique", "users"));
     assert_false(failed(&pr->r, "canary_removed", "bots"));
+}
+
+/* Broken reads for the canary to catch: a repository call made in the
+   canary's context, and a read that forgets bot_id. */
+static ts_shim *wrong_shim;
+static ts_store *wrong_store;
+
+static int read_in_canary_context(ts_tx *tx, const ts_canary_keys *k, ts_buf *out, ts_error *err)
+{
+    ts_ctx canary = {TS_CANARY_BOT_ID, 0};
+    ts_tx *other;
+    ts_user u;
+    (void)tx;
+    memset(&u, 0, sizeof u);
+    if (ts_shim_begin(wrong_shim, &canary, &other, err))
+        return -1;
+    int rc = ts_repo_user_get(other, k->user_id, &u, err);
+    ts_tx_rollback(other);
+    if (rc < 0)
+        return -1;
+    ts_buf_add(out, (const char *)&u, sizeof u);
+    return 0;
+}
+
+static int read_without_bot_id(ts_tx *tx, const ts_canary_keys *k, ts_buf *out, ts_error *err)
+{
+    int64_t n;
+    (void)tx, (void)k;
+    if (ts_store_query_int(wrong_store, "SELECT count(*) FROM users", NULL, 0, &n, err) < 0)
+        return -1;
+    ts_buf_printf(out, "%lld", (long long)n);
+    return 0;
+}
+
+static void canary_catches_broken_reads(void **state)
+{
+    PAIR();
+    ts_canary_read reads[64];
+    ts_error err;
+    memcpy(reads, ts_canary_reads, (size_t)ts_canary_nreads * sizeof reads[0]);
+    reads[ts_canary_nreads] = (ts_canary_read){"user_get in the canary's context",
+                                               read_in_canary_context};
+    reads[ts_canary_nreads + 1] = (ts_canary_read){"users without bot_id", read_without_bot_id};
+    wrong_shim = canary_shim(pr);
+    wrong_store = pr->nw;
+    run_canary_reads(pr, reads, ts_canary_nreads + 2, 0, &err);
+    ts_shim_close(wrong_shim);
+    assert_true(failed(&pr->r, "canary_shim_read", "user_get in the canary's context"));
+    assert_true(failed(&pr->r, "canary_shim_read", "users without bot_id"));
+    assert_false(failed(&pr->r, "canary_shim_read", "ts_repo_user_get"));
+    assert_false(failed(&pr->r, "canary_removed", "bots"));
+    assert_int_equal(canary_rows_left(pr), 0);
+}
+
+static int read_that_fails(ts_tx *tx, const ts_canary_keys *k, ts_buf *out, ts_error *err)
+{
+    (void)tx, (void)k, (void)out;
+    return ts_fail(err, TS_E_INTERNAL, "deliberate failure");
+}
+
+/* A canary a killed run left is removed first; a run that fails half way
+   (its canary committed) still removes its own. */
+static void canary_removed_after_a_kill_and_a_failure(void **state)
+{
+    PAIR();
+    ts_error err;
+    ts_value p[2] = {ts_int(TS_CANARY_BOT_ID), ts_int(MASTER)};
+    exec(pr->nw, "INSERT INTO bots (id, name, telegram_bot_token, is_master, is_active) "
+                 "VALUES ($1, 'left over', 'left-over', FALSE, FALSE)", p, 1);
+    exec(pr->nw, "INSERT INTO promo_groups (bot_id, id, name, priority, server_discount_percent, "
+                 "traffic_discount_percent, device_discount_percent, is_default) "
+                 "SELECT $1, id, name, priority, server_discount_percent, "
+                 "traffic_discount_percent, device_discount_percent, is_default "
+                 "FROM promo_groups WHERE bot_id = $2", p, 2);
+    assert_true(canary_rows_left(pr) > 1);
+    ts_shim *sh = canary_shim(pr);
+    ts_vreport_free(&pr->r);
+    ts_vreport_init(&pr->r, "canary", 100);
+    ok(ts_canary_run(pr->nw, sh, ts_canary_reads, ts_canary_nreads, &pr->r, &err), &err);
+    ts_shim_close(sh);
+    print_failures(&pr->r);
+    assert_true(ts_vreport_clean(&pr->r));
+    assert_int_equal(canary_rows_left(pr), 0);
+
+    ts_canary_read reads[2] = {ts_canary_reads[0], {"fails", read_that_fails}};
+    run_canary_reads(pr, reads, 2, -1, &err);
+    assert_non_null(strstr(err.msg, "deliberate failure"));
+    assert_non_null(strstr(err.msg, "canary read fails"));
+    assert_int_equal(canary_rows_left(pr), 0);
 }
 
 /* ---- the command line -------------------------------------------------------------- */
@@ -834,6 +974,8 @@ static void cli_on_a_pair(void **state)
     PAIR_TEST(check_citus_distribution_type, s),                       \
     PAIR_TEST(canary_clean_and_leaves_nothing, s),                     \
     PAIR_TEST(canary_finds_a_unique_without_bot_id, s),                \
+    PAIR_TEST(canary_catches_broken_reads, s),                         \
+    PAIR_TEST(canary_removed_after_a_kill_and_a_failure, s),           \
     PAIR_TEST(cli_on_a_pair, s)
 
 int main(void)
