@@ -1,44 +1,29 @@
 /* ts_h_admin.c: the admin commands /stats, /flags and /stage. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "ts_handlers.h"
 
-#define STATS_CAP 100000   /* counted by paging; beyond this "N+" (see the report) */
 #define PENDING_CAP 1000
-
-/* Users of the bot, by pages (the repositories have no count yet). */
-static int count_users(ts_hctx *h, char out[24], ts_error *err)
-{
-    ts_user_cursor cur = {0};
-    ts_user *page;
-    int n;
-    int64_t total = 0;
-    do {
-        if (ts_repo_user_page(h->tx, &cur, 1000, &page, &n, err) != 0)
-            return -1;
-        free(page);
-        total += n;
-    } while (n > 0 && total < STATS_CAP);
-    snprintf(out, 24, "%lld%s", (long long)total, total >= STATS_CAP ? "+" : "");
-    return 0;
-}
 
 int ts_h_stats(ts_hctx *h, ts_error *err)
 {
     ts_result *r;
-    char users[24], pending[24];
+    int64_t nusers, nsubs;
+    char users[24], subs[24], pending[24];
     int rc = hx_admin_only(h, err);
     if (rc <= 0)
         return rc;
-    if (count_users(h, users, err) != 0 || ts_repo_c2c_list_pending(h->tx, PENDING_CAP, &r, err) != 0)
+    if (ts_repo_user_count(h->tx, &nusers, err) != 0 ||
+        ts_repo_sub_active_count(h->tx, &nsubs, err) != 0 ||
+        ts_repo_c2c_list_pending(h->tx, PENDING_CAP, &r, err) != 0)
         return -1;
     int n = ts_result_count(r);
     ts_result_free(r);
     snprintf(pending, sizeof pending, "%d%s", n, n >= PENDING_CAP ? "+" : "");
-    /* No repository counts subscriptions yet: shown as "-" until one does. */
-    const ts_text_arg a[] = {{"users", users}, {"subscriptions", "-"}, {"pending", pending}};
+    const ts_text_arg a[] = {{"users", hx_int(nusers, users)},
+                             {"subscriptions", hx_int(nsubs, subs)},
+                             {"pending", pending}};
     return hx_show(h, TS_T_ADMIN_STATS, a, 3, NULL, err);
 }
 

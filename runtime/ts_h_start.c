@@ -80,10 +80,12 @@ int ts_h_referral(ts_hctx *h, ts_error *err)
     int on = hx_feature(h, "referral_program", err);
     if (on <= 0)
         return on;
-    /* Friends who paid (each has one earning row); see the report on a count
-       of referred users, which the repositories do not offer yet. */
+    /* Invited: users registered with this user's code. Earned: one earning
+       row per friend's first payment, so at most one per invited user. */
     ts_result *r;
-    if (ts_repo_referral_earnings(h->tx, h->user.id, 1000, &r, err) != 0)
+    int64_t invited;
+    if (ts_repo_user_referred_count(h->tx, h->user.id, &invited, err) != 0 ||
+        ts_repo_referral_earnings(h->tx, h->user.id, 1000, &r, err) != 0)
         return -1;
     int64_t earned = 0;
     for (int i = 0; i < ts_result_count(r); i++)
@@ -91,7 +93,7 @@ int ts_h_referral(ts_hctx *h, ts_error *err)
     char link[64], count[24], total[32];
     snprintf(link, sizeof link, "/start %s", h->user.referral_code);
     const ts_text_arg a[] = {{"link", link},
-                             {"count", hx_int(ts_result_count(r), count)},
+                             {"count", hx_int(invited, count)},
                              {"earned", hx_money(earned, total)}};
     ts_result_free(r);
     ts_kb kb = {0};

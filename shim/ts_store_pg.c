@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libpq-fe.h>
 
@@ -37,10 +38,21 @@ enum {
 /* COPY data goes to libpq in batches of about this size. */
 #define COPY_BATCH (64 * 1024)
 
+/* Statements prepared on a connection, by their text (see prepared()). */
+#define STMT_CACHE 256
+
+typedef struct pg_stmt {
+    uint64_t hash;
+    char *sql;
+    int np;
+} pg_stmt;
+
 typedef struct pg_conn {
     ts_conn base;   /* first: the ts_conn * ts_store.c holds is a pg_conn * */
     PGconn *pg;
     int copying;    /* a COPY FROM STDIN holds the connection */
+    pg_stmt stmts[STMT_CACHE];   /* prepared as "ts_s<index>" */
+    int nstmts;
 } pg_conn;
 
 typedef struct pg_rows {
@@ -355,7 +367,64 @@ static int pg_open(const ts_url *url, ts_conn **out, ts_error *err)
 static void pg_close(ts_conn *c)
 {
     PQfinish(PG(c)->pg);
+    for (int i = 0; i < PG(c)->nstmts; i++)
+        free(PG(c)->stmts[i].sql);
     free(c);
+}
+
+/* FNV-1a: statement texts are short and few; any decent spread will do. */
+static uint64_t text_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* Statements worth preparing: data statements the shim runs again and again. */
+static int cacheable(const char *sql)
+{
+    static const char *const verbs[] = {"SELECT", "INSERT", "UPDATE", "DELETE", "WITH"};
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        if (strncasecmp(sql, verbs[i], strlen(verbs[i])) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * The name of sql prepared on this connection, preparing it on first use.
+ * Parsing and planning each statement again dominated the server's time
+ * (the shim sends the same few shapes all day), so each connection keeps up
+ * to STMT_CACHE of them; past that, and for other statements, *name is ""
+ * and the caller sends the text as before. Prepared statements are session
+ * objects: a ROLLBACK does not undo them, and PostgreSQL re-plans them when a
+ * table they use is dropped and created again.
+ */
+static int prepared(pg_conn *c, const char *sql, int np, char name[16], ts_error *err)
+{
+    uint64_t h = text_hash(sql);
+    name[0] = '\0';
+    for (int i = 0; i < c->nstmts; i++)
+        if (c->stmts[i].hash == h && c->stmts[i].np == np && strcmp(c->stmts[i].sql, sql) == 0) {
+            snprintf(name, 16, "ts_s%d", i);
+            return 0;
+        }
+    if (c->nstmts == STMT_CACHE || !cacheable(sql))
+        return 0;
+    char *copy = strdup(sql);
+    if (copy == NULL)
+        return 0;
+    snprintf(name, 16, "ts_s%d", c->nstmts);
+    PGresult *res = PQprepare(c->pg, name, sql, np, NULL);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        pg_fail(c, res, sql, err);
+        PQclear(res);
+        free(copy);
+        return -1;
+    }
+    PQclear(res);
+    c->stmts[c->nstmts++] = (pg_stmt){h, copy, np};
+    return 0;
 }
 
 /* Run a statement to completion on a free connection and hand back its result. */
@@ -365,10 +434,12 @@ static int run(pg_conn *c, const char *sql, const ts_value *p, int np, PGresult 
     pg_params pp;
     PGresult *res;
 
+    char name[16];
     *out = NULL;
-    if (pg_idle(c, err) || params_make(p, np, &pp, err))
+    if (pg_idle(c, err) || prepared(c, sql, np, name, err) || params_make(p, np, &pp, err))
         return -1;
-    res = PQexecParams(c->pg, sql, np, NULL, pp.values, pp.lengths, pp.formats, 0);
+    res = name[0] ? PQexecPrepared(c->pg, name, np, pp.values, pp.lengths, pp.formats, 0)
+                  : PQexecParams(c->pg, sql, np, NULL, pp.values, pp.lengths, pp.formats, 0);
     free(pp.mem);
     if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
         pg_fail(c, res, sql, err);
@@ -565,10 +636,12 @@ static int pg_query(ts_conn *conn, ts_store *s, const char *sql, const ts_value 
     pg_rows *r;
     int sent;
 
+    char name[16];
     *out = NULL;
-    if (pg_idle(c, err) || params_make(p, np, &pp, err))
+    if (pg_idle(c, err) || prepared(c, sql, np, name, err) || params_make(p, np, &pp, err))
         return -1;
-    sent = PQsendQueryParams(c->pg, sql, np, NULL, pp.values, pp.lengths, pp.formats, 0);
+    sent = name[0] ? PQsendQueryPrepared(c->pg, name, np, pp.values, pp.lengths, pp.formats, 0)
+                   : PQsendQueryParams(c->pg, sql, np, NULL, pp.values, pp.lengths, pp.formats, 0);
     free(pp.mem);
     if (!sent)
         return pg_fail(c, NULL, sql, err);
