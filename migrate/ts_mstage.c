@@ -26,7 +26,9 @@ static int floor_one(ts_mig *g, ts_store *s, const char *table, int64_t floor, t
     return 0;
 }
 
-int ts_mstage_floor_new(ts_mig *g, const ts_increment *inc, ts_error *err)
+/* Raise the id sequences of the side that is to assign ids (to_new: new, else
+   legacy) above the other side's maximum. */
+static int floor_side(ts_mig *g, const ts_increment *inc, int to_new, ts_error *err)
 {
     int64_t margin = g->shared ? 0 : TS_MSTAGE_FLOOR_MARGIN;
     for (int i = 0; i < inc->ntmaps; i++) {
@@ -34,26 +36,18 @@ int ts_mstage_floor_new(ts_mig *g, const ts_increment *inc, ts_error *err)
         int64_t max;
         if (!has_ids(tm))
             continue;
-        if (ts_mig_max_id(g, g->legacy, tm->legacy->name, 0, &max, err) ||
-            floor_one(g, g->nw, tm->target->name, max + margin, err))
+        if (ts_mig_max_id(g, to_new ? g->legacy : g->nw,
+                          to_new ? tm->legacy->name : tm->target->name, !to_new, &max, err) ||
+            floor_one(g, to_new ? g->nw : g->legacy, to_new ? tm->target->name : tm->legacy->name,
+                      max + margin, err))
             return -1;
     }
     return 0;
 }
 
-static int floor_legacy(ts_mig *g, const ts_increment *inc, ts_error *err)
+int ts_mstage_floor_new(ts_mig *g, const ts_increment *inc, ts_error *err)
 {
-    int64_t margin = g->shared ? 0 : TS_MSTAGE_FLOOR_MARGIN;
-    for (int i = 0; i < inc->ntmaps; i++) {
-        const ts_tmap *tm = &inc->tmaps[i];
-        int64_t max;
-        if (!has_ids(tm))
-            continue;
-        if (ts_mig_max_id(g, g->nw, tm->target->name, 1, &max, err) ||
-            floor_one(g, g->legacy, tm->legacy->name, max + margin, err))
-            return -1;
-    }
-    return 0;
+    return floor_side(g, inc, 1, err);
 }
 
 static int set_stage(ts_mig *g, ts_inc_state *st, ts_stage to, ts_error *err)
@@ -85,7 +79,7 @@ int ts_mstage_change(ts_mig *g, ts_mlock *l, ts_inc_state *st, ts_stage to, ts_e
     /* The compare-and-set first: on PostgreSQL its row lock waits for in-flight
        fenced writes, so the maxima read below are final. */
     if (set_stage(g, st, to, err) || (new_floor && ts_mstage_floor_new(g, st->inc, err)) ||
-        (legacy_floor && floor_legacy(g, st->inc, err)) ||
+        (legacy_floor && floor_side(g, st->inc, 0, err)) ||
         (!g->o.dry_run && ts_store_commit(g->nw, err))) {
         if (!g->o.dry_run)
             ts_store_rollback(g->nw, NULL);

@@ -518,6 +518,32 @@ static int translate_all(ts_tx *tx, const route_info *ri, ts_side side, const ts
     return 0;
 }
 
+/*
+ * Start "<VERB> FROM table WHERE ..." on a side: translate the conditions,
+ * then write verb (with the table's columns when columns is set) and the
+ * where clause into tx->sql. Translated text lives in keep.
+ */
+static int where_stmt(ts_tx *tx, const route_info *ri, ts_side side, ts_store *on,
+                      const char *verb, int columns, const ts_cond *where, int nwhere,
+                      stmt *st, ts_buf *keep, ts_error *err)
+{
+    colval cv[MAX_ARGS];
+    char qt[TS_QNAME_MAX];
+    const ts_table *t = side == TS_SIDE_NEW ? ri->nt : ri->tm->legacy;
+    if (translate_all(tx, ri, side, where, nwhere, cv, keep, err) ||
+        ts_store_table(on, t->name, qt, err))
+        return -1;
+    resolve_kept(cv, nwhere, keep);
+    ts_buf_reset(&tx->sql);
+    ts_buf_puts(&tx->sql, verb);
+    if (columns) {
+        ts_buf_puts(&tx->sql, " ");
+        ts_rowio_columns(&tx->sql, t);
+    }
+    ts_buf_printf(&tx->sql, " FROM %s", qt);
+    return where_clause(tx, ri, side, cv, nwhere, st, err);
+}
+
 /* Run a statement that returns whole rows of table t (RETURNING or SELECT),
    calling fn on each. */
 typedef int (*row_fn)(ts_tx *tx, const route_info *ri, const ts_table *t, const ts_value *row,
@@ -848,29 +874,20 @@ int ts_tx_delete(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
                  int64_t *changed, ts_error *err)
 {
     route_info ri;
-    colval cv[MAX_ARGS];
     ts_buf keep = {0};
     stmt st = {&tx->sql};
-    char qt[TS_QNAME_MAX];
     int rc = -1;
 
     if (write_prepare(tx, table, &ri, err))
         return -1;
     ts_side p = ri.r.primary;
     const ts_table *pt = p == TS_SIDE_NEW ? ri.nt : ri.tm->legacy;
-    if (translate_all(tx, &ri, p, where, nwhere, cv, &keep, err) ||
-        ts_store_table(store_of(tx, p), pt->name, qt, err))
-        goto out;
-    resolve_kept(cv, nwhere, &keep);
-    ts_buf_reset(&tx->sql);
-    ts_buf_printf(&tx->sql, "DELETE FROM %s", qt);
-    if (where_clause(tx, &ri, p, cv, nwhere, &st, err))
-        goto out;
-    ts_buf_puts(&tx->sql, " RETURNING ");
-    ts_rowio_columns(&tx->sql, pt);
-    after a = {p, 1, NULL, -1, 0};
-    rc = run_write(tx, &ri, p, pt, &st, &a, changed, err);
-out:
+    if (where_stmt(tx, &ri, p, store_of(tx, p), "DELETE", 0, where, nwhere, &st, &keep, err) == 0) {
+        ts_buf_puts(&tx->sql, " RETURNING ");
+        ts_rowio_columns(&tx->sql, pt);
+        after a = {p, 1, NULL, -1, 0};
+        rc = run_write(tx, &ri, p, pt, &st, &a, changed, err);
+    }
     ts_buf_free(&keep);
     return rc;
 }
@@ -956,21 +973,11 @@ static int select_side(ts_tx *tx, const route_info *ri, ts_side side, const ts_c
                        int nwhere, const char *order_by, int limit, int lock, ts_result *res,
                        ts_error *err, ts_store *on)
 {
-    colval cv[MAX_ARGS];
     ts_buf keep = {0};
     stmt st = {&tx->sql};
-    char qt[TS_QNAME_MAX];
     const ts_table *t = side == TS_SIDE_NEW ? ri->nt : ri->tm->legacy;
     int rc = -1;
-    if (translate_all(tx, ri, side, where, nwhere, cv, &keep, err) ||
-        ts_store_table(on, t->name, qt, err))
-        goto out;
-    resolve_kept(cv, nwhere, &keep);
-    ts_buf_reset(&tx->sql);
-    ts_buf_puts(&tx->sql, "SELECT ");
-    ts_rowio_columns(&tx->sql, t);
-    ts_buf_printf(&tx->sql, " FROM %s", qt);
-    if (where_clause(tx, ri, side, cv, nwhere, &st, err) ||
+    if (where_stmt(tx, ri, side, on, "SELECT", 1, where, nwhere, &st, &keep, err) ||
         order_clause(tx, ri, side, order_by, &st, err))
         goto out;
     if (limit > 0)
@@ -1146,32 +1153,22 @@ int ts_tx_count(ts_tx *tx, const char *table, const ts_cond *where, int nwhere, 
                 ts_error *err)
 {
     route_info ri;
-    colval cv[MAX_ARGS];
     ts_buf keep = {0};
     stmt st = {&tx->sql};
-    char qt[TS_QNAME_MAX];
     int rc = -1;
     *count = 0;
     if (resolve(tx, table, 0, &ri, err) || side_open(tx, ri.r.read, err))
         return -1;
     if (tx->twins.n && ri.r.read == tx->twins_side && flush_twins(tx, err))
         return -1;
-    ts_side side = ri.r.read;
-    const ts_table *t = side == TS_SIDE_NEW ? ri.nt : ri.tm->legacy;
-    if (translate_all(tx, &ri, side, where, nwhere, cv, &keep, err) ||
-        ts_store_table(store_of(tx, side), t->name, qt, err))
-        goto out;
-    resolve_kept(cv, nwhere, &keep);
-    ts_buf_reset(&tx->sql);
-    ts_buf_printf(&tx->sql, "SELECT count(*) FROM %s", qt);
-    if (where_clause(tx, &ri, side, cv, nwhere, &st, err))
-        goto out;
-    rc = tx->sql.oom ? ts_fail(err, TS_E_NOMEM, "out of memory")
-                     : ts_store_query_int(store_of(tx, side), tx->sql.s, st.args, st.nargs, count,
-                                          err) < 0 ? -1 : 0;
-    if (rc == 0)
-        count_access(tx, &ri, side, 0, 1);
-out:
+    ts_store *on = store_of(tx, ri.r.read);
+    if (where_stmt(tx, &ri, ri.r.read, on, "SELECT count(*)", 0, where, nwhere, &st, &keep,
+                   err) == 0) {
+        rc = tx->sql.oom ? ts_fail(err, TS_E_NOMEM, "out of memory")
+             : ts_store_query_int(on, tx->sql.s, st.args, st.nargs, count, err) < 0 ? -1 : 0;
+        if (rc == 0)
+            count_access(tx, &ri, ri.r.read, 0, 1);
+    }
     ts_buf_free(&keep);
     return rc;
 }
