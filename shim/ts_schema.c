@@ -40,7 +40,7 @@ static void derive_tenant_table(const ts_table *lt, ts_table *nt)
         nu++;
     const char **uniq = calloc((size_t)nu + 1, sizeof *uniq);
     if (cols == NULL || fks == NULL || uniq == NULL)
-        abort(); /* at startup, a few hundred bytes: nothing sensible to continue with */
+        abort(); /* a few hundred bytes at startup: like Redis on OOM, nothing sensible to do */
 
     cols[0] = (ts_column){"bot_id", TS_COL_INT, 1};
     memcpy(cols + 1, lt->cols, (size_t)lt->ncols * sizeof *cols);
