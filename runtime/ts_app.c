@@ -1,4 +1,4 @@
-/* ts_app.c: units of work per update, the Zarinpal callback, the shim's metrics. */
+/* ts_app.c: units of work per batch of updates, the Zarinpal callback, the shim's metrics. */
 #include "ts_app.h"
 
 #include <inttypes.h>
@@ -59,7 +59,20 @@ void ts_app_close(ts_app *a)
 
 void ts_app_attach(ts_app *a, ts_bot *b) { a->bot = b; }
 
-/* ---- one update ------------------------------------------------------------------- */
+/* ---- updates ------------------------------------------------------------------------ */
+
+/*
+ * Group commit: ts_bot hands a poll's updates for one bot (up to TS_POLL_BATCH)
+ * to handle_batch, which runs them in one unit of work; handle is a batch of
+ * one. Each update records (bot_id, update_id) in that transaction first, so
+ * one handled before changes nothing and exactly-once holds per update; an
+ * update sees the conversation state an earlier one of its sender in the batch
+ * left. Replies, conversation states and flag-cache drops wait for the commit.
+ * Any error rolls the whole batch back; ts_bot then redelivers it (retryable)
+ * or runs its updates one by one, so one bad update never fails the others.
+ * A flag change ends the batch that way too: the cache would hide it from the
+ * updates after it.
+ */
 
 static void drop_replies(ts_replies *out)
 {
@@ -67,60 +80,95 @@ static void drop_replies(ts_replies *out)
     *out = (ts_replies){0};
 }
 
-/* Commit, then what only a committed update may change. */
-static int finish(ts_app *a, ts_hctx *h, ts_error *err)
+/* Commit h[0..n)'s transaction tx, then what only committed work may change. */
+static int finish(ts_app *a, ts_tx *tx, const ts_hctx *h, int n, ts_error *err)
 {
-    if (h->out->oom) {
-        ts_tx_rollback(h->tx);
-        return ts_fail(err, TS_E_NOMEM, "out of memory building the replies");
-    }
-    if (ts_tx_commit(h->tx, err) != 0)
+    for (int i = 0; i < n; i++)
+        if (h[i].out->oom) {
+            ts_tx_rollback(tx);
+            return ts_fail(err, TS_E_NOMEM, "out of memory building the replies");
+        }
+    if (ts_tx_commit(tx, err) != 0)
         return -1;
-    /* Field by field: the struct's padding bytes are not part of the state. */
-    if (h->u != NULL && (h->next.kind != h->convo.kind || h->next.a != h->convo.a ||
-                         h->next.b != h->convo.b))
-        ts_convo_set(a->convo, h->bot->bot_id, h->u->from.id, h->next);
-    if (h->flags_changed)
-        ts_flags_invalidate(a->svc.flags, h->bot->bot_id);
+    for (int i = 0; i < n; i++) {
+        const ts_hctx *x = &h[i];
+        /* Field by field: the struct's padding bytes are not part of the state. */
+        if (x->u != NULL && (x->next.kind != x->convo.kind || x->next.a != x->convo.a ||
+                             x->next.b != x->convo.b))
+            ts_convo_set(a->convo, x->bot->bot_id, x->u->from.id, x->next);
+        if (x->flags_changed)
+            ts_flags_invalidate(a->svc.flags, x->bot->bot_id);
+    }
     return 0;
+}
+
+/* The state the sender of h[i] is in: as the batch's last update of theirs left it. */
+static ts_convo_state convo_of(ts_app *a, const ts_hctx *h, int i)
+{
+    for (int j = i - 1; j >= 0; j--)
+        if (h[j].u != NULL && h[j].u->from.id == h[i].u->from.id)
+            return h[j].next;
+    return ts_convo_get(a->convo, h[i].bot->bot_id, h[i].u->from.id);
+}
+
+/* u in h[i].tx; h[i].u stays NULL when it was handled before (a redelivery). */
+static int run(ts_app *a, ts_hctx *h, int i, const ts_update *u, ts_error *err)
+{
+    int rc = ts_repo_update_record(h[i].tx, u->update_id, err);
+    if (rc <= 0)   /* 0: handled before: change nothing, send nothing */
+        return rc;
+    h[i].u = u;
+    h[i].lang = u->from.language[0] ? ts_lang_of(u->from.language) : h[i].bot->language;
+    h[i].convo = convo_of(a, h, i);
+    rc = ts_h_register(&h[i], strcmp(u->command, "start") == 0 ? u->args : NULL, err);
+    if (rc == 0) {
+        h[i].lang = ts_lang_of(h[i].user.language);
+        rc = ts_h_route(&h[i], err);
+    }
+    return rc;
+}
+
+static int handle_batch(void *arg, const ts_bot_ctx *bot, const ts_update *u, int n,
+                        ts_replies *out, ts_error *err)
+{
+    ts_app *a = arg;
+    const ts_bot_settings *s = ts_registry_find(a->reg, bot->bot_id);
+    ts_ctx ctx = {bot->bot_id, bot->is_master};
+    ts_hctx *h = calloc((size_t)n, sizeof *h);
+    ts_tx *tx = NULL;
+    int rc = 0;
+    if (h == NULL)
+        return ts_fail(err, TS_E_NOMEM, "out of memory handling updates");
+    for (int i = 0; i < n && rc == 0; i++) {
+        h[i] = (ts_hctx){.svc = &a->svc, .bot = bot, .settings = s, .out = &out[i]};
+        if (s == NULL || u[i].from.is_bot) {   /* dropped between refreshes; bots talking to bots */
+            ts_log(TS_LOG_INFO, "update_dropped", "bot_id=%" PRId64 " update_id=%" PRId64
+                   " reason=%s", bot->bot_id, u[i].update_id,
+                   s == NULL ? "bot_not_served" : "from_bot");
+            continue;
+        }
+        if (tx == NULL)
+            rc = ts_shim_begin(a->svc.sh, &ctx, &tx, err);
+        h[i].tx = tx;
+        if (rc == 0)
+            rc = run(a, h, i, &u[i], err);
+        if (rc == 0 && h[i].flags_changed && i < n - 1)
+            rc = ts_fail(err, TS_E_STATE, "feature flags changed inside a batch");
+    }
+    if (tx != NULL && rc != 0)
+        ts_tx_rollback(tx);
+    else if (tx != NULL)
+        rc = finish(a, tx, h, n, err);
+    for (int i = 0; i < n && rc != 0; i++)
+        drop_replies(&out[i]);
+    free(h);
+    return rc;
 }
 
 static int handle(void *arg, const ts_bot_ctx *bot, const ts_update *u, ts_replies *out,
                   ts_error *err)
 {
-    ts_app *a = arg;
-    const ts_bot_settings *s = ts_registry_find(a->reg, bot->bot_id);
-    ts_ctx ctx = {bot->bot_id, bot->is_master};
-    ts_hctx h = {.svc = &a->svc, .bot = bot, .settings = s, .u = u, .out = out};
-    if (s == NULL || u->from.is_bot) {   /* dropped between refreshes; bots talking to bots */
-        ts_log(TS_LOG_INFO, "update_dropped", "bot_id=%" PRId64 " update_id=%" PRId64
-               " reason=%s", bot->bot_id, u->update_id, s == NULL ? "bot_not_served" : "from_bot");
-        return 0;
-    }
-    if (ts_shim_begin(a->svc.sh, &ctx, &h.tx, err) != 0)
-        return -1;
-    int rc = ts_repo_update_record(h.tx, u->update_id, err);
-    if (rc <= 0) {   /* 0: handled before (a redelivery): change nothing, send nothing */
-        ts_tx_rollback(h.tx);
-        return rc;
-    }
-    h.lang = u->from.language[0] ? ts_lang_of(u->from.language) : bot->language;
-    h.convo = ts_convo_get(a->convo, bot->bot_id, u->from.id);
-    rc = ts_h_register(&h, strcmp(u->command, "start") == 0 ? u->args : NULL, err);
-    if (rc == 0) {
-        h.lang = ts_lang_of(h.user.language);
-        rc = ts_h_route(&h, err);
-    }
-    if (rc != 0) {
-        ts_tx_rollback(h.tx);
-        drop_replies(out);
-        return -1;
-    }
-    if (finish(a, &h, err) != 0) {
-        drop_replies(out);
-        return -1;
-    }
-    return 0;
+    return handle_batch(arg, bot, u, 1, out, err);
 }
 
 /* ---- the Zarinpal callback ------------------------------------------------------------ */
@@ -137,7 +185,7 @@ static int zarinpal_once(ts_app *a, const ts_bot_ctx *bot, const ts_bot_settings
         ts_tx_rollback(h.tx);
         return -1;
     }
-    return finish(a, &h, err);
+    return finish(a, h.tx, &h, 1, err);
 }
 
 static int on_zarinpal(void *arg, int64_t bot_id, const char *authority, int ok,
@@ -250,7 +298,7 @@ static void metrics(void *arg, ts_buf *out)
 
 ts_bot_hooks ts_app_hooks(ts_app *a)
 {
-    return (ts_bot_hooks){.handler = {.handle = handle, .arg = a},
+    return (ts_bot_hooks){.handler = {.handle = handle, .handle_batch = handle_batch, .arg = a},
                           .list_bots = list_bots,
                           .tick = tick,
                           .kill_switch = kill_switch,

@@ -2,10 +2,11 @@
  * ts_app.h: ts-bot's application: the data-backed handlers on the shim,
  * plugged into the process core (ts_bot) through its hooks.
  *
- * One update is one unit of work: ts_shim_begin with the bot's context, the
- * (bot_id, update_id) record first (already there: a redelivery, nothing is
- * changed or sent), the handler's reads and writes, the commit; only then are
- * the replies delivered and the conversation state and flag cache updated. A
+ * A batch of one bot's updates is one unit of work (group commit, see
+ * ts_app.c): ts_shim_begin with the bot's context, per update the (bot_id,
+ * update_id) record first (already there: a redelivery, nothing is changed or
+ * sent) and the handler's reads and writes, the commit; only then are the
+ * replies delivered and the conversation states and flag cache updated. A
  * retryable error (stale route, busy, lost connection) rolls back and asks the
  * poller to redeliver; any other error rolls back and the user gets the
  * "error" text.

@@ -130,6 +130,45 @@ static ts_poll_verdict on_update(void *arg, int64_t bot_id, const cJSON *j)
     return v;
 }
 
+/* A batch the handler commits as one; an update it cannot parse, or a
+   non-retryable error (the batch rolled back), sends them one by one to on_update. */
+static ts_poll_verdict on_batch(void *arg, int64_t bot_id, const cJSON *const *j, int n)
+{
+    ts_bot *b = arg;
+    served *s = served_of(b, bot_id);
+    ts_update u[TS_POLL_BATCH];
+    ts_replies r[TS_POLL_BATCH] = {{0}};
+    ts_error err;
+    char q[1100];
+    int k, ok = s != NULL;   /* u[0..k) to free */
+    ts_poll_verdict v = TS_POLL_SPLIT;
+    for (k = 0; ok && k < n; k++)
+        ok = ts_update_parse(j[k], &u[k], &err) == 0;
+    if (ok) {
+        long long t0 = ts_now_ms();
+        int rc = b->h.handler.handle_batch(b->h.handler.arg, &s->ctx, u, n, r, &err);
+        double secs = (double)(ts_now_ms() - t0) / 1000.0;
+        v = rc == 0 ? TS_POLL_ACK : ts_error_retryable(&err) ? TS_POLL_RETRY : TS_POLL_SPLIT;
+        for (int i = 0; i < n && v != TS_POLL_SPLIT; i++) {
+            if (v == TS_POLL_ACK)
+                ts_sendq_put(s->replies, &r[i]);
+            ts_metrics_update(b->metrics, bot_id, v == TS_POLL_ACK ? TS_OUT_HANDLED
+                                                                   : TS_OUT_RETRIED, secs);
+        }
+        if (v != TS_POLL_ACK)
+            ts_log(v == TS_POLL_RETRY ? TS_LOG_WARN : TS_LOG_INFO,
+                   v == TS_POLL_RETRY ? "batch_retry" : "batch_split",
+                   "bot_id=%" PRId64 " update_ids=%" PRId64 "..%" PRId64 " code=%s error=%s",
+                   bot_id, u[0].update_id, u[n - 1].update_id, ts_code_name(err.code),
+                   ts_log_value(err.msg, q, sizeof q));
+    }
+    for (int i = 0; i < n; i++)
+        ts_replies_free(&r[i]);
+    for (int i = 0; i < k; i++)
+        ts_update_free(&u[i]);
+    return v;
+}
+
 /* ---- the served set ------------------------------------------------------------- */
 
 static int config_bots(void *arg, const ts_bot_info **bots, int *n, ts_error *err)
@@ -215,7 +254,9 @@ int ts_bot_open(const ts_config *cfg, const ts_bot_hooks *hooks, ts_bot **out, t
     ts_metrics_set_hook(b->metrics, hooks->metrics, hooks->arg);
     ts_poller_opts po = {.base_url = cfg->telegram_url,
                          .timeout_s = cfg->poll_timeout_s ? cfg->poll_timeout_s : -1,
-                         .on_update = on_update, .may_poll = may_poll, .arg = b};
+                         .on_update = on_update,
+                         .on_batch = hooks->handler.handle_batch ? on_batch : NULL,
+                         .may_poll = may_poll, .arg = b};
     ts_http_opts ho = {.listen = cfg->http_listen, .port = cfg->http_port, .metrics = b->metrics,
                        .on_zarinpal = hooks->on_zarinpal, .zarinpal_arg = hooks->arg};
     if (ts_poller_open(&po, &b->poller, err) != 0 ||

@@ -19,11 +19,16 @@
  * The exactly-once handlers record (bot_id, update_id) in the transaction of
  * their writes and return 0 for an update they find already recorded.
  *
+ * Group commit: with a handle_batch, the poller's updates for one bot (up to
+ * its TS_POLL_BATCH) go to it together and are acknowledged together after its
+ * commit; their replies are queued in order. A retryable error retries the
+ * batch; an unparsable update or any other error runs them one by one as above.
+ *
  * Replies go out on the loop's multi handle without blocking it, in order per
  * chat (ts_outbox). A bot's next getUpdates starts once its replies to the
  * last batch are out, so a confirmed offset means the replies went too.
  *
- * Stop: *stop set (SIGTERM) ends the loop after the update in hand; the
+ * Stop: *stop set (SIGTERM) ends the loop after the batch in hand; the
  * queued replies are sent (at most 2 s), the acknowledged offsets are confirmed to Telegram (ts_poller_drain) and
  * ts_bot_run returns 0. *kill set (SIGUSR1) is passed on to the owner's
  * kill_switch hook once.
@@ -63,6 +68,11 @@ typedef struct ts_bot_ctx {
 typedef struct ts_handler {
     int (*handle)(void *arg, const ts_bot_ctx *bot, const ts_update *u, ts_replies *out,
                   ts_error *err);
+    /* Optional: u[0..n) (n >= 2) as one unit of work, out[i] for u[i]. 0: all
+       committed; -1 (nothing committed, out empty): a retryable error is
+       redelivered, any other sends the updates to handle one by one. */
+    int (*handle_batch)(void *arg, const ts_bot_ctx *bot, const ts_update *u, int n,
+                        ts_replies *out, ts_error *err);
     void *arg;
 } ts_handler;
 

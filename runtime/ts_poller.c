@@ -232,9 +232,30 @@ static void bot_failed(ts_poller *p, pbot *b, const char *why, int retry_after_s
            b->bot_id, b->name, b->failures, wait, ts_log_value(why, q, sizeof q));
 }
 
-/* Hand b's updates to the owner in order until one is not acknowledged. */
+/* Hand batch[0..n) (their ids in ids) to the owner; -1 when one was not acknowledged. */
+static int deliver(ts_poller *p, pbot *b, const cJSON *const *batch, const int64_t *ids, int n)
+{
+    ts_poll_verdict v = n > 1 && p->o.on_batch != NULL
+                            ? p->o.on_batch(p->o.arg, b->bot_id, batch, n) : TS_POLL_SPLIT;
+    for (int i = 0; i < n && v != TS_POLL_RETRY; i++) {
+        if (v == TS_POLL_SPLIT && p->o.on_update(p->o.arg, b->bot_id, batch[i]) == TS_POLL_RETRY)
+            v = TS_POLL_RETRY;
+        else
+            b->offset = ids[i] + 1;
+    }
+    if (v != TS_POLL_RETRY)
+        return 0;
+    bot_failed(p, b, "an update was not committed: it will be redelivered", 0);
+    return -1;
+}
+
+/* Hand b's updates to the owner in order, at most TS_POLL_BATCH at a time,
+   until one is not acknowledged. */
 static void dispatch(ts_poller *p, pbot *b, const cJSON *updates)
 {
+    const cJSON *batch[TS_POLL_BATCH];
+    int64_t ids[TS_POLL_BATCH];
+    int n = 0;
     const cJSON *u;
     cJSON_ArrayForEach(u, updates) {
         const cJSON *idj = cJSON_GetObjectItemCaseSensitive(u, "update_id");
@@ -247,12 +268,16 @@ static void dispatch(ts_poller *p, pbot *b, const cJSON *updates)
         int64_t id = (int64_t)idj->valuedouble;
         if (id < b->offset)
             continue;   /* already acknowledged */
-        if (p->o.on_update(p->o.arg, b->bot_id, u) == TS_POLL_RETRY) {
-            bot_failed(p, b, "an update was not committed: it will be redelivered", 0);
+        batch[n] = u;
+        ids[n++] = id;
+        if (n < TS_POLL_BATCH)
+            continue;
+        if (deliver(p, b, batch, ids, n) != 0)
             return;
-        }
-        b->offset = id + 1;
+        n = 0;
     }
+    if (n > 0 && deliver(p, b, batch, ids, n) != 0)
+        return;
     b->failures = 0;
 }
 

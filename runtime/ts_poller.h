@@ -5,7 +5,9 @@
  * ts_poller_step from its loop; a step starts the polls that are due, waits
  * (curl_multi_poll, also on the owner's extra descriptors, at most timeout_ms
  * so the owner keeps its housekeeping rhythm) and hands every update that came
- * back to the owner's callback, one bot's updates in update_id order.
+ * back to the owner's callback, one bot's updates in update_id order: up to
+ * TS_POLL_BATCH of them at a time to on_batch when the owner has one (so it can
+ * commit them together), else, or when it asks, one by one to on_update.
  *
  * Offsets: the callback's verdict is the acknowledgement. TS_POLL_ACK means the
  * update is done (its effect committed, or it was refused for good) and the
@@ -25,7 +27,7 @@
  * while the step was sending is handled at once, not after timeout_ms.
  *
  * Single-threaded: call nothing of a poller from inside its callbacks (on_update,
- * may_poll, a transfer's done) but ts_poller_add and ts_poller_remove from done.
+ * on_batch, may_poll, a transfer's done) but ts_poller_add and ts_poller_remove from done.
  */
 #ifndef TS_POLLER_H
 #define TS_POLLER_H
@@ -38,9 +40,19 @@
 
 typedef struct ts_poller ts_poller;
 
-typedef enum ts_poll_verdict { TS_POLL_ACK, TS_POLL_RETRY } ts_poll_verdict;
+/* TS_POLL_SPLIT: only from on_batch, see there. */
+typedef enum ts_poll_verdict { TS_POLL_ACK, TS_POLL_RETRY, TS_POLL_SPLIT } ts_poll_verdict;
 
 typedef ts_poll_verdict (*ts_poll_fn)(void *arg, int64_t bot_id, const cJSON *update);
+
+/* The most updates one on_batch call gets. */
+#define TS_POLL_BATCH 32
+
+/* updates[0..n) of one bot, 2 <= n <= TS_POLL_BATCH, as one: ACK acknowledges
+   them all, RETRY none (as for one update), SPLIT hands them to on_update one
+   by one. */
+typedef ts_poll_verdict (*ts_poll_batch_fn)(void *arg, int64_t bot_id,
+                                            const cJSON *const *updates, int n);
 
 /* A transfer of the owner's on the poller's multi handle: easy is set up by the
    owner; done gets curl's result (the transfer is off the handle by then). */
@@ -56,6 +68,7 @@ typedef struct ts_poller_opts {
     int backoff_ms;         /* first backoff of a failing bot; 0 = 500 */
     int max_backoff_ms;     /* 0 = 30000 */
     ts_poll_fn on_update;
+    ts_poll_batch_fn on_batch;   /* NULL: every update goes to on_update */
     /* May bot_id's next getUpdates start? NULL: always. The owner holds a bot
        back while its replies to the last batch are still going out. */
     int (*may_poll)(void *arg, int64_t bot_id);

@@ -4,7 +4,8 @@
  * runtime; a crash after the commit and before the offset advanced (the
  * redelivered update changes nothing); 429 from Telegram; malformed updates;
  * the flag cache invalidated by a flag set through the bot and by a stage
- * change; /stats counts and the journal gauge of /metrics.
+ * change; /stats counts and the journal gauge of /metrics; group commit (a
+ * poll's updates in one unit of work, a failing one sending them one by one).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -295,6 +296,58 @@ static void test_flag_cache_invalidation(void **state)
     e2e_close(&e);
 }
 
+/* Queue an update from user for the bot's next poll: a text, or a button when
+   text starts with "cb:". */
+static void queue(e2e *e, int64_t user, const char *text)
+{
+    char json[512];
+    int cb = strncmp(text, "cb:", 3) == 0;
+    snprintf(json, sizeof json,
+             "{\"%s\":{%s\"from\":{\"id\":%lld,\"first_name\":\"User\",\"language_code\":"
+             "\"en\"},\"message\":{\"message_id\":1,\"chat\":{\"id\":%lld,\"type\":\"private\"}},"
+             "\"%s\":\"%s\",\"chat\":{\"id\":%lld,\"type\":\"private\"}}}",
+             cb ? "callback_query" : "message", cb ? "\"id\":\"cb\"," : "\"message_id\":2,",
+             (long long)user, (long long)user, cb ? "data" : "text", cb ? text + 3 : text,
+             (long long)user);
+    fake_telegram_push(e->ft, T, json);
+}
+
+static void test_group_commit(void **state)
+{
+    (void)state;
+    e2e e;
+    if (e2e_pair(&e, TS_PAIR_SQLITE, "legacy") != 0)
+        skip();
+    e2e_open_shim(&e);
+    e2e_seed(&e, 1, "BONUS");
+    /* one poll, one unit of work: the promo code typed after the button finds
+       the state the button left, though neither was committed yet */
+    queue(&e, 101, "/start");
+    queue(&e, 101, "cb:promo");
+    queue(&e, 101, "BONUS");
+    queue(&e, 102, "/start");
+    e2e_start(&e);
+    e2e_drain(&e, T);
+    e2e_stop(&e);
+    assert_true(has_text(&e, "Promo code applied: 20,000 added to your balance."));
+    assert_int_equal(ts_test_int(e.pair.legacy.url, "SELECT count(*) FROM promocode_uses"), 1);
+    assert_int_equal(ts_test_int(e.pair.legacy.url, "SELECT count(*) FROM ts_processed_updates"), 4);
+    /* a poison update fails its batch: the updates go one by one, the others
+       are served and only the poisoned user gets the error text */
+    ts_test_exec(e.pair.legacy.url, "CREATE TRIGGER poison BEFORE INSERT ON users "
+                                    "WHEN NEW.telegram_id = 666 BEGIN SELECT RAISE(ABORT, 'poison'); END");
+    queue(&e, 103, "/start");
+    queue(&e, 666, "/start");
+    queue(&e, 104, "/start");
+    e2e_start(&e);
+    e2e_drain(&e, T);
+    e2e_stop(&e);
+    assert_true(has_text(&e, "Something went wrong on our side."));
+    assert_int_equal(ts_test_int(e.pair.legacy.url, "SELECT count(*) FROM users"), 4);
+    assert_int_equal(ts_test_int(e.pair.legacy.url, "SELECT count(*) FROM ts_processed_updates"), 6);
+    e2e_close(&e);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -303,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_crash_after_commit_redelivery),
         cmocka_unit_test(test_429_and_malformed),
         cmocka_unit_test(test_flag_cache_invalidation),
+        cmocka_unit_test(test_group_commit),
     };
     int rc = cmocka_run_group_tests_name("e2e_robust", tests, NULL, NULL);
     curl_global_cleanup();

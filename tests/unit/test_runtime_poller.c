@@ -21,6 +21,9 @@ typedef struct seen {
     int64_t id[64];
     int64_t refuse_id;    /* answer RETRY to this update ... */
     int refusals;         /* ... this many times */
+    int nbatch;
+    int batch[8];         /* the sizes on_batch got */
+    ts_poll_verdict says[8];   /* its verdicts in turn (zero: ACK) */
 } seen;
 
 static ts_poll_verdict on_update(void *arg, int64_t bot_id, const cJSON *u)
@@ -38,24 +41,39 @@ static ts_poll_verdict on_update(void *arg, int64_t bot_id, const cJSON *u)
     return TS_POLL_ACK;
 }
 
+/* Every update of the batch is seen, whatever the verdict. */
+static ts_poll_verdict on_batch(void *arg, int64_t bot_id, const cJSON *const *u, int n)
+{
+    seen *s = arg;
+    for (int i = 0; i < n; i++)
+        on_update(arg, bot_id, u[i]);
+    assert_true(s->nbatch < 8);
+    s->batch[s->nbatch] = n;
+    return s->says[s->nbatch++];
+}
+
 typedef struct fx {
     fake_telegram *ft;
     ts_poller *p;
     seen s;
 } fx;
 
-static int setup(void **state)
+static int open_with(void **state, ts_poll_batch_fn batch)
 {
     fx *f = calloc(1, sizeof *f);
     ts_error err;
     f->ft = fake_telegram_start();
     ts_poller_opts o = {.base_url = fake_telegram_url(f->ft), .timeout_s = 2, .backoff_ms = 20,
-                        .max_backoff_ms = 100, .on_update = on_update, .arg = &f->s};
+                        .max_backoff_ms = 100, .on_update = on_update, .on_batch = batch,
+                        .arg = &f->s};
     if (f->ft == NULL || ts_poller_open(&o, &f->p, &err) != 0)
         return -1;
     *state = f;
     return 0;
 }
+
+static int setup(void **state) { return open_with(state, NULL); }
+static int setup_batch(void **state) { return open_with(state, on_batch); }
 
 static int teardown(void **state)
 {
@@ -239,6 +257,41 @@ static void test_drain_confirms_offsets(void **state)
     assert_int_equal(fake_telegram_pending(f->ft, TA), 0);
 }
 
+/* A poll's updates go to on_batch together: RETRY redelivers them all, SPLIT
+   hands them to on_update one by one, ACK acknowledges them all; a lone update
+   goes to on_update. */
+static void test_batches(void **state)
+{
+    fx *f = *state;
+    int64_t a1 = push(f, TA, "a1"), a2 = push(f, TA, "a2");
+    f->s.says[0] = TS_POLL_RETRY;
+    f->s.says[1] = TS_POLL_SPLIT;
+    set_bots(f, 1, 0);   /* after the pushes: the first poll gets both */
+    run_until(f, 6);     /* a1 a2 (retry), a1 a2 (split), a1, a2 */
+    assert_int_equal(ts_poller_offset(f->p, 1), a2 + 1);
+    assert_int_equal(f->s.nbatch, 2);
+    assert_int_equal(f->s.id[4], a1);
+    assert_int_equal(f->s.id[5], a2);
+    int64_t a3 = push(f, TA, "a3");
+    run_until(f, 7);
+    assert_int_equal(f->s.nbatch, 2);
+    assert_int_equal(ts_poller_offset(f->p, 1), a3 + 1);
+}
+
+/* At most TS_POLL_BATCH updates at a time; the rest follow. */
+static void test_batch_bound(void **state)
+{
+    fx *f = *state;
+    int64_t first = push(f, TA, "m");
+    for (int i = 0; i < TS_POLL_BATCH; i++)
+        push(f, TA, "m");
+    set_bots(f, 1, 0);
+    run_until(f, TS_POLL_BATCH + 1);
+    assert_int_equal(f->s.nbatch, 1);
+    assert_int_equal(f->s.batch[0], TS_POLL_BATCH);
+    assert_int_equal(ts_poller_offset(f->p, 1), first + TS_POLL_BATCH + 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +302,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_429_backs_off_that_bot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_step_keeps_rhythm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain_confirms_offsets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batches, setup_batch, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_bound, setup_batch, teardown),
     };
     return cmocka_run_group_tests_name("runtime_poller", tests, NULL, NULL);
 }
