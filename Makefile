@@ -54,9 +54,9 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 all: $(PROGRAMS) $(BUILD)/tools/ts-traffic
 
 # ts-traffic: the fake Telegram + Zarinpal server that plays the users (demo, benchmarks).
-$(BUILD)/tools/ts-traffic: $(BUILD)/tests/tools/ts_traffic.o $(LIB_shim)
+$(BUILD)/tools/ts-traffic: $(BUILD)/tests/tools/ts_traffic.o $(BUILD)/tests/unit/fake_http.o $(LIB_shim)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB_shim) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -26,13 +26,10 @@
  * (updates sent, replies received, errors, rate); --replies FILE also writes
  * every reply, one per line, so two runs can be compared.
  */
-#include <arpa/inet.h>
 #include <cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,6 +37,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../unit/fake_http.h"
 #include "ts_buf.h"
 
 #define MAX_BOTS 16
@@ -341,52 +339,21 @@ static int zarinpal(const char *path, const char *body, ts_buf *out)
     return 200;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *verb, const char *version, const char *upload,
-                                  size_t *upload_size, void **state)
+/* Every request: the Bot API under /bot<token>/, Zarinpal under /pg/v4/payment/. */
+static int on_call(void *arg, const char *url, const char *body, ts_buf *out)
 {
-    (void)cls, (void)verb, (void)version;
-    if (*state == NULL)
-        return (*state = calloc(1, sizeof(ts_buf))) != NULL ? MHD_YES : MHD_NO;
-    ts_buf *in = *state;
-    if (*upload_size > 0) {
-        if (in->len + *upload_size <= (1 << 20))   /* the bot's bodies are small */
-            ts_buf_add(in, upload, *upload_size);
-        *upload_size = 0;
-        return MHD_YES;
-    }
-    ts_buf out = {0};
-    int status = 404;
-    const char *body = in->s ? in->s : "{}";
+    (void)arg;
     const char *slash = strncmp(url, "/bot", 4) == 0 ? strchr(url + 4, '/') : NULL;
     if (slash != NULL && (size_t)(slash - url - 4) < sizeof g.bots[0].token) {
         char token[128];
         memcpy(token, url + 4, (size_t)(slash - url - 4));
         token[slash - url - 4] = '\0';
-        status = telegram(token, slash + 1, body, &out);
-    } else if (strncmp(url, "/pg/v4/payment/", 15) == 0) {
-        status = zarinpal(url, body, &out);
-    } else {
-        ts_buf_puts(&out, "{}");
+        return telegram(token, slash + 1, body, out);
     }
-    size_t len = out.len;
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, ts_buf_take(&out),
-                                                             MHD_RESPMEM_MUST_FREE);
-    MHD_add_response_header(r, "Content-Type", "application/json");
-    enum MHD_Result rc = MHD_queue_response(conn, (unsigned)status, r);
-    MHD_destroy_response(r);
-    return rc;
-}
-
-static void on_done(void *cls, struct MHD_Connection *conn, void **state,
-                    enum MHD_RequestTerminationCode why)
-{
-    (void)cls, (void)conn, (void)why;
-    if (*state != NULL) {
-        ts_buf_free(*state);
-        free(*state);
-        *state = NULL;
-    }
+    if (strncmp(url, "/pg/v4/payment/", 15) == 0)
+        return zarinpal(url, body, out);
+    ts_buf_puts(out, "{}");
+    return 404;
 }
 
 /* ---- main ------------------------------------------------------------------------------ */
@@ -478,16 +445,10 @@ int main(int argc, char **argv)
         if (b->q == NULL || b->refcode == NULL || b->step == NULL)
             return fprintf(stderr, "ts-traffic: out of memory\n"), 1;
     }
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, 0,
-        NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED,
-        on_done, NULL, MHD_OPTION_END);
-    if (d == NULL)
+    fake_http http;
+    if (fake_http_start(&http, (int)port, on_call, NULL) != 0)
         return fprintf(stderr, "ts-traffic: cannot listen on 127.0.0.1:%lld\n", port), 1;
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    printf("http://127.0.0.1:%u\n", info ? info->port : 0);
+    printf("%s\n", http.url);
     fflush(stdout);
     struct sigaction act = {.sa_handler = on_stop};
     sigemptyset(&act.sa_mask);
@@ -540,7 +501,7 @@ int main(int argc, char **argv)
            secs > 0 ? (double)g.confirmed / secs : 0.0);
     pthread_mutex_unlock(&g.mu);
     fflush(stdout);
-    MHD_stop_daemon(d);
+    fake_http_stop(&http);
     curl_easy_cleanup(c);
     curl_global_cleanup();
     if (g.replies != NULL)

@@ -113,7 +113,7 @@ fake_zarinpal *fake_zarinpal_start(void)
 {
     fake_zarinpal *fz = calloc(1, sizeof *fz);
     pthread_mutex_init(&fz->mu, NULL);
-    if (fake_http_start(&fz->http, on_call, fz) != 0) {
+    if (fake_http_start(&fz->http, 0, on_call, fz) != 0) {
         fake_zarinpal_stop(fz);
         return NULL;
     }
