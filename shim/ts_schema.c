@@ -352,52 +352,46 @@ static int check_not_other_side(ts_store *s, const ts_schema *sc, ts_error *err)
     return 0;
 }
 
+/* ts_schema_apply inside a transaction. */
+static int apply_schema(ts_store *s, void *arg, ts_error *err)
+{
+    const ts_schema *sc = arg;
+    char qt[TS_QNAME_MAX], sql[256 + TS_QNAME_MAX], now[TS_TIME_MAX];
+    int have;
+
+    if (ensure_version_table(s, err) || ts_schema_applied_version(s, sc, &have, err))
+        return -1;
+    if (have > sc->version)
+        return ts_fail(err, TS_E_STATE,
+                       "the %s schema in %s is at version %d, newer than this build's %d: "
+                       "use a tenantshift release at least as new as the one that applied it",
+                       sc->name, ts_store_url(s), have, sc->version);
+    if (have == 0 && check_not_other_side(s, sc, err))
+        return -1;
+    if (have == sc->version)
+        return 0;
+    char *ddl = render(sc, ts_store_schema(s), ts_store_engine(s));
+    if (ddl == NULL)
+        return ts_fail(err, TS_E_NOMEM, "out of memory rendering the %s schema", sc->name);
+    int rc = ts_store_script(s, ddl, err);
+    free(ddl);
+    if (rc)
+        return -1;
+    ts_time_now(now);
+    ts_value p[3] = {ts_text(sc->name), ts_int(sc->version), ts_text(now)};
+    if (ts_store_table(s, "ts_schema_version", qt, err))
+        return -1;
+    snprintf(sql, sizeof sql,
+             "INSERT INTO %s (name, version, applied_at) VALUES ($1, $2, $3) "
+             "ON CONFLICT (name) DO UPDATE SET version = excluded.version, "
+             "applied_at = excluded.applied_at", qt);
+    return ts_store_exec(s, sql, p, 3, NULL, err);
+}
+
 int ts_schema_apply(ts_store *s, const ts_schema *sc, ts_error *err)
 {
-    char qt[TS_QNAME_MAX], sql[256 + TS_QNAME_MAX], now[TS_TIME_MAX];
-    int have, own = !ts_store_in_txn(s);
-    char *ddl = NULL;
-
-    if (own && ts_store_begin(s, err))
-        goto fail;
-    if (ensure_version_table(s, err) || ts_schema_applied_version(s, sc, &have, err))
-        goto fail;
-    if (have > sc->version) {
-        ts_fail(err, TS_E_STATE,
-                "the %s schema in %s is at version %d, newer than this build's %d: "
-                "use a tenantshift release at least as new as the one that applied it",
-                sc->name, ts_store_url(s), have, sc->version);
-        goto fail;
-    }
-    if (have == 0 && check_not_other_side(s, sc, err))
-        goto fail;
-    if (have < sc->version) {
-        ddl = render(sc, ts_store_schema(s), ts_store_engine(s));
-        if (ddl == NULL) {
-            ts_fail(err, TS_E_NOMEM, "out of memory rendering the %s schema", sc->name);
-            goto fail;
-        }
-        if (ts_store_script(s, ddl, err))
-            goto fail;
-        ts_time_now(now);
-        ts_value p[3] = {ts_text(sc->name), ts_int(sc->version), ts_text(now)};
-        if (ts_store_table(s, "ts_schema_version", qt, err))
-            goto fail;
-        snprintf(sql, sizeof sql,
-                 "INSERT INTO %s (name, version, applied_at) VALUES ($1, $2, $3) "
-                 "ON CONFLICT (name) DO UPDATE SET version = excluded.version, "
-                 "applied_at = excluded.applied_at", qt);
-        if (ts_store_exec(s, sql, p, 3, NULL, err))
-            goto fail;
-    }
-    if (own && ts_store_commit(s, err))
-        goto fail;
-    free(ddl);
-    return 0;
-fail:
-    if (own)
-        ts_store_rollback(s, NULL);
-    free(ddl);
+    if (ts_store_atomically(s, apply_schema, (void *)sc, err) == 0)
+        return 0;
     ts_error_context(err, "applying the %s schema to %s", sc->name, ts_store_url(s));
     return -1;
 }
@@ -423,28 +417,35 @@ int ts_schema_tables_ddl(const ts_schema *sc, const char *const *names, int n, i
     return *out ? 0 : ts_fail(err, TS_E_NOMEM, "out of memory rendering %s tables", sc->name);
 }
 
+/* What run_tables does, inside a transaction. */
+typedef struct tables_job {
+    const ts_schema *sc;
+    const char *const *names;
+    int n, drop;
+} tables_job;
+
+static int tables_in_txn(ts_store *s, void *arg, ts_error *err)
+{
+    const tables_job *j = arg;
+    int have = 0, rc;
+    char *ddl = NULL;
+    /* Creating: the same guard as a whole apply against the other side's schema. */
+    if (!j->drop && (ts_schema_applied_version(s, j->sc, &have, err) ||
+                     (have == 0 && check_not_other_side(s, j->sc, err))))
+        return -1;
+    rc = ts_schema_tables_ddl(j->sc, j->names, j->n, j->drop, s, &ddl, err) ||
+         ts_store_script(s, ddl, err) ? -1 : 0;
+    free(ddl);
+    return rc;
+}
+
 /* Run the DDL of some tables in the caller's transaction or in one of its own. */
 static int run_tables(ts_store *s, const ts_schema *sc, const char *const *names, int n, int drop,
                       ts_error *err)
 {
-    int own = !ts_store_in_txn(s), have = 0;
-    char *ddl = NULL;
-    if (own && ts_store_begin(s, err))
-        goto fail;
-    /* Creating: the same guard as a whole apply against the other side's schema. */
-    if (!drop && (ts_schema_applied_version(s, sc, &have, err) ||
-                  (have == 0 && check_not_other_side(s, sc, err))))
-        goto fail;
-    if (ts_schema_tables_ddl(sc, names, n, drop, s, &ddl, err) || ts_store_script(s, ddl, err))
-        goto fail;
-    if (own && ts_store_commit(s, err))
-        goto fail;
-    free(ddl);
-    return 0;
-fail:
-    if (own)
-        ts_store_rollback(s, NULL);
-    free(ddl);
+    tables_job j = {sc, names, n, drop};
+    if (ts_store_atomically(s, tables_in_txn, &j, err) == 0)
+        return 0;
     ts_error_context(err, "%s %d table(s) of the %s schema in %s", drop ? "dropping" : "creating",
                      n, sc->name, ts_store_url(s));
     return -1;

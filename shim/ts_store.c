@@ -356,6 +356,20 @@ int ts_store_query_text(ts_store *s, const char *sql, const ts_value *params, in
 
 int ts_store_in_txn(const ts_store *s) { return s->conn->in_txn; }
 
+int ts_store_atomically(ts_store *s, int (*fn)(ts_store *s, void *arg, ts_error *err), void *arg,
+                        ts_error *err)
+{
+    if (s->conn->in_txn)
+        return fn(s, arg, err);
+    if (ts_store_begin(s, err))
+        return -1;
+    if (fn(s, arg, err)) {
+        ts_store_rollback(s, NULL);
+        return -1;
+    }
+    return ts_store_commit(s, err);
+}
+
 int ts_store_begin(ts_store *s, ts_error *err)
 {
     if (s->conn->in_txn)

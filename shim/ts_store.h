@@ -96,6 +96,13 @@ int ts_store_query_int(ts_store *s, const char *sql, const ts_value *params, int
 int ts_store_query_text(ts_store *s, const char *sql, const ts_value *params, int nparams,
                         char *buf, size_t bufsize, ts_error *err);
 
+/*
+ * Run fn in the caller's open transaction, or in one of its own that commits
+ * when fn returns 0 and rolls back otherwise.
+ */
+int ts_store_atomically(ts_store *s, int (*fn)(ts_store *s, void *arg, ts_error *err), void *arg,
+                        ts_error *err);
+
 /* Transactions. begin fails when one is open; savepoints nest inside. */
 int ts_store_begin(ts_store *s, ts_error *err);
 int ts_store_commit(ts_store *s, ts_error *err);
