@@ -123,8 +123,10 @@ typedef struct ts_twins {
    the latest write of a row replaces an earlier one. */
 int ts_twins_add(ts_twins *tw, const ts_table *t, const ts_value *row, const int *include,
                  int deleted, ts_error *err);
-/* Write every held twin to s in as few statements as fit (one, normally). */
-int ts_twins_flush(ts_twins *tw, ts_store *s, ts_error *err);
+/* Write every held twin to s in as few statements as fit (one, normally).
+   commit: the last of them also commits s's transaction, in the same round
+   trip; on failure that transaction is over (nothing of it committed). */
+int ts_twins_flush(ts_twins *tw, ts_store *s, int commit, ts_error *err);
 void ts_twins_reset(ts_twins *tw);
 void ts_twins_free(ts_twins *tw);
 

@@ -292,6 +292,17 @@ int ts_store_query(ts_store *s, const char *sql, const ts_value *params, int npa
     return s->conn->drv->query(s->conn, s, sql, params, nparams, out, err);
 }
 
+int ts_store_query_deferred(ts_store *s, const char *sql, const ts_value *params, int nparams,
+                            ts_rows **out, ts_error *err)
+{
+    *out = NULL;
+    if (check_free(s, err) || check_params(params, nparams, err))
+        return -1;
+    if (s->conn->drv->query_deferred == NULL)
+        return s->conn->drv->query(s->conn, s, sql, params, nparams, out, err);
+    return s->conn->drv->query_deferred(s->conn, s, sql, params, nparams, out, err);
+}
+
 int ts_rows_next(ts_rows *r, ts_error *err) { return r->store->conn->drv->next(r, err); }
 int ts_rows_ncols(const ts_rows *r) { return r->store->conn->drv->ncols(r); }
 const char *ts_rows_name(const ts_rows *r, int col) { return r->store->conn->drv->colname(r, col); }
@@ -395,6 +406,33 @@ int ts_store_commit(ts_store *s, ts_error *err)
         s->conn->drv->exec(s->conn, "ROLLBACK", NULL, 0, NULL, NULL);
         s->conn->in_txn = 0;
         *err = keep;
+        return -1;
+    }
+    s->conn->in_txn = 0;
+    return 0;
+}
+
+int ts_store_exec_commit(ts_store *s, const char *sql, const ts_value *params, int nparams,
+                         ts_error *err)
+{
+    if (!s->conn->in_txn)
+        return ts_fail(err, TS_E_INTERNAL, "store %s: commit without a transaction", s->url.display);
+    if (check_free(s, err) || check_params(params, nparams, err)) {
+        ts_store_rollback(s, NULL);
+        return -1;
+    }
+    if (s->conn->drv->exec_commit == NULL) {
+        if (ts_store_exec(s, sql, params, nparams, NULL, err)) {
+            ts_store_rollback(s, NULL);
+            return -1;
+        }
+        return ts_store_commit(s, err);
+    }
+    if (s->conn->drv->exec_commit(s->conn, sql, params, nparams, err)) {
+        /* The statement failed (the transaction is aborted) or COMMIT did (it
+           is over): ROLLBACK settles both. */
+        s->conn->drv->exec(s->conn, "ROLLBACK", NULL, 0, NULL, NULL);
+        s->conn->in_txn = 0;
         return -1;
     }
     s->conn->in_txn = 0;

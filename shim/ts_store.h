@@ -79,6 +79,14 @@ int ts_store_script(ts_store *s, const char *sql, ts_error *err);
 /* Start a query; iterate with ts_rows_next. */
 int ts_store_query(ts_store *s, const char *sql, const ts_value *params, int nparams,
                    ts_rows **out, ts_error *err);
+/*
+ * Start a query without waiting for it: on PostgreSQL the statement is sent
+ * and the server works on it while the caller uses another connection; a bad
+ * statement then fails at the first ts_rows_next, and the columns are known
+ * from there. Elsewhere the same as ts_store_query.
+ */
+int ts_store_query_deferred(ts_store *s, const char *sql, const ts_value *params, int nparams,
+                            ts_rows **out, ts_error *err);
 /* 1: a row is ready; 0: no more rows; -1: error (err set). */
 int ts_rows_next(ts_rows *r, ts_error *err);
 int ts_rows_ncols(const ts_rows *r);
@@ -107,6 +115,14 @@ int ts_store_atomically(ts_store *s, int (*fn)(ts_store *s, void *arg, ts_error 
 int ts_store_begin(ts_store *s, ts_error *err);
 int ts_store_commit(ts_store *s, ts_error *err);
 int ts_store_rollback(ts_store *s, ts_error *err);
+/*
+ * Run one last statement of the open transaction and commit it: on PostgreSQL
+ * both go out together (pipeline mode), so the statement costs no round trip
+ * of its own. On failure of either, nothing of the transaction is committed
+ * and it is over.
+ */
+int ts_store_exec_commit(ts_store *s, const char *sql, const ts_value *params, int nparams,
+                         ts_error *err);
 int ts_store_in_txn(const ts_store *s);
 int ts_store_savepoint(ts_store *s, const char *name, ts_error *err);
 int ts_store_release(ts_store *s, const char *name, ts_error *err);

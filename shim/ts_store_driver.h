@@ -60,8 +60,15 @@ struct ts_driver {
     int (*exec)(ts_conn *c, const char *sql, const ts_value *p, int np, int64_t *changes,
                 ts_error *err);
     int (*script)(ts_conn *c, const char *sql, ts_error *err);
+    /* Run sql, then COMMIT the open transaction, in one round trip. NULL: the
+       engine has no round trips to save (ts_store.c runs the two in turn). */
+    int (*exec_commit)(ts_conn *c, const char *sql, const ts_value *p, int np, ts_error *err);
     int (*query)(ts_conn *c, ts_store *s, const char *sql, const ts_value *p, int np,
                  ts_rows **out, ts_error *err);
+    /* Send the query and return: its first result is waited for by the first
+       next. NULL: ts_store.c runs it as query does. */
+    int (*query_deferred)(ts_conn *c, ts_store *s, const char *sql, const ts_value *p, int np,
+                          ts_rows **out, ts_error *err);
     int (*next)(ts_rows *r, ts_error *err);
     int (*ncols)(const ts_rows *r);
     const char *(*colname)(const ts_rows *r, int col);

@@ -63,7 +63,8 @@ typedef struct pg_rows {
     PGresult *cur;      /* a later row's result, or NULL */
     PGresult *row;      /* the current row (head or cur), NULL when none */
     int started, done;
-    int ncols;
+    int ncols;                    /* 0 until the first result is in (rows_start) */
+    void *cols;                   /* one block for the four arrays below */
     ts_type *types;
     ts_value *vals;               /* the current row, decoded */
     unsigned char **blobs;        /* unescaped bytea of the current row */
@@ -505,6 +506,67 @@ static int pg_exec(ts_conn *conn, const char *sql, const ts_value *p, int np, in
     return 0;
 }
 
+/*
+ * The statement and COMMIT in one pipeline, one Sync: one round trip. When the
+ * statement fails the server skips COMMIT (PGRES_PIPELINE_ABORTED) and the
+ * transaction stays aborted for the caller's ROLLBACK; the first error is the
+ * one reported.
+ */
+static int pg_exec_commit(ts_conn *conn, const char *sql, const ts_value *p, int np,
+                          ts_error *err)
+{
+    static const char *const what[2] = {NULL, "COMMIT"};
+    pg_conn *c = PG(conn);
+    pg_params pp;
+    PGresult *res, *failed = NULL;
+    const char *failed_sql = NULL;
+    char name[16];
+
+    if (pg_idle(c, err) || prepared(c, sql, np, name, err) || params_make(p, np, &pp, err))
+        return -1;
+    int sent = PQenterPipelineMode(c->pg) &&
+               (name[0] ? PQsendQueryPrepared(c->pg, name, np, pp.values, pp.lengths, pp.formats, 0)
+                        : PQsendQueryParams(c->pg, sql, np, NULL, pp.values, pp.lengths,
+                                            pp.formats, 0)) &&
+               PQsendQueryParams(c->pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) &&
+               PQpipelineSync(c->pg);
+    free(pp.mem);
+    if (!sent) {
+        pg_fail(c, NULL, sql, err);
+        drain(c);
+        PQexitPipelineMode(c->pg);
+        return -1;
+    }
+    /* Each statement's results end with NULL; the Sync's result comes last. */
+    for (int q = 0; q < 2; q++)
+        while ((res = PQgetResult(c->pg)) != NULL) {
+            ExecStatusType st = PQresultStatus(res);
+            /* SINGLE_TUPLE: libpq may carry single-row mode over from the
+               connection's last query; the rows are not wanted either way. */
+            if (failed == NULL && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
+                st != PGRES_SINGLE_TUPLE && st != PGRES_PIPELINE_ABORTED) {
+                failed = res;
+                failed_sql = what[q] ? what[q] : sql;
+            } else {
+                PQclear(res);
+            }
+        }
+    while ((res = PQgetResult(c->pg)) != NULL) {
+        int sync = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+        PQclear(res);
+        if (sync)
+            break;
+    }
+    if (!PQexitPipelineMode(c->pg) && failed == NULL)
+        return pg_fail(c, NULL, sql, err);
+    if (failed != NULL) {
+        pg_fail(c, failed, failed_sql, err);
+        PQclear(failed);
+        return -1;
+    }
+    return 0;
+}
+
 static int pg_script(ts_conn *conn, const char *sql, ts_error *err)
 {
     pg_conn *c = PG(conn);
@@ -604,73 +666,102 @@ static int row_decode(pg_rows *r, ts_error *err)
     return 0;
 }
 
-/*
- * One block holds the rows struct and its per-column arrays, ordered by
- * alignment: values, pointers, enums, then bytes.
- */
-static pg_rows *rows_alloc(int ncols, const char *sql)
+/* The rows struct with a copy of its statement (for error messages). */
+static pg_rows *rows_alloc(const char *sql)
 {
-    size_t nc = (size_t)ncols, sqlen = strlen(sql) + 1;
-    size_t size = sizeof(pg_rows) + nc * (sizeof(ts_value) + sizeof(unsigned char *) +
-                                          sizeof(ts_type) + TS_TIME_MAX) + sqlen;
-    pg_rows *r = calloc(1, size);
+    size_t sqlen = strlen(sql) + 1;
+    pg_rows *r = calloc(1, sizeof(pg_rows) + sqlen);
     if (r == NULL)
         return NULL;
-    r->ncols = ncols;
-    r->vals = (ts_value *)(r + 1);
-    r->blobs = (unsigned char **)(r->vals + nc);
-    r->types = (ts_type *)(r->blobs + nc);
-    r->times = (char (*)[TS_TIME_MAX])(r->types + nc);
-    r->sql = (char *)(r->times + nc);
+    r->sql = (char *)(r + 1);
     memcpy(r->sql, sql, sqlen);
     return r;
 }
 
-static int pg_query(ts_conn *conn, ts_store *s, const char *sql, const ts_value *p, int np,
-                    ts_rows **out, ts_error *err)
+/*
+ * Take the statement's first result: a bad statement fails here, and the
+ * columns are known from here on. One block holds the per-column arrays,
+ * ordered by alignment: values, pointers, enums, then bytes.
+ */
+static int rows_start(pg_rows *r, ts_error *err)
+{
+    PGresult *res = PQgetResult(r->c->pg);
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK) {
+        pg_fail(r->c, res, r->sql, err);
+        PQclear(res);
+        rows_finish(r);
+        return -1;
+    }
+    size_t nc = (size_t)PQnfields(res);
+    r->cols = calloc(1, nc * (sizeof(ts_value) + sizeof(unsigned char *) + sizeof(ts_type) +
+                              TS_TIME_MAX) + 1);
+    if (r->cols == NULL) {
+        PQclear(res);
+        rows_finish(r);
+        return ts_fail(err, TS_E_NOMEM, "postgresql: out of memory starting a query");
+    }
+    r->vals = r->cols;
+    r->blobs = (unsigned char **)(r->vals + nc);
+    r->types = (ts_type *)(r->blobs + nc);
+    r->times = (char (*)[TS_TIME_MAX])(r->types + nc);
+    r->ncols = (int)nc;
+    for (int i = 0; i < r->ncols; i++)
+        r->types[i] = type_of(PQftype(res, i));
+    r->head = res;
+    return 0;
+}
+
+/*
+ * Send the statement; the connection is held by the rows until they are read
+ * or closed. Unless deferred, wait for the first result here, so a bad
+ * statement fails at query time; deferred, the server works on it while the
+ * caller does something else, and the first pg_next waits.
+ */
+static int query_send(ts_conn *conn, ts_store *s, const char *sql, const ts_value *p, int np,
+                      int deferred, ts_rows **out, ts_error *err)
 {
     pg_conn *c = PG(conn);
     pg_params pp;
-    PGresult *res;
-    ExecStatusType st;
     pg_rows *r;
-    int sent;
-
     char name[16];
+
     *out = NULL;
     if (pg_idle(c, err) || prepared(c, sql, np, name, err) || params_make(p, np, &pp, err))
         return -1;
-    sent = name[0] ? PQsendQueryPrepared(c->pg, name, np, pp.values, pp.lengths, pp.formats, 0)
-                   : PQsendQueryParams(c->pg, sql, np, NULL, pp.values, pp.lengths, pp.formats, 0);
+    int sent = name[0] ? PQsendQueryPrepared(c->pg, name, np, pp.values, pp.lengths, pp.formats, 0)
+                       : PQsendQueryParams(c->pg, sql, np, NULL, pp.values, pp.lengths,
+                                           pp.formats, 0);
     free(pp.mem);
     if (!sent)
         return pg_fail(c, NULL, sql, err);
     /* Must come before the first PQgetResult. */
     PQsetSingleRowMode(c->pg);
-    /* Wait for the first result here, so a bad statement fails at query time
-       and the column names are known before the first row is read. */
-    res = PQgetResult(c->pg);
-    st = PQresultStatus(res);
-    if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK) {
-        pg_fail(c, res, sql, err);
-        PQclear(res);
-        drain(c);
-        return -1;
-    }
-    r = rows_alloc(PQnfields(res), sql);
-    if (r == NULL) {
-        PQclear(res);
+    if ((r = rows_alloc(sql)) == NULL) {
         drain(c);
         return ts_fail(err, TS_E_NOMEM, "postgresql: out of memory starting a query");
     }
-    for (int i = 0; i < r->ncols; i++)
-        r->types[i] = type_of(PQftype(res, i));
     r->base.store = s;
     r->c = c;
-    r->head = res;
     c->base.open_rows = &r->base;
+    if (!deferred && rows_start(r, err)) {
+        free(r);
+        return -1;
+    }
     *out = &r->base;
     return 0;
+}
+
+static int pg_query(ts_conn *conn, ts_store *s, const char *sql, const ts_value *p, int np,
+                    ts_rows **out, ts_error *err)
+{
+    return query_send(conn, s, sql, p, np, 0, out, err);
+}
+
+static int pg_query_deferred(ts_conn *conn, ts_store *s, const char *sql, const ts_value *p,
+                             int np, ts_rows **out, ts_error *err)
+{
+    return query_send(conn, s, sql, p, np, 1, out, err);
 }
 
 static int pg_next(ts_rows *rows, ts_error *err)
@@ -680,6 +771,8 @@ static int pg_next(ts_rows *rows, ts_error *err)
 
     if (r->done)
         return 0;
+    if (r->head == NULL && rows_start(r, err)) /* deferred: its first result */
+        return -1;
     row_release(r);
     if (!r->started) {
         r->started = 1;
@@ -727,6 +820,7 @@ static void pg_rows_close(ts_rows *rows)
     if (!r->done)
         rows_finish(r);
     PQclear(r->head);
+    free(r->cols);
     free(r);
 }
 
@@ -1041,7 +1135,9 @@ const ts_driver ts_driver_pg = {
     .same_database = pg_same_database,
     .exec = pg_exec,
     .script = pg_script,
+    .exec_commit = pg_exec_commit,
     .query = pg_query,
+    .query_deferred = pg_query_deferred,
     .next = pg_next,
     .ncols = pg_ncols,
     .colname = pg_colname,

@@ -14,9 +14,10 @@
  *        t2 AS (DELETE FROM s.tickets WHERE (bot_id, id) IN ((...), ...))
  *   SELECT 1
  *
- * The unit flushes them before its COMMIT and before any statement that
- * reads or writes the twins' side (a new-only table referencing a twin, a
- * read of that side), so nothing inside the unit ever sees the difference;
+ * The unit flushes them before any statement that reads or writes the
+ * twins' side (a new-only table referencing a twin, a read of that side), so
+ * nothing inside the unit ever sees the difference, and at its end together
+ * with its COMMIT (ts_store_exec_commit: one round trip for both);
  * PostgreSQL checks the foreign keys of the one statement at its end, so the
  * order of the CTEs does not matter. A failure there fails the unit.
  */
@@ -193,7 +194,7 @@ static int group_params(const ts_twins *tw, int i)
     return n;
 }
 
-int ts_twins_flush(ts_twins *tw, ts_store *s, ts_error *err)
+int ts_twins_flush(ts_twins *tw, ts_store *s, int commit, ts_error *err)
 {
     int *done = calloc((size_t)tw->n + 1, sizeof *done), rc = 0;
     ts_value *params = calloc(MAX_PARAMS + 64, sizeof *params);
@@ -204,6 +205,8 @@ int ts_twins_flush(ts_twins *tw, ts_store *s, ts_error *err)
         return ts_fail(err, TS_E_NOMEM, "out of memory");
     }
     int first = 0;
+    if (commit && tw->n == 0)
+        rc = ts_store_commit(s, err);
     while (rc == 0 && first < tw->n) {
         int np = 0, ctes = 0;
         ts_buf_reset(&sql);
@@ -224,10 +227,14 @@ int ts_twins_flush(ts_twins *tw, ts_store *s, ts_error *err)
             ctes++;
         }
         ts_buf_puts(&sql, " SELECT 1");
-        rc = sql.oom ? ts_fail(err, TS_E_NOMEM, "out of memory")
-                     : ts_store_exec(s, sql.s, params, np, NULL, err);
         while (first < tw->n && done[first])
             first++;
+        if (sql.oom)
+            rc = ts_fail(err, TS_E_NOMEM, "out of memory");
+        else if (commit && first == tw->n)
+            rc = ts_store_exec_commit(s, sql.s, params, np, err);
+        else
+            rc = ts_store_exec(s, sql.s, params, np, NULL, err);
     }
     if (rc)
         ts_error_context(err, "writing the twins of this unit of work");

@@ -215,18 +215,21 @@ static int flush_twins(ts_tx *tx, ts_error *err)
 {
     if (tx->twins.n == 0)
         return 0;
-    return ts_twins_flush(&tx->twins, store_of(tx, tx->twins_side), err);
+    return ts_twins_flush(&tx->twins, store_of(tx, tx->twins_side), 0, err);
 }
 
 int ts_tx_commit(ts_tx *tx, ts_error *err)
 {
     ts_shim *sh = tx->sh;
-    if (flush_twins(tx, err)) {
+    /* Shared connection: the last twin statement and COMMIT go out together. */
+    int together = sh->shared && tx->twins.n > 0;
+    if (together ? ts_twins_flush(&tx->twins, store_of(tx, tx->twins_side), 1, err)
+                 : flush_twins(tx, err)) {
         ts_tx_rollback(tx);
         return -1;
     }
     /* Legacy first: the new side holds the fencing lock until legacy is in. */
-    if (tx->open_legacy && ts_store_commit(sh->legacy, err)) {
+    if (tx->open_legacy && !together && ts_store_commit(sh->legacy, err)) {
         ts_tx_rollback(tx);
         return -1;
     }
@@ -549,20 +552,18 @@ static int where_stmt(ts_tx *tx, const route_info *ri, ts_side side, ts_store *o
 typedef int (*row_fn)(ts_tx *tx, const route_info *ri, const ts_table *t, const ts_value *row,
                       void *arg, ts_error *err);
 
-static int run_rows(ts_tx *tx, ts_store *s, const ts_table *t, stmt *st, row_fn fn, void *fnarg,
-                    int64_t *nrows, ts_error *err, const route_info *ri)
+/* Read every row of r (then closed), copy them out, and hand each to fn. */
+static int consume_rows(ts_tx *tx, ts_rows *r, const ts_table *t, row_fn fn, void *fnarg,
+                        int64_t *nrows, ts_error *err, const route_info *ri)
 {
-    ts_rows *r;
     int rc;
     ts_value *row = calloc((size_t)t->ncols, sizeof *row);
     /* Rows are copied out before fn runs: fn writes on the same connection. */
     ts_value **copies = NULL;
     int n = 0, cap = 0;
-    if (row == NULL)
+    if (row == NULL) {
+        ts_rows_close(r);
         return ts_fail(err, TS_E_NOMEM, "out of memory");
-    if (st->sql->oom || ts_store_query(s, st->sql->s, st->args, st->nargs, &r, err)) {
-        free(row);
-        return st->sql->oom ? ts_fail(err, TS_E_NOMEM, "out of memory") : -1;
     }
     while ((rc = ts_rows_next(r, err)) == 1) {
         for (int i = 0; i < t->ncols; i++)
@@ -593,6 +594,17 @@ static int run_rows(ts_tx *tx, ts_store *s, const ts_table *t, stmt *st, row_fn 
     if (nrows)
         *nrows = n;
     return rc < 0 ? -1 : 0;
+}
+
+static int run_rows(ts_tx *tx, ts_store *s, const ts_table *t, stmt *st, row_fn fn, void *fnarg,
+                    int64_t *nrows, ts_error *err, const route_info *ri)
+{
+    ts_rows *r;
+    if (st->sql->oom)
+        return ts_fail(err, TS_E_NOMEM, "out of memory");
+    if (ts_store_query(s, st->sql->s, st->args, st->nargs, &r, err))
+        return -1;
+    return consume_rows(tx, r, t, fn, fnarg, nrows, err, ri);
 }
 
 /* ---- writes ------------------------------------------------------------------ */
@@ -969,27 +981,35 @@ static int order_clause(ts_tx *tx, const route_info *ri, ts_side side, const cha
     return 0;
 }
 
+/* The SELECT of an operation on side, into tx->sql and st. */
+static int select_stmt(ts_tx *tx, const route_info *ri, ts_side side, ts_store *on,
+                       const ts_cond *where, int nwhere, const char *order_by, int limit, int lock,
+                       stmt *st, ts_buf *keep, ts_error *err)
+{
+    if (where_stmt(tx, ri, side, on, "SELECT", 1, where, nwhere, st, keep, err) ||
+        order_clause(tx, ri, side, order_by, st, err))
+        return -1;
+    if (limit > 0)
+        ts_buf_printf(&tx->sql, " LIMIT %d", limit);
+    /* SQLite has no row locks: its write transaction already excludes writers. */
+    if (lock && ts_store_engine(on) == TS_ENGINE_PG)
+        ts_buf_puts(&tx->sql, " FOR UPDATE");
+    return 0;
+}
+
 static int select_side(ts_tx *tx, const route_info *ri, ts_side side, const ts_cond *where,
                        int nwhere, const char *order_by, int limit, int lock, ts_result *res,
                        ts_error *err, ts_store *on)
 {
     ts_buf keep = {0};
     stmt st = {&tx->sql};
-    const ts_table *t = side == TS_SIDE_NEW ? ri->nt : ri->tm->legacy;
-    int rc = -1;
-    if (where_stmt(tx, ri, side, on, "SELECT", 1, where, nwhere, &st, &keep, err) ||
-        order_clause(tx, ri, side, order_by, &st, err))
-        goto out;
-    if (limit > 0)
-        ts_buf_printf(&tx->sql, " LIMIT %d", limit);
-    /* SQLite has no row locks: its write transaction already excludes writers. */
-    if (lock && ts_store_engine(on) == TS_ENGINE_PG)
-        ts_buf_puts(&tx->sql, " FOR UPDATE");
     collect c = {res, side};
-    rc = run_rows(tx, on, t, &st, collect_row, &c, NULL, err, ri);
+    int rc = select_stmt(tx, ri, side, on, where, nwhere, order_by, limit, lock, &st, &keep, err)
+                 ? -1
+                 : run_rows(tx, on, side == TS_SIDE_NEW ? ri->nt : ri->tm->legacy, &st,
+                            collect_row, &c, NULL, err, ri);
     if (rc == 0)
         count_access(tx, ri, side, 0, 1);
-out:
     ts_buf_free(&keep);
     return rc;
 }
@@ -1068,36 +1088,65 @@ static void compare_results(ts_tx *tx, const route_info *ri, const ts_result *lr
 
 /*
  * The shadow read: the same select on the new side, bounded by the shadow
- * timeout, so neither its time nor its failure reaches the caller, who
- * already has legacy's answer. On PostgreSQL it runs on the shim's shadow
- * connection (committed state; one round trip); elsewhere inside a savepoint
- * of this unit's new-side transaction.
+ * timeout, so neither its time nor its failure reaches the caller, who gets
+ * legacy's answer. On PostgreSQL it runs on the shim's shadow connection
+ * (committed state), sent before the legacy read and collected after it, so
+ * the two overlap and the caller waits for the slower, not for both;
+ * elsewhere it runs after the legacy read inside a savepoint of this unit's
+ * new-side transaction.
  */
+static int shadow_wanted(ts_tx *tx, const route_info *ri)
+{
+    ts_shim *sh = tx->sh;
+    if (!ri->r.shadow || ri->tm == NULL || !sampled(sh))
+        return 0;
+    /* A table this unit wrote: its rows are not committed where a shadow
+       connection or the journal would see them; comparing would report them. */
+    if ((sh->shadow || !sh->shared) && (tx->written & (1ull << bit_of(ri->table_index)))) {
+        sh->access[ri->table_index].shadow_skipped++;
+        return 0;
+    }
+    return 1;
+}
+
+static int shadow_send(ts_tx *tx, const route_info *ri, const ts_cond *where, int nwhere,
+                       const char *order_by, int limit, ts_rows **pending, ts_error *err)
+{
+    ts_buf keep = {0};
+    stmt st = {&tx->sql};
+    ts_store *on = tx->sh->shadow;
+    int rc = select_stmt(tx, ri, TS_SIDE_NEW, on, where, nwhere, order_by, limit, 0, &st, &keep,
+                         err);
+    if (rc == 0)
+        rc = tx->sql.oom ? ts_fail(err, TS_E_NOMEM, "out of memory")
+                         : ts_store_query_deferred(on, tx->sql.s, st.args, st.nargs, pending, err);
+    ts_buf_free(&keep);
+    return rc;
+}
+
+/* pending: the shadow connection's query (NULL when sending failed: e). */
 static void shadow_read(ts_tx *tx, const route_info *ri, const ts_cond *where, int nwhere,
-                        const char *order_by, int limit, const ts_result *legacy_result)
+                        const char *order_by, int limit, const ts_result *legacy_result,
+                        ts_rows *pending, ts_error *e)
 {
     ts_shim *sh = tx->sh;
     ts_access *a = &sh->access[ri->table_index];
     ts_result nr = {ri->nt, NULL, 0, 0};
-    ts_error e;
     int ok;
-    /* A table this unit wrote: its rows are not committed where a shadow
-       connection or the journal would see them; comparing would report them. */
-    if ((sh->shadow || !sh->shared) && (tx->written & (1ull << bit_of(ri->table_index)))) {
-        a->shadow_skipped++;
-        return;
-    }
     if (sh->shadow) {
-        ok = select_side(tx, ri, TS_SIDE_NEW, where, nwhere, order_by, limit, 0, &nr, &e,
-                         sh->shadow) == 0;
+        collect c = {&nr, TS_SIDE_NEW};
+        ok = pending != NULL &&
+             consume_rows(tx, pending, ri->nt, collect_row, &c, NULL, e, ri) == 0;
+        if (ok)
+            count_access(tx, ri, TS_SIDE_NEW, 0, 1);
     } else {
         ts_store *nw = sh->nw;
-        if (side_open(tx, TS_SIDE_NEW, &e) || ts_store_savepoint(nw, "ts_shadow", &e)) {
+        if (side_open(tx, TS_SIDE_NEW, e) || ts_store_savepoint(nw, "ts_shadow", e)) {
             a->shadow_skipped++;
             return;
         }
-        ok = ts_store_statement_timeout(nw, sh->shadow_timeout_ms, &e) == 0 &&
-             select_side(tx, ri, TS_SIDE_NEW, where, nwhere, order_by, limit, 0, &nr, &e, nw) == 0;
+        ok = ts_store_statement_timeout(nw, sh->shadow_timeout_ms, e) == 0 &&
+             select_side(tx, ri, TS_SIDE_NEW, where, nwhere, order_by, limit, 0, &nr, e, nw) == 0;
         ts_store_statement_timeout(nw, 0, NULL);
         ts_store_rollback_to(nw, "ts_shadow", NULL);
         ts_store_release(nw, "ts_shadow", NULL);
@@ -1106,7 +1155,7 @@ static void shadow_read(ts_tx *tx, const route_info *ri, const ts_cond *where, i
         compare_results(tx, ri, legacy_result, &nr);
     } else {
         a->shadow_skipped++;
-        ts_log(TS_LOG_DEBUG, "shadow_skipped", "table=%s error=\"%s\"", ri->nt->name, e.msg);
+        ts_log(TS_LOG_DEBUG, "shadow_skipped", "table=%s error=\"%s\"", ri->nt->name, e->msg);
     }
     for (int i = 0; i < nr.n; i++)
         ts_rowio_free(nr.rows[i], ri->nt->ncols);
@@ -1117,6 +1166,8 @@ static int select_rows(ts_tx *tx, const char *table, const ts_cond *where, int n
                        const char *order_by, int limit, int lock, ts_result **out, ts_error *err)
 {
     route_info ri;
+    ts_rows *pending = NULL;
+    ts_error shadow_err = {0};
     *out = NULL;
     if (resolve(tx, table, lock, &ri, err) || side_open(tx, ri.r.read, err))
         return -1;
@@ -1126,13 +1177,18 @@ static int select_rows(ts_tx *tx, const char *table, const ts_cond *where, int n
     if (res == NULL)
         return ts_fail(err, TS_E_NOMEM, "out of memory");
     res->t = ri.nt;
+    int shadow = shadow_wanted(tx, &ri);
+    if (shadow && tx->sh->shadow)
+        shadow_send(tx, &ri, where, nwhere, order_by, limit, &pending, &shadow_err);
     if (select_side(tx, &ri, ri.r.read, where, nwhere, order_by, limit, lock, res, err,
                     store_of(tx, ri.r.read))) {
+        if (pending)
+            ts_rows_close(pending);
         ts_result_free(res);
         return -1;
     }
-    if (ri.r.shadow && ri.tm && sampled(tx->sh))
-        shadow_read(tx, &ri, where, nwhere, order_by, limit, res);
+    if (shadow)
+        shadow_read(tx, &ri, where, nwhere, order_by, limit, res, pending, &shadow_err);
     *out = res;
     return 0;
 }

@@ -300,6 +300,86 @@ static void test_transactions(void **state)
     assert_int_equal(ts_store_savepoint(f->s, "sp", &f->err), -1); /* outside a transaction */
 }
 
+/* A deferred query reads like any other; on PostgreSQL a bad statement
+   fails at the first row instead of at the call, and the connection is held
+   until the rows are read or closed. */
+static void test_query_deferred(void **state)
+{
+    fixture *f = fx(state);
+    ts_rows *r;
+    ts_value min = ts_int(2);
+
+    OK(f, ts_store_script(f->s, "CREATE TABLE tx (id BIGINT PRIMARY KEY)", &f->err));
+    for (int i = 1; i <= 3; i++)
+        insert_id(f, i);
+    OK(f, ts_store_query_deferred(f->s, "SELECT id FROM tx WHERE id >= $1 ORDER BY id", &min, 1,
+                                  &r, &f->err));
+    if (is_pg(f)) { /* held: a second statement is refused, not interleaved */
+        int64_t n;
+        assert_int_equal(ts_store_query_int(f->s, "SELECT 1", NULL, 0, &n, &f->err), -1);
+        assert_int_equal(f->err.code, TS_E_STATE);
+    }
+    int64_t want = 2;
+    while (ts_rows_next(r, &f->err) == 1)
+        assert_int_equal(ts_rows_get(r, 0).i, want++);
+    assert_int_equal(want, 4);
+    assert_string_equal(ts_rows_name(r, 0), "id");
+    ts_rows_close(r);
+
+    int rc = ts_store_query_deferred(f->s, "SELECT nosuch FROM tx", NULL, 0, &r, &f->err);
+    if (rc == 0) {
+        assert_true(is_pg(f));
+        assert_int_equal(ts_rows_next(r, &f->err), -1);
+        assert_int_equal(ts_rows_next(r, &f->err), 0);
+        ts_rows_close(r);
+    }
+    assert_int_equal(f->err.code, TS_E_STORE);
+    assert_non_null(strstr(f->err.msg, "nosuch"));
+    assert_int_equal(count(f, "SELECT count(*) FROM tx"), 3); /* the connection is free again */
+}
+
+/* The last statement and COMMIT together: committed as one; when either
+   fails nothing of the transaction stays, it is over, and the store works. */
+static void test_exec_commit(void **state)
+{
+    fixture *f = fx(state);
+    ts_value two = ts_int(2), dup = ts_int(1), orphan[2] = {ts_int(10), ts_int(999)};
+    const char *ins = "INSERT INTO tx (id) VALUES ($1)";
+
+    OK(f, ts_store_script(f->s, "CREATE TABLE tx (id BIGINT PRIMARY KEY, ref BIGINT "
+                          "REFERENCES tx (id) DEFERRABLE INITIALLY DEFERRED)", &f->err));
+    assert_int_equal(ts_store_exec_commit(f->s, ins, &two, 1, &f->err), -1); /* no transaction */
+
+    OK(f, ts_store_begin(f->s, &f->err));
+    insert_id(f, 1);
+    OK(f, ts_store_exec_commit(f->s, ins, &two, 1, &f->err));
+    assert_false(ts_store_in_txn(f->s));
+    assert_int_equal(count(f, "SELECT count(*) FROM tx"), 2);
+
+    /* The statement fails: the earlier insert goes too. */
+    OK(f, ts_store_begin(f->s, &f->err));
+    insert_id(f, 3);
+    assert_int_equal(ts_store_exec_commit(f->s, ins, &dup, 1, &f->err), -1);
+    assert_int_equal(f->err.code, TS_E_CONSTRAINT);
+    assert_false(ts_store_in_txn(f->s));
+    assert_int_equal(count(f, "SELECT count(*) FROM tx WHERE id = 3"), 0);
+
+    /* COMMIT fails (a deferred foreign key): nothing stays either. */
+    OK(f, ts_store_begin(f->s, &f->err));
+    insert_id(f, 4);
+    assert_int_equal(ts_store_exec_commit(f->s, "INSERT INTO tx (id, ref) VALUES ($1, $2)",
+                                          orphan, 2, &f->err), -1);
+    assert_false(ts_store_in_txn(f->s));
+    assert_int_equal(count(f, "SELECT count(*) FROM tx"), 2);
+
+    /* And the connection is ready for the next transaction. */
+    OK(f, ts_store_begin(f->s, &f->err));
+    insert_id(f, 5);
+    ts_value six = ts_int(6);
+    OK(f, ts_store_exec_commit(f->s, ins, &six, 1, &f->err));
+    assert_int_equal(count(f, "SELECT count(*) FROM tx"), 4);
+}
+
 /* A duplicate key is TS_E_CONSTRAINT with the engine's code; a savepoint
    around the failed statement saves the rest of the transaction. */
 static void test_unique_violation(void **state)
@@ -711,6 +791,8 @@ int main(void)
         BOTH(test_null_vs_empty),
         BOTH(test_sql_special_strings),
         BOTH(test_transactions),
+        BOTH(test_exec_commit),
+        BOTH(test_query_deferred),
         BOTH(test_unique_violation),
         BOTH(test_bulk_load),
         BOTH(test_bulk_txn_and_failure),
