@@ -21,8 +21,10 @@
  *    into a temporary staging table of the new store's connection (COPY FROM
  *    STDIN on PostgreSQL, one prepared INSERT on SQLite: ts_bulk_begin_temp),
  *    moved with one INSERT INTO new SELECT ... FROM staging ON CONFLICT (pk) DO
- *    NOTHING, and the staging table emptied (TRUNCATE / DELETE), all in the
- *    chunk's new-store transaction, so a failed chunk leaves nothing staged.
+ *    NOTHING, and the staging table emptied, all in the chunk's new-store
+ *    transaction, so a failed chunk leaves nothing staged (PostgreSQL empties
+ *    it at commit, ON COMMIT DELETE ROWS, which is cheaper than a TRUNCATE
+ *    and its new file per chunk; SQLite runs DELETE).
  *    The staging table (the filled columns of new, their types, no
  *    constraints) is created once per table and run, and dropped at its end;
  *    being temporary, it also goes with the connection when a run is killed.
@@ -54,6 +56,7 @@
 
 volatile sig_atomic_t ts_backfill_stop;
 void (*ts_backfill_hook)(const char *point, const char *table);
+int ts_backfill_fk_set_based = 1;
 
 /* One table map's copy. */
 typedef struct bf {
@@ -67,6 +70,8 @@ typedef struct bf {
     int self_from;             /* its legacy column */
     ts_buf sel, sel_after;     /* the legacy chunk query, first and after a key */
     ts_buf move;               /* staging -> new: the insert (pass 1) or the update (pass 2) */
+    ts_buf fkcheck;            /* set-based foreign-key check of the staged chunk, "" none */
+    int nfk;                   /* foreign keys it checks (one result column each) */
     int direct;                /* one statement per chunk on the shared connection */
     ts_value params[16 + 256]; /* constants (direct), then the key to continue after */
     int nconst;
@@ -175,7 +180,8 @@ static int stage_ddl(bf *b, ts_buf *out, ts_error *err)
     char qt[TS_QNAME_MAX];
     if (ts_store_table(b->g->nw, b->nt->name, qt, err))
         return -1;
-    ts_buf_printf(out, "CREATE TEMP TABLE %s AS SELECT ", b->stage);
+    ts_buf_printf(out, "CREATE TEMP TABLE %s%s AS SELECT ", b->stage,
+                  ts_store_engine(b->g->nw) == TS_ENGINE_PG ? " ON COMMIT DELETE ROWS" : "");
     for (int i = 0; i < b->nfill; i++)
         ts_buf_printf(out, "%s\"%s\"", i ? ", " : "", b->fill_names[i]);
     ts_buf_printf(out, " FROM %s WHERE false", qt);
@@ -206,6 +212,112 @@ static void stage_drop(bf *b)
     snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS %s", b->stage);
     ts_store_exec(b->g->nw, sql, NULL, 0, NULL, &ignored);
     b->staged = 0;
+}
+
+/* ---- set-based foreign-key checks (PostgreSQL staging) ------------------------------- */
+
+static int staged_col(const bf *b, const char *name)
+{
+    for (int i = 0; i < b->nfill; i++)
+        if (strcmp(b->fill_names[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * One statement checking every foreign key of the new table over the staged
+ * chunk: per key, d<n> = the distinct non-null values the rows refer to
+ * (MATCH SIMPLE: a NULL column means no reference), l<n> = the referenced rows
+ * found, each by an index probe and locked FOR KEY SHARE as the per-row check
+ * locks it; each result
+ * column is d<n> - l<n>, the values with nothing to refer to. Returns 1 when a
+ * key cannot be checked from the staged columns (a column the mapping leaves
+ * to its default): the table keeps the per-row checks.
+ */
+static int build_fkcheck(bf *b, ts_error *err)
+{
+    ts_buf *o = &b->fkcheck;
+    char qt[TS_QNAME_MAX];
+    ts_buf_reset(o);
+    b->nfk = 0;
+    for (int f = 0; f < b->nt->nfks; f++) {
+        const ts_fk *fk = &b->nt->fks[f];
+        char col[8][TS_IDENT_MAX + 1], ref[8][TS_IDENT_MAX + 1];
+        const char *cp = fk->cols, *rp = fk->ref_cols;
+        int n = 0;
+        int unstaged = 0;
+        while (n < 8 && ts_schema_list_next(&cp, col[n], sizeof col[n]) &&
+               ts_schema_list_next(&rp, ref[n], sizeof ref[n]))
+            unstaged |= !staged_col(b, col[n++]);
+        if (unstaged || *cp || *rp || n == 0) {
+            b->nfk = 0;
+            return 1;
+        }
+        if (ts_store_table(b->g->nw, fk->table, qt, err))
+            return -1;
+        ts_buf_printf(o, "%sd%d AS (SELECT DISTINCT ", b->nfk ? ", " : "WITH ", b->nfk);
+        for (int k = 0; k < n; k++)
+            ts_buf_printf(o, "%s\"%s\"", k ? ", " : "", col[k]);
+        ts_buf_printf(o, " FROM %s WHERE ", b->stage);
+        for (int k = 0; k < n; k++)
+            ts_buf_printf(o, "%s\"%s\" IS NOT NULL", k ? " AND " : "", col[k]);
+        /* LATERAL: one index probe per value, never a scan of the referenced table. */
+        ts_buf_printf(o, "), l%d AS (SELECT 1 FROM d%d CROSS JOIN LATERAL (SELECT 1 FROM %s p "
+                      "WHERE ", b->nfk, b->nfk, qt);
+        for (int k = 0; k < n; k++)
+            ts_buf_printf(o, "%sp.\"%s\" = d%d.\"%s\"", k ? " AND " : "", ref[k], b->nfk, col[k]);
+        ts_buf_puts(o, " FOR KEY SHARE) x)");
+        b->nfk++;
+    }
+    for (int f = 0; f < b->nfk; f++)
+        ts_buf_printf(o, "%s(SELECT count(*) FROM d%d) - (SELECT count(*) FROM l%d)",
+                      f ? ", " : " SELECT ", f, f);
+    return o->oom ? ts_fail(err, TS_E_NOMEM, "out of memory") : 0;
+}
+
+/*
+ * Can this run's chunk transactions switch off the per-row RI triggers? Asked
+ * once per table, in a transaction of its own that is rolled back.
+ */
+static int replica_allowed(bf *b)
+{
+    ts_store *nw = b->g->nw;
+    ts_error e;
+    if (!ts_backfill_fk_set_based || ts_store_in_txn(nw) || ts_store_begin(nw, &e))
+        return 0;
+    int ok = ts_store_exec(nw, "SET LOCAL session_replication_role = replica", NULL, 0, NULL,
+                           &e) == 0;
+    ts_store_rollback(nw, NULL);
+    if (!ok)
+        ts_log(TS_LOG_INFO, "backfill_fk_checks", "table=%s mode=per_row note=\"set-based "
+               "checks need a superuser or GRANT SET ON PARAMETER session_replication_role\" "
+               "error=\"%s\"", b->nt->name, e.msg);
+    return ok;
+}
+
+/* Run the check of the staged chunk; a value with nothing to refer to fails it. */
+static int check_fks(bf *b, ts_error *err)
+{
+    ts_rows *r;
+    int rc;
+    if (ts_store_query(b->g->nw, b->fkcheck.s, NULL, 0, &r, err))
+        return -1;
+    if ((rc = ts_rows_next(r, err)) == 1)
+        for (int f = 0; f < b->nfk && rc == 1; f++) {
+            int64_t missing = ts_rows_get(r, f).i;
+            if (missing > 0) {
+                const ts_fk *fk = &b->nt->fks[f];
+                rc = ts_fail(err, TS_E_CONSTRAINT,
+                             "%lld distinct value(s) of %s (%s) in the chunk after key %s have "
+                             "no row in %s (%s): backfill the increment that owns %s first, or "
+                             "fix the legacy rows that point nowhere",
+                             (long long)missing, b->nt->name, fk->cols,
+                             b->last_key[0] ? b->last_key : "(start)", fk->table, fk->ref_cols,
+                             fk->table);
+            }
+        }
+    ts_rows_close(r);
+    return rc < 0 ? -1 : 0;
 }
 
 /* ---- one statement per chunk (same PostgreSQL connection) ----------------------------- */
@@ -438,6 +550,10 @@ static int stage_chunk(bf *b, int pass2, ts_error *err)
     ts_bulk *bulk;
     char clear[TS_QNAME_MAX + 16];
     int64_t self_limit = b->rows[b->nrows - 1][b->tm->key[0]].i;
+    /* Set-based foreign keys: no per-row RI triggers until this transaction ends. */
+    if (b->nfk && ts_store_exec(b->g->nw, "SET LOCAL session_replication_role = replica", NULL, 0,
+                                NULL, err))
+        return -1;
     int rc = ts_bulk_begin_temp(b->g->nw, STAGE, b->fill_names, b->nfill, &bulk, err);
 
     for (int i = 0; rc == 0 && i < b->nrows; i++) {
@@ -458,10 +574,12 @@ static int stage_chunk(bf *b, int pass2, ts_error *err)
         ts_bulk_abort(bulk);
         return -1;
     }
-    snprintf(clear, sizeof clear, "%s %s",
-             ts_store_engine(b->g->nw) == TS_ENGINE_PG ? "TRUNCATE" : "DELETE FROM", b->stage);
+    /* PostgreSQL empties the staging table at commit (ON COMMIT DELETE ROWS). */
+    int pg = ts_store_engine(b->g->nw) == TS_ENGINE_PG;
+    snprintf(clear, sizeof clear, "DELETE FROM %s", b->stage);
     return ts_bulk_finish(bulk, err) || ts_store_exec(b->g->nw, b->move.s, NULL, 0, NULL, err) ||
-           ts_store_exec(b->g->nw, clear, NULL, 0, NULL, err) ? -1 : 0;
+           (b->nfk && check_fks(b, err)) ||
+           (!pg && ts_store_exec(b->g->nw, clear, NULL, 0, NULL, err)) ? -1 : 0;
 }
 
 /* One chunk under the lock rule: read and lock legacy rows, write new, commit new,
@@ -628,6 +746,10 @@ static int backfill_table(ts_mig *g, ts_mlock *lock, const ts_tmap *tm, ts_error
     }
     if (build_pass(&b, 0, err))
         goto out;
+    /* Staged chunks on PostgreSQL: foreign keys checked per chunk where allowed. */
+    if (!b.direct && ts_store_engine(g->nw) == TS_ENGINE_PG && replica_allowed(&b) &&
+        build_fkcheck(&b, err) < 0)
+        goto out;
     if (g->o.dry_run) {
         ts_buf ddl = {0};
         ts_mig_step(g, "copy %s -> %s in chunks of %d after key %s (about %lld rows)", b.lt->name,
@@ -644,6 +766,9 @@ static int backfill_table(ts_mig *g, ts_mlock *lock, const ts_tmap *tm, ts_error
                     ddl.s, b.sel_after.s, b.stage,
                     ts_store_engine(g->nw) == TS_ENGINE_PG ? "COPY FROM STDIN" : "prepared INSERT",
                     b.move.s);
+        if (rc == 0 && b.nfk)
+            fprintf(g->out, "  foreign keys (per chunk, with SET LOCAL session_replication_role = "
+                    "replica; each column must be 0): %s\n", b.fkcheck.s);
         ts_buf_free(&ddl);
         goto out;
     }
@@ -683,6 +808,7 @@ out:
     ts_buf_free(&b.sel);
     ts_buf_free(&b.sel_after);
     ts_buf_free(&b.move);
+    ts_buf_free(&b.fkcheck);
     if (rc)
         ts_error_context(err, "backfill of %s -> %s", tm->legacy->name, tm->target->name);
     return rc;

@@ -25,6 +25,16 @@
  *     copy and its dual-write then updates or deletes the copy: a deleted row
  *     is never resurrected, an update never lost.
  *
+ * Foreign keys of a staged chunk on PostgreSQL are checked once per chunk,
+ * not once per row: the chunk's transaction runs with SET LOCAL
+ * session_replication_role = replica (no per-row RI triggers), and one
+ * statement then takes, per foreign key, the distinct values the staged rows
+ * refer to and locks the referenced rows FOR KEY SHARE -- what the per-row
+ * check does, once per value. A value with no referenced row fails the chunk
+ * (TS_E_CONSTRAINT, nothing of it committed), as the per-row check would.
+ * Setting that parameter takes a superuser or, on PostgreSQL 15+, GRANT SET ON
+ * PARAMETER session_replication_role; without it the per-row checks stay.
+ *
  * Self references (users.referred_by_id, a deferred foreign key) may point
  * into later chunks: a reference beyond the chunk's last key is inserted as
  * NULL, and a second pass over the legacy rows whose reference is above their
@@ -48,6 +58,10 @@ extern volatile sig_atomic_t ts_backfill_stop;
    not committed; on a shared PostgreSQL connection its one statement has also
    inserted it) and "chunk_committed", and the new table. NULL in production. */
 extern void (*ts_backfill_hook)(const char *point, const char *table);
+
+/* 0 keeps the per-row foreign-key checks even where the set-based ones are
+   allowed (tests compare the two); 1 by default. */
+extern int ts_backfill_fk_set_based;
 
 /* Backfill every table map of inc; the increment must be at dual_write and its
    data dependencies backfilled. */

@@ -13,26 +13,13 @@
 int ts_rowio_pk(const ts_table *t, int *cols, int *n)
 {
     const char *p = t->pk;
+    char name[TS_IDENT_MAX + 1];
     *n = 0;
-    while (*p) {
-        char name[TS_IDENT_MAX + 1];
-        size_t len = strcspn(p, ",");
-        const char *s = p, *e = p + len;
-        while (s < e && *s == ' ')
-            s++;
-        while (e > s && e[-1] == ' ')
-            e--;
-        if (*n >= TS_MAX_KEY || (size_t)(e - s) > TS_IDENT_MAX)
+    while (ts_schema_list_next(&p, name, sizeof name)) {
+        if (*n >= TS_MAX_KEY || (cols[(*n)++] = ts_table_column_index(t, name)) < 0)
             return -1;
-        memcpy(name, s, (size_t)(e - s));
-        name[e - s] = '\0';
-        if ((cols[(*n)++] = ts_table_column_index(t, name)) < 0)
-            return -1;
-        p += len;
-        if (*p == ',')
-            p++;
     }
-    return 0;
+    return *p ? -1 : 0; /* a name too long to take */
 }
 
 void ts_rowio_columns(ts_buf *b, const ts_table *t)

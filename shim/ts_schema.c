@@ -108,21 +108,28 @@ const ts_column *ts_table_column(const ts_table *t, const char *name)
 
 /* Quote every name of a comma-separated list. Declared lists are trusted
    (compiled in), but quoting keeps reserved words such as "key" safe. */
+int ts_schema_list_next(const char **p, char *name, size_t size)
+{
+    const char *s = *p;
+    while (*s == ' ')
+        s++;
+    size_t n = strcspn(s, ",");
+    const char *e = s + n;
+    while (e > s && e[-1] == ' ')
+        e--;
+    if (e == s || (size_t)(e - s) >= size)
+        return 0;
+    memcpy(name, s, (size_t)(e - s));
+    name[e - s] = '\0';
+    *p = s + n + (s[n] == ',');
+    return 1;
+}
+
 void ts_schema_quote_list(ts_buf *b, const char *cols)
 {
-    const char *p = cols;
-    while (*p) {
-        size_t n = strcspn(p, ",");
-        const char *s = p, *e = p + n;
-        while (s < e && *s == ' ')
-            s++;
-        while (e > s && e[-1] == ' ')
-            e--;
-        ts_buf_printf(b, "%s\"%.*s\"", p == cols ? "" : ", ", (int)(e - s), s);
-        p += n;
-        if (*p == ',')
-            p++;
-    }
+    char name[TS_IDENT_MAX + 1];
+    for (int i = 0; ts_schema_list_next(&cols, name, sizeof name); i++)
+        ts_buf_printf(b, "%s\"%s\"", i ? ", " : "", name);
 }
 
 static const char *type_sql(ts_coltype t, ts_engine e)

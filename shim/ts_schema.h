@@ -104,6 +104,10 @@ int ts_schema_tables_ddl(const ts_schema *sc, const char *const *names, int n, i
 /* Append the names of a declared comma-separated column list ("bot_id, id"),
    each double-quoted ("bot_id", "id"). */
 void ts_schema_quote_list(ts_buf *b, const char *cols);
+/* Take the next name of a comma-separated column list at *p into name
+   (spaces trimmed) and move *p past it: 1 when one was taken; 0 at the end
+   of the list or when the name does not fit in size. */
+int ts_schema_list_next(const char **p, char *name, size_t size);
 
 /* The CREATE statements for one engine (malloc'd; for --dry-run and docs). */
 int ts_schema_ddl(const ts_schema *sc, ts_engine engine, char **out, ts_error *err);
