@@ -11,9 +11,11 @@
  *
  * The rule that keeps live dual-writes from being overwritten with older data:
  *  1. backfill only inserts rows the new store does not have
- *     (INSERT ... ON CONFLICT (primary key) DO NOTHING; the chunk goes through a
+ *     (INSERT ... ON CONFLICT (primary key) DO NOTHING, or from a staging table
+ *     into PostgreSQL INSERT ... WHERE NOT EXISTS, where a row that arrives
+ *     meanwhile fails the chunk and it is retried; the chunk goes through a
  *     temporary staging table or, on one PostgreSQL connection, one statement:
- *     see ts_backfill.c). From dual_write on,
+ *     see ts_backfill.c). It never updates a row. From dual_write on,
  *     every change to a legacy row is also written to new, so a row new
  *     already has is at least as recent as the copy backfill read;
  *  2. a chunk's legacy rows are read under a lock held until its new-store

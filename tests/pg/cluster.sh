@@ -8,6 +8,8 @@
 # Tuned for speed, not durability: fsync and friends are off, and it is reachable
 # only through a unix socket in DIR and 127.0.0.1. PostgreSQL refuses to run as
 # root, so under root the server runs as the unprivileged user nobody.
+# TS_PG_SHARED_BUFFERS overrides the small default (benchmarks size it like a
+# server whose working set fits).
 set -eu
 
 usage() {
@@ -74,7 +76,7 @@ fsync = off
 full_page_writes = off
 synchronous_commit = off
 max_connections = 50
-shared_buffers = 32MB
+shared_buffers = ${TS_PG_SHARED_BUFFERS:-32MB}
 EOF
     # Another process can take the port between the check and the bind: retry.
     tries=0

@@ -641,6 +641,97 @@ static void test_backfill_rule_pg(void **state) { (void)state; backfill_rule(TS_
 static void test_backfill_rule_cross(void **state) { (void)state; backfill_rule(TS_PAIR_CROSS); }
 
 /*
+ * Another writer inserts a row of the chunk into new while the chunk is being
+ * copied and commits while the chunk's move waits on it: the move fails on
+ * that key, the chunk is retried, and the writer's row stays as written.
+ */
+typedef struct racer {
+    const char *url;
+    volatile int inserted;
+    char err[512];
+} racer;
+
+static racer *hook_racer;
+
+static void *race_insert(void *arg)
+{
+    racer *r = arg;
+    ts_store *s;
+    ts_error err;
+    if (ts_store_open(r->url, &s, &err) || ts_store_begin(s, &err) ||
+        ts_store_exec(s, "INSERT INTO users (bot_id, id, username, language) "
+                         "VALUES (1, 3, 'raced_in', 'fa')", NULL, 0, NULL, &err)) {
+        snprintf(r->err, sizeof r->err, "%s", err.msg);
+        r->inserted = 1;
+        return NULL;
+    }
+    r->inserted = 1;
+    struct timespec t = {0, 300 * 1000000L};
+    nanosleep(&t, NULL);
+    if (ts_store_commit(s, &err))
+        snprintf(r->err, sizeof r->err, "%s", err.msg);
+    ts_store_close(s);
+    return NULL;
+}
+
+static void on_chunk_race(const char *point, const char *table)
+{
+    if (strcmp(point, "chunk_read") != 0 || strcmp(table, "users") != 0 || hook_calls++ != 0)
+        return;
+    pthread_create(&hook_thread, NULL, race_insert, hook_racer);
+    while (!hook_racer->inserted) {
+        struct timespec t = {0, 5 * 1000000L};
+        nanosleep(&t, NULL);
+    }
+}
+
+static void test_backfill_race_cross(void **state)
+{
+    mpair p;
+    ts_mig g;
+    ts_mlock lock = {0};
+    ts_error err;
+    (void)state;
+    if (make_pair(TS_PAIR_CROSS, &p, 60)) {
+        skip();
+        return;
+    }
+    OK(&p, "advance", "1.1");
+    OK(&p, "advance", "1.1");
+    OK(&p, "advance", "2.1");
+    OK(&p, "advance", "2.1");
+    ts_mig_opts o = {0};
+    o.legacy_url = p.legacy.url;
+    o.new_url = p.nw.url;
+    o.actor = "tester";
+    o.batch = 25;
+    o.lock_ttl_s = 60;
+    racer r = {p.nw.url, 0, ""};
+    hook_racer = &r;
+    hook_calls = 0;
+    ts_backfill_hook = on_chunk_race;
+    if (ts_mig_open(&g, &o, &err))
+        fail_msg("open: %s", err.msg);
+    FILE *devnull = fopen("/dev/null", "w");
+    g.out = devnull;
+    int rc = ts_backfill_run(&g, &lock, ts_manifest_find(g.m, "2.1"), &err);
+    ts_backfill_hook = NULL;
+    pthread_join(hook_thread, NULL);
+    hook_racer = NULL;
+    fclose(devnull);
+    ts_mig_close(&g);
+    if (rc)
+        fail_msg("backfill: %s", err.msg);
+    if (r.err[0])
+        fail_msg("the other writer: %s", r.err);
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM users WHERE id = 3 AND "
+                                     "username = 'raced_in'"), 1);
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM users WHERE bot_id = 1"),
+                     count(p.legacy.url, "SELECT count(*) FROM users"));
+    drop_pair(&p);
+}
+
+/*
  * A referenced row the new store lacks (here deleted from new by hand) fails
  * the backfill of the rows that refer to it, set-based or per row, with
  * nothing of the failing chunk kept and the per-row checks back on.
@@ -752,6 +843,7 @@ int main(void)
         cmocka_unit_test(test_backfill_rule_sqlite),
         cmocka_unit_test(test_backfill_rule_pg),
         cmocka_unit_test(test_backfill_rule_cross),
+        cmocka_unit_test(test_backfill_race_cross),
         cmocka_unit_test(test_backfill_dangling_set_based),
         cmocka_unit_test(test_backfill_dangling_per_row),
         cmocka_unit_test(test_backfill_dry_run_sqlite),
