@@ -75,7 +75,11 @@ typedef struct bf {
     ts_buf sel, sel_after;     /* the legacy chunk query, first and after a key */
     ts_buf move;               /* staging -> new: the insert (pass 1) or the update (pass 2) */
     ts_buf fkcheck;            /* set-based foreign-key check of the staged chunk, "" none */
+    ts_buf fkcheck_range;      /* the same over new's rows of a key range (copy_direct) */
     int nfk;                   /* foreign keys it checks (one result column each) */
+    int copy_direct;           /* pass 1 may COPY straight into new (see copy_direct_possible) */
+    ts_buf endq, endq_after;   /* legacy: the key batch rows on, from the start / after $1 */
+    ts_buf range_used;         /* new: 1 when it holds a key of ($2, $3] of bot $1 */
     int direct;                /* one statement per chunk on the shared connection */
     ts_value params[16 + 256]; /* constants (direct), then the key to continue after */
     int nconst;
@@ -249,8 +253,9 @@ static int staged_col(const bf *b, const char *name)
 }
 
 /*
- * One statement checking every foreign key of the new table over the staged
- * chunk: per key, d<n> = the distinct non-null values the rows refer to
+ * One statement checking every foreign key of the new table over the chunk's
+ * rows (source: the staging table, or new's rows of the chunk's key range):
+ * per key, d<n> = the distinct non-null values the rows refer to
  * (MATCH SIMPLE: a NULL column means no reference), l<n> = the referenced rows
  * found, each by an index probe and locked FOR KEY SHARE as the per-row check
  * locks it; each result
@@ -258,9 +263,8 @@ static int staged_col(const bf *b, const char *name)
  * key cannot be checked from the staged columns (a column the mapping leaves
  * to its default): the table keeps the per-row checks.
  */
-static int build_fkcheck(bf *b, ts_error *err)
+static int build_fkcheck(bf *b, ts_buf *o, const char *source, ts_error *err)
 {
-    ts_buf *o = &b->fkcheck;
     char qt[TS_QNAME_MAX];
     ts_buf_reset(o);
     b->nfk = 0;
@@ -282,7 +286,7 @@ static int build_fkcheck(bf *b, ts_error *err)
         ts_buf_printf(o, "%sd%d AS (SELECT DISTINCT ", b->nfk ? ", " : "WITH ", b->nfk);
         for (int k = 0; k < n; k++)
             ts_buf_printf(o, "%s\"%s\"", k ? ", " : "", col[k]);
-        ts_buf_printf(o, " FROM %s WHERE ", b->stage);
+        ts_buf_printf(o, " FROM %s WHERE ", source);
         for (int k = 0; k < n; k++)
             ts_buf_printf(o, "%s\"%s\" IS NOT NULL", k ? " AND " : "", col[k]);
         /* LATERAL: one index probe per value, never a scan of the referenced table. */
@@ -320,11 +324,11 @@ static int replica_allowed(bf *b)
 }
 
 /* Run the check of the staged chunk; a value with nothing to refer to fails it. */
-static int check_fks(bf *b, ts_error *err)
+static int check_fks(bf *b, const char *sql, const ts_value *p, int np, ts_error *err)
 {
     ts_rows *r;
     int rc;
-    if (ts_store_query(b->g->nw, b->fkcheck.s, NULL, 0, &r, err))
+    if (ts_store_query(b->g->nw, sql, p, np, &r, err))
         return -1;
     if ((rc = ts_rows_next(r, err)) == 1)
         for (int f = 0; f < b->nfk && rc == 1; f++) {
@@ -332,16 +336,98 @@ static int check_fks(bf *b, ts_error *err)
             if (missing > 0) {
                 const ts_fk *fk = &b->nt->fks[f];
                 rc = ts_fail(err, TS_E_CONSTRAINT,
-                             "%lld distinct value(s) of %s (%s) in the chunk after key %s have "
-                             "no row in %s (%s): backfill the increment that owns %s first, or "
-                             "fix the legacy rows that point nowhere",
-                             (long long)missing, b->nt->name, fk->cols,
-                             b->last_key[0] ? b->last_key : "(start)", fk->table, fk->ref_cols,
-                             fk->table);
+                             "%lld distinct value(s) of %s (%s) in the chunk ending at key %s "
+                             "have no row in %s (%s): backfill the increment that owns %s "
+                             "first, or fix the legacy rows that point nowhere",
+                             (long long)missing, b->nt->name, fk->cols, b->last_key, fk->table,
+                             fk->ref_cols, fk->table);
             }
         }
     ts_rows_close(r);
     return rc < 0 ? -1 : 0;
+}
+
+/* ---- COPY straight into new (separate stores, PostgreSQL) ------------------------------ */
+
+/*
+ * A chunk whose key range new holds none of can be COPYed into the table
+ * itself: nothing to skip, so no staging table and no INSERT ... SELECT (the
+ * server's work on the chunk about halves). That takes a key new can be
+ * asked about by range: one integer legacy key, copied into new's primary key
+ * after the bot_id constant.
+ */
+static int copy_direct_possible(const bf *b)
+{
+    const ts_tmap *tm = b->tm;
+    int pk[8], npk;
+    return !b->direct && !b->g->shared && ts_store_engine(b->g->nw) == TS_ENGINE_PG &&
+           tm->nkey == 1 && b->lt->cols[tm->key[0]].type == TS_COL_ID && tm->nnew_key == 2 &&
+           tm->rules[tm->new_key[0]].src == TS_SRC_CONST &&
+           tm->rules[tm->new_key[0]].value.type == TS_INT &&
+           tm->rules[tm->new_key[1]].src == TS_SRC_COPY &&
+           tm->rules[tm->new_key[1]].from == tm->key[0] && ts_rowio_pk(b->nt, pk, &npk) == 0 &&
+           npk == 2 && pk[0] == tm->new_key[0] && pk[1] == tm->new_key[1];
+}
+
+/* The statements of the copy-direct path: the chunk's end key in legacy, whether
+   new holds a key of the range, and the foreign-key check over that range. */
+static int build_copy_direct(bf *b, ts_error *err)
+{
+    char lq[TS_QNAME_MAX], nq[TS_QNAME_MAX];
+    const char *key = key_name(b, 0), *bot = b->nt->cols[b->tm->new_key[0]].name,
+               *id = b->nt->cols[b->tm->new_key[1]].name;
+    ts_buf range = {0};
+    if (ts_store_table(b->g->legacy, b->lt->name, lq, err) ||
+        ts_store_table(b->g->nw, b->nt->name, nq, err))
+        return -1;
+    ts_buf_printf(&b->endq, "SELECT \"%s\" FROM %s ORDER BY \"%s\" LIMIT 1 OFFSET %d", key, lq,
+                  key, b->g->o.batch - 1);
+    ts_buf_printf(&b->endq_after, "SELECT \"%s\" FROM %s WHERE \"%s\" > $1 ORDER BY \"%s\" "
+                  "LIMIT 1 OFFSET %d", key, lq, key, key, b->g->o.batch - 1);
+    ts_buf_printf(&range, "(SELECT * FROM %s WHERE \"%s\" = $1 AND \"%s\" > $2 AND \"%s\" <= $3) "
+                  "AS r", nq, bot, id, id);
+    ts_buf_printf(&b->range_used, "SELECT count(*) FROM (SELECT 1 FROM %s LIMIT 1) AS x",
+                  range.s ? range.s : "");
+    int rc = range.oom ? ts_fail(err, TS_E_NOMEM, "out of memory") : 0;
+    if (rc == 0 && b->nfk && build_fkcheck(b, &b->fkcheck_range, range.s, err))
+        rc = -1;
+    ts_buf_free(&range);
+    return rc == 0 && (b->endq.oom || b->endq_after.oom || b->range_used.oom)
+               ? ts_fail(err, TS_E_NOMEM, "out of memory") : rc;
+}
+
+/*
+ * Pass 1 of a copy-direct table: the chunk's key range (after, end], end being
+ * the key batch rows on (or the largest key when fewer remain); *direct = 1
+ * when new holds none of it. p gets the range check's parameters, which the
+ * foreign-key check takes too.
+ */
+static int copy_direct_range(bf *b, ts_value p[3], int *direct, ts_error *err)
+{
+    ts_buf ktext = {0};
+    ts_value after = ts_int(INT64_MIN);
+    int64_t end = INT64_MAX, used = 1;
+    int rc = 0;
+    *direct = 0;
+    if (b->last_key[0] && ts_rowjson_decode(b->last_key, &after, 1, &ktext, err))
+        rc = -1;
+    if (rc == 0) {
+        int got = b->last_key[0] ? ts_store_query_int(b->g->legacy, b->endq_after.s, &after, 1,
+                                                      &end, err)
+                                 : ts_store_query_int(b->g->legacy, b->endq.s, NULL, 0, &end, err);
+        if (got < 0)
+            rc = -1;
+        else if (got == 0)
+            end = INT64_MAX;
+    }
+    p[0] = b->tm->rules[b->tm->new_key[0]].value;
+    p[1] = ts_int(after.i);
+    p[2] = ts_int(end);
+    if (rc == 0 && ts_store_query_int(b->g->nw, b->range_used.s, p, 3, &used, err) < 0)
+        rc = -1;
+    ts_buf_free(&ktext);
+    *direct = rc == 0 && used == 0;
+    return rc;
 }
 
 /* ---- one statement per chunk (same PostgreSQL connection) ----------------------------- */
@@ -569,12 +655,10 @@ static int buffer_rows(bf *b, ts_rows *r, ts_error *err)
     return rc < 0 ? -1 : 0;
 }
 
-/* Run the move; a row of the chunk inserted into new meanwhile (a unique
-   violation of the insert) makes the chunk retryable: the next attempt skips it. */
-static int move_staged(bf *b, ts_error *err)
+/* A row of the chunk inserted into new meanwhile (a unique violation of the
+   insert or COPY) makes the chunk retryable: the next attempt skips it. */
+static int retry_on_conflict(ts_error *err)
 {
-    if (ts_store_exec(b->g->nw, b->move.s, NULL, 0, NULL, err) == 0)
-        return 0;
     if (strcmp(err->sqlstate, "23505") == 0) {
         err->code = TS_E_BUSY;
         ts_error_context(err, "a row of this chunk reached new while it was copied (or a unique "
@@ -583,14 +667,17 @@ static int move_staged(bf *b, ts_error *err)
     return -1;
 }
 
-/* Map one legacy row into the staging load (begun at the first row). */
-static int stage_row(bf *b, const ts_value *row, int pass2, ts_bulk **bulk, ts_buf *text,
-                     ts_error *err)
+/* Map one legacy row into the load (begun at the first row): the staging
+   table, or with into_table new's table itself. */
+static int stage_row(bf *b, const ts_value *row, int pass2, int into_table, ts_bulk **bulk,
+                     ts_buf *text, ts_error *err)
 {
     ts_value nrow[256], vals[256];
     if (!ts_tmap_accepts(b->tm, row))
         return 0;
-    if (*bulk == NULL && ts_bulk_begin_temp(b->g->nw, STAGE, b->fill_names, b->nfill, bulk, err))
+    if (*bulk == NULL &&
+        (into_table ? ts_bulk_begin(b->g->nw, b->nt->name, b->fill_names, b->nfill, bulk, err)
+                    : ts_bulk_begin_temp(b->g->nw, STAGE, b->fill_names, b->nfill, bulk, err)))
         return -1;
     if (ts_tmap_to_new(b->tm, row, nrow, text, err))
         return -1;
@@ -615,12 +702,13 @@ static int stage_chunk(bf *b, int pass2, int *got, ts_error *err)
     ts_buf ktext = {0}, text = {0};
     ts_bulk *bulk = NULL;
     ts_rows *r = NULL;
-    ts_value row[256], *last = NULL;
-    int nk = b->tm->nkey, rc = 0, i = 0;
+    ts_value row[256], *last = NULL, range[3];
+    int nk = b->tm->nkey, rc = 0, i = 0, into_table = 0;
     *got = 0;
     /* Foreign keys per chunk: no per-row RI triggers until this transaction ends. */
     if ((b->nfk && ts_store_exec(b->g->nw, "SET LOCAL session_replication_role = replica", NULL,
                                  0, NULL, err)) ||
+        (!pass2 && b->copy_direct && copy_direct_range(b, range, &into_table, err)) ||
         chunk_query(b, &r, &ktext, err) || (b->g->shared && buffer_rows(b, r, err))) {
         ts_buf_free(&ktext);
         return -1;
@@ -646,7 +734,7 @@ static int stage_chunk(bf *b, int pass2, int *got, ts_error *err)
         ts_rowio_free(last, nk);
         if ((last = ts_rowio_copy(kv, nk)) == NULL)
             rc = ts_fail(err, TS_E_NOMEM, "out of memory reading a chunk of %s", b->lt->name);
-        if (rc < 0 || (rc = stage_row(b, cur, pass2, &bulk, &text, err)) < 0)
+        if (rc < 0 || (rc = stage_row(b, cur, pass2, into_table, &bulk, &text, err)) < 0)
             break;
     }
     if (!b->g->shared)
@@ -666,10 +754,17 @@ static int stage_chunk(bf *b, int pass2, int *got, ts_error *err)
         ts_backfill_hook("chunk_read", b->nt->name);
     if (bulk == NULL)
         return 0;
+    if (into_table)
+        return ts_bulk_finish(bulk, err) ? retry_on_conflict(err)
+               : b->nfk ? check_fks(b, b->fkcheck_range.s, range, 3, err) : 0;
     /* PostgreSQL empties the staging table at commit (ON COMMIT DELETE ROWS). */
     char clear[TS_QNAME_MAX + 16];
     snprintf(clear, sizeof clear, "DELETE FROM %s", b->stage);
-    return ts_bulk_finish(bulk, err) || move_staged(b, err) || (b->nfk && check_fks(b, err)) ||
+    if (ts_bulk_finish(bulk, err))
+        return -1;
+    if (ts_store_exec(b->g->nw, b->move.s, NULL, 0, NULL, err))
+        return retry_on_conflict(err);
+    return (b->nfk && check_fks(b, b->fkcheck.s, NULL, 0, err)) ||
            (ts_store_engine(b->g->nw) != TS_ENGINE_PG &&
             ts_store_exec(b->g->nw, clear, NULL, 0, NULL, err)) ? -1 : 0;
 }
@@ -689,6 +784,8 @@ static int chunk_once(bf *b, int pass2, int *got, ts_error *err)
         ts_store_rollback(g->legacy, NULL);
         return -1;
     }
+    if (ts_backfill_hook)
+        ts_backfill_hook("chunk_start", b->nt->name);
     if (b->direct) {
         if (direct_chunk(b, got, err))
             goto out;
@@ -842,7 +939,9 @@ static int backfill_table(ts_mig *g, ts_mlock *lock, const ts_tmap *tm, ts_error
         goto out;
     /* Staged chunks on PostgreSQL: foreign keys checked per chunk where allowed. */
     if (!b.direct && ts_store_engine(g->nw) == TS_ENGINE_PG && replica_allowed(&b) &&
-        build_fkcheck(&b, err) < 0)
+        build_fkcheck(&b, &b.fkcheck, b.stage, err) < 0)
+        goto out;
+    if ((b.copy_direct = copy_direct_possible(&b)) && build_copy_direct(&b, err))
         goto out;
     if (g->o.dry_run) {
         ts_buf ddl = {0};
@@ -860,6 +959,10 @@ static int backfill_table(ts_mig *g, ts_mlock *lock, const ts_tmap *tm, ts_error
                     ddl.s, b.sel_after.s, b.stage,
                     ts_store_engine(g->nw) == TS_ENGINE_PG ? "COPY FROM STDIN" : "prepared INSERT",
                     b.move.s);
+        if (rc == 0 && b.copy_direct)
+            fprintf(g->out, "  new (per chunk whose key range new holds none of, instead): COPY "
+                    "FROM STDIN into %s itself; the range's end: %s; new's keys in it: %s\n",
+                    b.nt->name, b.endq_after.s, b.range_used.s);
         if (rc == 0 && b.nfk)
             fprintf(g->out, "  foreign keys (per chunk, with SET LOCAL session_replication_role = "
                     "replica; each column must be 0): %s\n", b.fkcheck.s);
@@ -903,6 +1006,10 @@ out:
     ts_buf_free(&b.sel_after);
     ts_buf_free(&b.move);
     ts_buf_free(&b.fkcheck);
+    ts_buf_free(&b.fkcheck_range);
+    ts_buf_free(&b.endq);
+    ts_buf_free(&b.endq_after);
+    ts_buf_free(&b.range_used);
     if (rc)
         ts_error_context(err, "backfill of %s -> %s", tm->legacy->name, tm->target->name);
     return rc;

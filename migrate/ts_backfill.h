@@ -56,8 +56,9 @@
 /* Set from a signal handler: stop after the chunk in flight. */
 extern volatile sig_atomic_t ts_backfill_stop;
 
-/* Test hook: called with "chunk_read" (legacy rows read and locked, the chunk
-   not committed; on a shared PostgreSQL connection its one statement has also
+/* Test hook: called with "chunk_start" (the chunk's transactions open, nothing
+   read yet), "chunk_read" (legacy rows read and locked, the chunk not
+   committed; on a shared PostgreSQL connection its one statement has also
    inserted it) and "chunk_committed", and the new table. NULL in production. */
 extern void (*ts_backfill_hook)(const char *point, const char *table);
 

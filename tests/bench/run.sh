@@ -5,12 +5,16 @@
 # executable in DIR with $TS_BENCH_ARGS (e.g. a smaller row count), prints
 # what they print, and always removes the cluster and the temp dir.
 #
-# With two or more CPUs the server runs on the last one and the benchmarks
-# (and what they start: ts-bot, pgloader) on the others, as a database on its
-# own host would. Unpinned, the scheduler sometimes puts a client and its
-# server backend on one CPU (a round trip is then a context switch) and
-# sometimes not (an idle-CPU wakeup, 2-3x slower on a VM), per connection and
-# at random, so one configuration of a ratio could win by placement alone.
+# Placement, per benchmark. bench_shim and bench_bot time one client's
+# operations against the server, round trip by round trip: with two or more
+# CPUs the server runs on the last one and the benchmark (and the ts-bot it
+# drives) on the others, as a database on its own host would. Unpinned, the
+# scheduler puts a connection's backend on the client's CPU (a round trip is
+# a context switch) or not (an idle-CPU wakeup, 2-3x slower on a VM), per
+# connection and at random, so a stage could win a ratio by placement alone.
+# bench_backfill and bench_verify compare bulk tools whose baselines run
+# several processes or threads (pgloader, sort): there every process may use
+# every CPU. TS_BENCH_PIN lists the pinned ones.
 set -u
 [ $# -eq 1 ] && [ -d "$1" ] || {
     echo "usage: $0 DIR_OF_BENCH_BINARIES" >&2
@@ -25,21 +29,34 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/pg/session.sh"
 pg_session_start ts-bench
 export TS_LOG_LEVEL="${TS_LOG_LEVEL:-warn}"
-pin=
 last=$(($(nproc 2>/dev/null || echo 1) - 1))
-if [ "$last" -ge 1 ] && command -v taskset >/dev/null 2>&1; then
+pinned="${TS_BENCH_PIN:-bench_shim bench_bot}"
+# The postmaster and its helpers (when pgrep is there to find them) get CPUs
+# $1; the backends of later connections inherit the postmaster's.
+server_cpus() {
     pm=$(head -1 "$TMPDIR/pg/data/postmaster.pid")
-    # The postmaster and its helpers; backends inherit the postmaster's CPU.
-    for pid in $pm $(pgrep -P "$pm"); do
-        taskset -a -p -c "$last" "$pid" >/dev/null
+    for pid in $pm $(pgrep -P "$pm" 2>/dev/null); do
+        taskset -a -p -c "$1" "$pid" >/dev/null
     done
-    pin="taskset -c 0-$((last - 1))"
-    echo "bench: server on CPU $last, benchmarks on CPUs 0-$((last - 1))"
-fi
+}
 rc=0
 for bin in "$bins"/*; do
     [ -f "$bin" ] && [ -x "$bin" ] || continue
-    echo "== $(basename "$bin")"
+    name=$(basename "$bin")
+    pin=
+    if [ "$last" -ge 1 ] && command -v taskset >/dev/null 2>&1; then
+        case " $pinned " in
+        *" $name "*)
+            server_cpus "$last"
+            pin="taskset -c 0-$((last - 1))"
+            echo "== $name (server on CPU $last, benchmark on CPUs 0-$((last - 1)))" ;;
+        *)
+            server_cpus "0-$last"
+            echo "== $name (every process on CPUs 0-$last)" ;;
+        esac
+    else
+        echo "== $name"
+    fi
     # shellcheck disable=SC2086 # $pin and TS_BENCH_ARGS are word lists on purpose
     $pin "$bin" ${TS_BENCH_ARGS:-} || rc=1
 done

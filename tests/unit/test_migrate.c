@@ -641,9 +641,11 @@ static void test_backfill_rule_pg(void **state) { (void)state; backfill_rule(TS_
 static void test_backfill_rule_cross(void **state) { (void)state; backfill_rule(TS_PAIR_CROSS); }
 
 /*
- * Another writer inserts a row of the chunk into new while the chunk is being
- * copied and commits while the chunk's move waits on it: the move fails on
- * that key, the chunk is retried, and the writer's row stays as written.
+ * Another writer inserts a row of the chunk into new as the chunk starts and
+ * commits while the chunk's insert (the COPY into the table, new holding none
+ * of the range when it looked) waits on it: the insert fails on that key, the
+ * chunk is retried through the staging table, which skips the row, and the
+ * writer's row stays as written.
  */
 typedef struct racer {
     const char *url;
@@ -676,7 +678,7 @@ static void *race_insert(void *arg)
 
 static void on_chunk_race(const char *point, const char *table)
 {
-    if (strcmp(point, "chunk_read") != 0 || strcmp(table, "users") != 0 || hook_calls++ != 0)
+    if (strcmp(point, "chunk_start") != 0 || strcmp(table, "users") != 0 || hook_calls++ != 0)
         return;
     pthread_create(&hook_thread, NULL, race_insert, hook_racer);
     while (!hook_racer->inserted) {
