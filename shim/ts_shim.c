@@ -53,6 +53,7 @@ void ts_shim_close(ts_shim *sh)
     ts_manifest_free(sh->m);
     free(sh->states);
     free(sh->access);
+    free(sh->backfilled);
     free(sh->legacy_url), free(sh->new_url), free(sh->kill_file), free(sh->program);
     free(sh);
 }
@@ -113,7 +114,8 @@ int ts_shim_open(const ts_shim_config *cfg, ts_shim **out, ts_error *err)
     sh->nstates = ts_manifest_count(sh->m);
     sh->states = calloc((size_t)sh->nstates, sizeof *sh->states);
     sh->access = calloc((size_t)ts_schema_new()->ntables, sizeof *sh->access);
-    if (sh->states == NULL || sh->access == NULL) {
+    sh->backfilled = calloc((size_t)ts_schema_new()->ntables, sizeof *sh->backfilled);
+    if (sh->states == NULL || sh->access == NULL || sh->backfilled == NULL) {
         ts_fail(err, TS_E_NOMEM, "out of memory opening the shim");
         goto fail;
     }
@@ -176,6 +178,32 @@ int ts_shim_refresh_due(ts_shim *sh, int64_t now)
     return ts_store_notified(sh->nw, &notes, &ignore) == 0 && notes > 0;
 }
 
+/* Which tables' backfills have finished: from then on new holds every legacy
+   row of them, and a twin's references into them need no checking. */
+static int load_backfilled(ts_shim *sh, ts_error *err)
+{
+    const ts_schema *sc = ts_schema_new();
+    char qt[TS_QNAME_MAX], sql[TS_QNAME_MAX + 80];
+    ts_rows *r;
+    int rc;
+    if (ts_store_table(sh->nw, "ts_backfill", qt, err))
+        return -1;
+    snprintf(sql, sizeof sql, "SELECT table_name FROM %s WHERE finished_at IS NOT NULL", qt);
+    if (ts_store_query(sh->nw, sql, NULL, 0, &r, err))
+        return -1;
+    memset(sh->backfilled, 0, (size_t)sc->ntables);
+    while ((rc = ts_rows_next(r, err)) == 1) {
+        ts_value v = ts_rows_get(r, 0);
+        char name[TS_IDENT_MAX + 1];
+        snprintf(name, sizeof name, "%.*s", (int)v.len, v.s ? v.s : "");
+        const ts_table *t = ts_schema_table(sc, name);
+        if (t != NULL)
+            sh->backfilled[t - sc->tables] = 1;
+    }
+    ts_rows_close(r);
+    return rc < 0 ? -1 : 0;
+}
+
 int ts_shim_refresh(ts_shim *sh, ts_error *err)
 {
     ts_inc_state *fresh = calloc((size_t)sh->nstates, sizeof *fresh);
@@ -195,7 +223,7 @@ int ts_shim_refresh(ts_shim *sh, ts_error *err)
     memcpy(sh->states, fresh, (size_t)sh->nstates * sizeof *fresh);
     free(fresh);
     sh->refreshed_ms = ts_shim_now_ms();
-    return 0;
+    return load_backfilled(sh, err);
 }
 
 /* ---- kill switch ---------------------------------------------------------- */

@@ -40,6 +40,8 @@ struct ts_shim {
     int kill_logged;            /* the state last logged, to log changes once */
 
     ts_access *access;          /* per table of the new schema */
+    unsigned char *backfilled;  /* per table of the new schema: its backfill finished
+                                   (ts_backfill), so new holds every legacy row of it */
     char process_id[160], host[128], started_at[TS_TIME_MAX];
     uint64_t rng;               /* shadow sampling */
 
@@ -127,6 +129,9 @@ int ts_twins_add(ts_twins *tw, const ts_table *t, const ts_value *row, const int
    commit: the last of them also commits s's transaction, in the same round
    trip; on failure that transaction is over (nothing of it committed). */
 int ts_twins_flush(ts_twins *tw, ts_store *s, int commit, ts_error *err);
+/* 1 when a held, not deleted twin of t has vals in columns cols. */
+int ts_twins_holds(const ts_twins *tw, const ts_table *t, const int *cols, const ts_value *vals,
+                   int n);
 void ts_twins_reset(ts_twins *tw);
 void ts_twins_free(ts_twins *tw);
 

@@ -101,6 +101,20 @@ int ts_twins_add(ts_twins *tw, const ts_table *t, const ts_value *row, const int
     return 0;
 }
 
+int ts_twins_holds(const ts_twins *tw, const ts_table *t, const int *cols, const ts_value *vals,
+                   int n)
+{
+    for (int i = 0; i < tw->n; i++) {
+        const ts_twin *w = &tw->v[i];
+        int same = w->t == t && !w->deleted;
+        for (int k = 0; k < n && same; k++)
+            same = w->include[cols[k]] && ts_value_equal(&w->row[cols[k]], &vals[k]);
+        if (same)
+            return 1;
+    }
+    return 0;
+}
+
 void ts_twins_reset(ts_twins *tw)
 {
     for (int i = 0; i < tw->n; i++)

@@ -287,6 +287,131 @@ static void key_json(ts_buf *b, const ts_table *t, const ts_value *row)
     ts_rowjson_encode(b, key, n);
 }
 
+/* Write a twin bound for side inside this unit: held for the unit's one
+   statement on PostgreSQL, upserted at once elsewhere. */
+static int write_twin(ts_tx *tx, ts_side side, const ts_table *st, const ts_value *srow,
+                      const int *include, int deleted, ts_error *err)
+{
+    ts_store *s = store_of(tx, side);
+    int pk[8], npk;
+    if (ts_store_engine(s) == TS_ENGINE_PG) {
+        /* Twins bound for the other side (increments at other stages) go out first. */
+        if (tx->twins.n && tx->twins_side != side && flush_twins(tx, err))
+            return -1;
+        tx->twins_side = side;
+        if (side_open(tx, side, err) || ts_twins_add(&tx->twins, st, srow, include, deleted, err))
+            return -1;
+        return tx->twins.n >= TS_TWINS_MAX ? flush_twins(tx, err) : 0;
+    }
+    if (side_open(tx, side, err))
+        return -1;
+    return deleted ? (ts_rowio_pk(st, pk, &npk) ? -1 : ts_rowio_delete(s, st, pk, npk, srow, err))
+                   : ts_rowio_upsert(s, st, srow, include, err);
+}
+
+static int pull_parents(ts_tx *tx, const ts_table *nt, const ts_value *row, int depth,
+                        ts_error *err);
+
+/* Copy into new the legacy row of tm whose new key columns refc hold refv. */
+static int pull_row(ts_tx *tx, const ts_tmap *tm, const int *refc, const ts_value *refv, int n,
+                    int depth, ts_error *err)
+{
+    ts_shim *sh = tx->sh;
+    const ts_table *lt = tm->legacy, *rt = tm->target;
+    ts_value lkey[8], *lrow = NULL, *twin = NULL;
+    ts_buf text = {0}; /* the twin's mapped text: the caller's scratch holds its own row */
+    int *include = NULL, rc = -1;
+    if (depth >= 32)
+        return ts_fail(err, TS_E_STATE, "table %s: a chain of more than 32 references to rows the "
+                       "backfill has not copied yet: run 'ts-migrate backfill %s' first",
+                       rt->name, tm->inc->id);
+    /* The legacy key: each legacy key column is copied into one of the referenced columns. */
+    for (int k = 0; k < tm->nkey; k++) {
+        int j = -1;
+        for (int i = 0; i < n && j < 0; i++)
+            if (tm->rules[refc[i]].src == TS_SRC_COPY && tm->rules[refc[i]].from == tm->key[k])
+                j = i;
+        if (j < 0)
+            return 0; /* not a key legacy can be asked by: new's foreign key will answer */
+        lkey[k] = refv[j];
+    }
+    /* Locked: the row cannot change or go before this unit commits. */
+    int found = ts_rowio_get(sh->legacy, lt, tm->key, tm->nkey, lkey, 1, &lrow, err);
+    if (found <= 0)
+        return found; /* not in legacy either: new's foreign key will answer */
+    twin = calloc((size_t)rt->ncols, sizeof *twin);
+    include = calloc((size_t)rt->ncols, sizeof *include);
+    if (twin == NULL || include == NULL)
+        ts_fail(err, TS_E_NOMEM, "out of memory");
+    else if (ts_twin_row(tm, 1, lrow, NULL, twin, include, &text, err) == 0 &&
+             pull_parents(tx, rt, twin, depth + 1, err) == 0 &&
+             write_twin(tx, TS_SIDE_NEW, rt, twin, include, 0, err) == 0) {
+        ts_access *a = &sh->access[rt - ts_schema_new()->tables];
+        a->legacy_reads++;
+        a->new_writes++;
+        ts_log(TS_LOG_DEBUG, "parent_copied", "table=%s note=\"referenced before the backfill "
+               "reached it\"", rt->name);
+        rc = 0;
+    }
+    ts_rowio_free(lrow, lt->ncols);
+    free(twin);
+    free(include);
+    ts_buf_free(&text);
+    return rc;
+}
+
+/*
+ * A twin about to go to new while legacy is primary (dual_write, shadow) may
+ * refer to rows the backfill has not copied yet: new would refuse it (foreign
+ * key) and the bot's unit of work with it. Until the referenced table's
+ * backfill has finished, each referenced row new lacks is copied first, in its
+ * current legacy state read under lock and with its own references first, as
+ * the backfill would copy it (which then skips it). After the backfill this
+ * costs nothing: new holds every legacy row.
+ */
+static int pull_parents(ts_tx *tx, const ts_table *nt, const ts_value *row, int depth,
+                        ts_error *err)
+{
+    ts_shim *sh = tx->sh;
+    const ts_schema *sc = ts_schema_new();
+    for (int f = 0; f < nt->nfks; f++) {
+        const ts_fk *fk = &nt->fks[f];
+        const ts_table *rt = ts_schema_table(sc, fk->table);
+        const ts_tmap *tm = rt ? ts_manifest_tmap_for_new(sh->m, rt->name) : NULL;
+        if (tm == NULL || sh->backfilled[rt - sc->tables])
+            continue;
+        /* The referenced key, as columns of rt; MATCH SIMPLE: a NULL refers to nothing. */
+        char c[TS_IDENT_MAX + 1], r[TS_IDENT_MAX + 1];
+        const char *cp = fk->cols, *rp = fk->ref_cols;
+        int refc[8], n = 0, null = 0, self = rt == nt;
+        ts_value refv[8];
+        while (n < 8 && ts_schema_list_next(&cp, c, sizeof c) &&
+               ts_schema_list_next(&rp, r, sizeof r)) {
+            int ci = ts_table_column_index(nt, c), ri = ts_table_column_index(rt, r);
+            if (ci < 0 || ri < 0)
+                return ts_fail(err, TS_E_INTERNAL, "table %s: foreign key (%s) is not declared",
+                               nt->name, fk->cols);
+            refc[n] = ri;
+            refv[n] = row[ci];
+            null |= row[ci].type == TS_NULL;
+            self &= ts_value_equal(&row[ri], &refv[n]);
+            n++;
+        }
+        if (null || self || ts_twins_holds(&tx->twins, rt, refc, refv, n))
+            continue;
+        ts_value *have = NULL;
+        if (side_open(tx, TS_SIDE_NEW, err))
+            return -1;
+        int found = ts_rowio_get(sh->nw, rt, refc, n, refv, 0, &have, err);
+        ts_rowio_free(have, rt->ncols);
+        if (found < 0)
+            return -1;
+        if (found == 0 && pull_row(tx, tm, refc, refv, n, depth, err))
+            return -1;
+    }
+    return 0;
+}
+
 /*
  * Carry one row the primary wrote (post-image `prow` of table `pt`, or the
  * deleted row when `deleted`) to the secondary: directly inside this
@@ -304,7 +429,7 @@ static int follow(ts_tx *tx, const route_info *ri, ts_side primary, const ts_tab
     const ts_table *st = to_new ? tm->target : tm->legacy;
     ts_value *srow = calloc((size_t)st->ncols, sizeof *srow);
     int *include = calloc((size_t)st->ncols, sizeof *include);
-    int rc = -1, pk[8], npk;
+    int rc = -1;
     ts_buf scratch = {0};
 
     if (srow == NULL || include == NULL) {
@@ -324,21 +449,9 @@ static int follow(ts_tx *tx, const route_info *ri, ts_side primary, const ts_tab
      */
     int direct = sh->shared || (to_new && !ts_shim_kill_active(sh));
     ts_side side = to_new ? TS_SIDE_NEW : TS_SIDE_LEGACY;
-    if (direct && ts_store_engine(store_of(tx, side)) == TS_ENGINE_PG) {
-        /* One statement for all of them, later (ts_twins.c). Twins bound for
-           the other side (increments at other stages) go out first. */
-        rc = tx->twins.n && tx->twins_side != side ? flush_twins(tx, err) : 0;
-        tx->twins_side = side;
-        if (rc == 0)
-            rc = side_open(tx, side, err) || ts_twins_add(&tx->twins, st, srow, include, deleted, err) ? -1 : 0;
-        if (rc == 0 && tx->twins.n >= TS_TWINS_MAX)
-            rc = flush_twins(tx, err);
-    } else if (direct) {
-        ts_store *s = store_of(tx, to_new ? TS_SIDE_NEW : TS_SIDE_LEGACY);
-        rc = side_open(tx, to_new ? TS_SIDE_NEW : TS_SIDE_LEGACY, err) ? -1
-             : deleted ? (ts_rowio_pk(st, pk, &npk) ? -1 : ts_rowio_delete(s, st, pk, npk, srow, err))
-                       : ts_rowio_upsert(s, st, srow, include, err);
-    }
+    if (direct)
+        rc = (to_new && !deleted && pull_parents(tx, st, srow, 0, err)) ||
+             write_twin(tx, side, st, srow, include, deleted, err) ? -1 : 0;
     if (!sh->shared && (!direct || rc == 0)) {
         int64_t id;
         ts_buf key = {0};

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "ts_control.h"
+#include "ts_gen.h"
+#include "ts_repo.h"
 #include "ts_shim.h"
 #include "ts_test.h"
 
@@ -592,6 +594,67 @@ static void test_bad_input(void **state)
     assert_int_equal(ts_shim_stage(fx->sh, "9.9", &st, &ver), -1);
 }
 
+/*
+ * dual_write before the backfill has copied anything: a new user referred by
+ * a legacy user brings the referrer along into new (its current legacy row,
+ * and what that refers to in turn), so new's foreign keys hold and the unit
+ * of work succeeds; once the tables' backfill is recorded finished, nothing
+ * is looked up any more.
+ */
+static void test_parents_before_backfill(void **state)
+{
+    fixture *fx = *state;
+    ts_store *l;
+    ts_error err;
+    int64_t rows, id;
+    char sql[256];
+    ts_gen_opts o = {7, 40, NULL, NULL};
+    if (ts_store_open(fx->pair.legacy.url, &l, &err) || ts_gen_fill(l, &o, &rows, &err))
+        fail_msg("legacy data: %s", err.msg);
+    ts_store_close(l);
+    stage(fx, "2.1", "dual_write");
+    int64_t referrer = ts_test_int(fx->pair.legacy.url, "SELECT min(id) FROM users "
+                                                        "WHERE referred_by_id IS NOT NULL");
+    assert_true(referrer > 0);
+    snprintf(sql, sizeof sql, "SELECT referred_by_id FROM users WHERE id = %lld",
+             (long long)referrer);
+    int64_t grand = ts_test_int(fx->pair.legacy.url, sql);
+    assert_int_equal(ts_test_int(fx->pair.nw.url, "SELECT count(*) FROM users"), 0);
+
+    ts_tx *tx = begin(fx, 1);
+    ts_user_new u = {880001, "referred", NULL, NULL, NULL, NULL, referrer, 0};
+    if (ts_repo_user_create(tx, &u, &id, NULL, &err))
+        fail_msg("create: %s", err.msg);
+    commit(tx);
+
+    /* The referrer is in new as legacy has it, and so is its own referrer. */
+    snprintf(sql, sizeof sql, "bot_id = 1 AND id = %lld", (long long)referrer);
+    assert_int_equal(count_where(fx->pair.nw.url, "users", sql), 1);
+    snprintf(sql, sizeof sql, "bot_id = 1 AND id = %lld", (long long)grand);
+    assert_int_equal(count_where(fx->pair.nw.url, "users", sql), 1);
+    snprintf(sql, sizeof sql, "bot_id = 1 AND id = %lld AND referred_by_id = %lld", (long long)id,
+             (long long)referrer);
+    assert_int_equal(count_where(fx->pair.nw.url, "users", sql), 1);
+
+    /* Backfilled: new holds every legacy row, so nothing is read from legacy for it. */
+    ts_test_exec(fx->pair.nw.url, "INSERT INTO ts_backfill (increment_id, table_name, rows_done, "
+                                  "rows_total, started_at, updated_at, finished_at) VALUES "
+                                  "('2.1', 'users', 0, 0, '2026-01-01T00:00:00Z', "
+                                  "'2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z'), "
+                                  "('2.1', 'promo_groups', 0, 0, '2026-01-01T00:00:00Z', "
+                                  "'2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')");
+    stage(fx, "2.1", "dual_write");
+    ts_access before, after;
+    assert_int_equal(ts_shim_access(fx->sh, "users", &before), 0);
+    tx = begin(fx, 1);
+    ts_user_new v = {880002, "referred2", NULL, NULL, NULL, NULL, referrer, 0};
+    if (ts_repo_user_create(tx, &v, &id, NULL, &err))
+        fail_msg("create: %s", err.msg);
+    commit(tx);
+    assert_int_equal(ts_shim_access(fx->sh, "users", &after), 0);
+    assert_int_equal(after.legacy_reads, before.legacy_reads);
+}
+
 #define ON_ALL(fn)                                                \
     cmocka_unit_test_setup_teardown(fn, setup_sqlite, teardown), \
     cmocka_unit_test_setup_teardown(fn, setup_pg, teardown),     \
@@ -611,6 +674,7 @@ int main(void)
         ON_ALL(test_kill_switch),
         ON_ALL(test_bad_input),
         ON_ALL(test_generic_ops),
+        ON_ALL(test_parents_before_backfill),
     };
     return cmocka_run_group_tests_name("shim", tests, NULL, NULL);
 }
