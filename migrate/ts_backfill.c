@@ -60,7 +60,7 @@
 
 volatile sig_atomic_t ts_backfill_stop;
 void (*ts_backfill_hook)(const char *point, const char *table);
-int ts_backfill_fk_set_based = 1;
+ts_backfill_fk ts_backfill_fk_checks = TS_BACKFILL_FK_GATHERED;
 
 /* One table map's copy. */
 typedef struct bf {
@@ -77,6 +77,16 @@ typedef struct bf {
     ts_buf fkcheck;            /* set-based foreign-key check of the staged chunk, "" none */
     ts_buf fkcheck_range;      /* the same over new's rows of a key range (copy_direct) */
     int nfk;                   /* foreign keys it checks (one result column each) */
+    /* Keys of integer columns only: the chunk's referenced values are gathered
+       here while it streams, and checked as arrays (fkcheck_arrays), so the
+       server never scans the chunk's rows for them. */
+    struct fkvals {
+        int ncols, col[8];     /* the key's columns in new */
+        int64_t *v;            /* n tuples of ncols values */
+        size_t n, cap;
+    } fkv[16];
+    int nfkv;                  /* keys gathered; 0: the server-side checks run */
+    ts_buf fkcheck_arrays;
     int copy_direct;           /* pass 1 may COPY straight into new (see copy_direct_possible) */
     ts_buf endq, endq_after;   /* legacy: the key batch rows on, from the start / after $1 */
     ts_buf range_used;         /* new: 1 when it holds a key of ($2, $3] of bot $1 */
@@ -311,7 +321,8 @@ static int replica_allowed(bf *b)
 {
     ts_store *nw = b->g->nw;
     ts_error e;
-    if (!ts_backfill_fk_set_based || ts_store_in_txn(nw) || ts_store_begin(nw, &e))
+    if (ts_backfill_fk_checks == TS_BACKFILL_FK_PER_ROW || ts_store_in_txn(nw) ||
+        ts_store_begin(nw, &e))
         return 0;
     int ok = ts_store_exec(nw, "SET LOCAL session_replication_role = replica", NULL, 0, NULL,
                            &e) == 0;
@@ -345,6 +356,124 @@ static int check_fks(bf *b, const char *sql, const ts_value *p, int np, ts_error
         }
     ts_rows_close(r);
     return rc < 0 ? -1 : 0;
+}
+
+/*
+ * The same check over values the client gathered: per key, one bigint array
+ * parameter per column (unnest zips them into the tuples), probed and locked
+ * like the others. Only for keys whose columns are all integers; otherwise
+ * b->nfkv stays 0 and the server-side statement is used.
+ */
+static int build_fkcheck_arrays(bf *b, ts_error *err)
+{
+    ts_buf *o = &b->fkcheck_arrays;
+    char qt[TS_QNAME_MAX], c[TS_IDENT_MAX + 1], r[TS_IDENT_MAX + 1];
+    int param = 0;
+    b->nfkv = 0;
+    if (b->nt->nfks > 16)
+        return 0;
+    for (int f = 0; f < b->nt->nfks; f++) {
+        const ts_fk *fk = &b->nt->fks[f];
+        struct fkvals *fv = &b->fkv[f];
+        const char *cp = fk->cols, *rp = fk->ref_cols;
+        char refs[8][TS_IDENT_MAX + 1];
+        fv->ncols = 0;
+        while (fv->ncols < 8 && ts_schema_list_next(&cp, c, sizeof c) &&
+               ts_schema_list_next(&rp, r, sizeof r)) {
+            int ci = ts_table_column_index(b->nt, c);
+            if (ci < 0 || (b->nt->cols[ci].type != TS_COL_ID && b->nt->cols[ci].type != TS_COL_INT))
+                return 0;
+            snprintf(refs[fv->ncols], sizeof refs[0], "%s", r);
+            fv->col[fv->ncols++] = ci;
+        }
+        if (*cp || *rp || ts_store_table(b->g->nw, fk->table, qt, err))
+            return *cp || *rp ? 0 : -1;
+        ts_buf_printf(o, "%sd%d AS (SELECT * FROM unnest(", f ? ", " : "WITH ", f);
+        for (int k = 0; k < fv->ncols; k++)
+            ts_buf_printf(o, "%s$%d::bigint[]", k ? ", " : "", ++param);
+        ts_buf_printf(o, ") AS d(");
+        for (int k = 0; k < fv->ncols; k++)
+            ts_buf_printf(o, "%sc%d", k ? ", " : "", k);
+        ts_buf_printf(o, ")), l%d AS (SELECT 1 FROM d%d CROSS JOIN LATERAL (SELECT 1 FROM %s p "
+                      "WHERE ", f, f, qt);
+        for (int k = 0; k < fv->ncols; k++)
+            ts_buf_printf(o, "%sp.\"%s\" = d%d.c%d", k ? " AND " : "", refs[k], f, k);
+        ts_buf_puts(o, " FOR KEY SHARE) x)");
+    }
+    for (int f = 0; f < b->nt->nfks; f++)
+        ts_buf_printf(o, "%s(SELECT count(*) FROM d%d) - (SELECT count(*) FROM l%d)",
+                      f ? ", " : " SELECT ", f, f);
+    if (o->oom)
+        return ts_fail(err, TS_E_NOMEM, "out of memory");
+    b->nfkv = b->nt->nfks;
+    return 0;
+}
+
+/* Gather the values a row of the chunk (new shape) refers to. */
+static int gather_fks(bf *b, const ts_value *nrow, ts_error *err)
+{
+    for (int f = 0; f < b->nfkv; f++) {
+        struct fkvals *fv = &b->fkv[f];
+        int null = 0;
+        for (int k = 0; k < fv->ncols; k++)
+            null |= nrow[fv->col[k]].type == TS_NULL;
+        if (null) /* MATCH SIMPLE: refers to nothing */
+            continue;
+        if (fv->n == fv->cap) {
+            size_t cap = fv->cap ? 2 * fv->cap : 1024;
+            int64_t *v = realloc(fv->v, cap * (size_t)fv->ncols * sizeof *v);
+            if (v == NULL)
+                return ts_fail(err, TS_E_NOMEM, "out of memory gathering foreign keys");
+            fv->v = v;
+            fv->cap = cap;
+        }
+        for (int k = 0; k < fv->ncols; k++)
+            fv->v[fv->n * (size_t)fv->ncols + (size_t)k] = nrow[fv->col[k]].i;
+        fv->n++;
+    }
+    return 0;
+}
+
+static int cmp_tuple(const void *a, const void *b, void *width)
+{
+    const int64_t *x = a, *y = b;
+    for (int k = 0; k < *(int *)width; k++)
+        if (x[k] != y[k])
+            return x[k] < y[k] ? -1 : 1;
+    return 0;
+}
+
+/* Check the gathered values: each key's distinct tuples, as arrays. */
+static int check_fk_arrays(bf *b, ts_error *err)
+{
+    ts_buf text[128];
+    ts_value p[128];
+    int np = 0, rc;
+    for (int f = 0; f < b->nfkv; f++) {
+        struct fkvals *fv = &b->fkv[f];
+        size_t w = (size_t)fv->ncols, n = 0;
+        qsort_r(fv->v, fv->n, w * sizeof *fv->v, cmp_tuple, &fv->ncols);
+        for (size_t i = 0; i < fv->n; i++) /* distinct, in place */
+            if (n == 0 || cmp_tuple(fv->v + (n - 1) * w, fv->v + i * w, &fv->ncols) != 0)
+                memmove(fv->v + n++ * w, fv->v + i * w, w * sizeof *fv->v);
+        for (int k = 0; k < fv->ncols; k++, np++) {
+            memset(&text[np], 0, sizeof text[np]);
+            ts_buf_puts(&text[np], "{");
+            for (size_t i = 0; i < n; i++)
+                ts_buf_printf(&text[np], "%s%lld", i ? "," : "", (long long)fv->v[i * w + (size_t)k]);
+            ts_buf_puts(&text[np], "}");
+            p[np] = ts_text(text[np].s);
+        }
+        fv->n = 0;
+    }
+    int oom = 0;
+    for (int i = 0; i < np; i++)
+        oom |= text[i].oom;
+    rc = oom ? ts_fail(err, TS_E_NOMEM, "out of memory checking foreign keys")
+             : check_fks(b, b->fkcheck_arrays.s, p, np, err);
+    for (int i = 0; i < np; i++)
+        ts_buf_free(&text[i]);
+    return rc;
 }
 
 /* ---- COPY straight into new (separate stores, PostgreSQL) ------------------------------ */
@@ -687,7 +816,7 @@ static int stage_row(bf *b, const ts_value *row, int pass2, int into_table, ts_b
         nrow[b->self_col] = ts_null();
     for (int c = 0; c < b->nfill; c++)
         vals[c] = nrow[b->fill[c]];
-    return ts_bulk_add(*bulk, vals, err);
+    return (b->nfkv && gather_fks(b, nrow, err)) ? -1 : ts_bulk_add(*bulk, vals, err);
 }
 
 /*
@@ -705,6 +834,8 @@ static int stage_chunk(bf *b, int pass2, int *got, ts_error *err)
     ts_value row[256], *last = NULL, range[3];
     int nk = b->tm->nkey, rc = 0, i = 0, into_table = 0;
     *got = 0;
+    for (int f = 0; f < b->nfkv; f++) /* a retried chunk gathers again */
+        b->fkv[f].n = 0;
     /* Foreign keys per chunk: no per-row RI triggers until this transaction ends. */
     if ((b->nfk && ts_store_exec(b->g->nw, "SET LOCAL session_replication_role = replica", NULL,
                                  0, NULL, err)) ||
@@ -756,6 +887,7 @@ static int stage_chunk(bf *b, int pass2, int *got, ts_error *err)
         return 0;
     if (into_table)
         return ts_bulk_finish(bulk, err) ? retry_on_conflict(err)
+               : b->nfkv ? check_fk_arrays(b, err)
                : b->nfk ? check_fks(b, b->fkcheck_range.s, range, 3, err) : 0;
     /* PostgreSQL empties the staging table at commit (ON COMMIT DELETE ROWS). */
     char clear[TS_QNAME_MAX + 16];
@@ -764,7 +896,8 @@ static int stage_chunk(bf *b, int pass2, int *got, ts_error *err)
         return -1;
     if (ts_store_exec(b->g->nw, b->move.s, NULL, 0, NULL, err))
         return retry_on_conflict(err);
-    return (b->nfk && check_fks(b, b->fkcheck.s, NULL, 0, err)) ||
+    return (b->nfkv ? check_fk_arrays(b, err)
+                    : b->nfk && check_fks(b, b->fkcheck.s, NULL, 0, err)) ||
            (ts_store_engine(b->g->nw) != TS_ENGINE_PG &&
             ts_store_exec(b->g->nw, clear, NULL, 0, NULL, err)) ? -1 : 0;
 }
@@ -939,7 +1072,9 @@ static int backfill_table(ts_mig *g, ts_mlock *lock, const ts_tmap *tm, ts_error
         goto out;
     /* Staged chunks on PostgreSQL: foreign keys checked per chunk where allowed. */
     if (!b.direct && ts_store_engine(g->nw) == TS_ENGINE_PG && replica_allowed(&b) &&
-        build_fkcheck(&b, &b.fkcheck, b.stage, err) < 0)
+        (build_fkcheck(&b, &b.fkcheck, b.stage, err) < 0 ||
+         (b.nfk && ts_backfill_fk_checks == TS_BACKFILL_FK_GATHERED &&
+          build_fkcheck_arrays(&b, err))))
         goto out;
     if ((b.copy_direct = copy_direct_possible(&b)) && build_copy_direct(&b, err))
         goto out;
@@ -965,7 +1100,9 @@ static int backfill_table(ts_mig *g, ts_mlock *lock, const ts_tmap *tm, ts_error
                     b.nt->name, b.endq_after.s, b.range_used.s);
         if (rc == 0 && b.nfk)
             fprintf(g->out, "  foreign keys (per chunk, with SET LOCAL session_replication_role = "
-                    "replica; each column must be 0): %s\n", b.fkcheck.s);
+                    "replica; each column must be 0%s): %s\n",
+                    b.nfkv ? "; $n: the chunk's distinct values, gathered as it streams" : "",
+                    b.nfkv ? b.fkcheck_arrays.s : b.fkcheck.s);
         ts_buf_free(&ddl);
         goto out;
     }
@@ -1007,6 +1144,9 @@ out:
     ts_buf_free(&b.move);
     ts_buf_free(&b.fkcheck);
     ts_buf_free(&b.fkcheck_range);
+    ts_buf_free(&b.fkcheck_arrays);
+    for (int f = 0; f < 16; f++)
+        free(b.fkv[f].v);
     ts_buf_free(&b.endq);
     ts_buf_free(&b.endq_after);
     ts_buf_free(&b.range_used);

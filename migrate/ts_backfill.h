@@ -62,9 +62,16 @@ extern volatile sig_atomic_t ts_backfill_stop;
    inserted it) and "chunk_committed", and the new table. NULL in production. */
 extern void (*ts_backfill_hook)(const char *point, const char *table);
 
-/* 0 keeps the per-row foreign-key checks even where the set-based ones are
-   allowed (tests compare the two); 1 by default. */
-extern int ts_backfill_fk_set_based;
+/* How a staged chunk's foreign keys are checked where the set-based checks are
+   allowed: the values gathered by the client and sent as arrays (the
+   default; keys of integer columns), or a server-side statement over the
+   chunk's rows (other keys), or per row. Tests compare the three. */
+typedef enum ts_backfill_fk {
+    TS_BACKFILL_FK_PER_ROW,
+    TS_BACKFILL_FK_SERVER,
+    TS_BACKFILL_FK_GATHERED
+} ts_backfill_fk;
+extern ts_backfill_fk ts_backfill_fk_checks;
 
 /* Backfill every table map of inc; the increment must be at dual_write and its
    data dependencies backfilled. */

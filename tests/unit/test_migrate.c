@@ -738,7 +738,7 @@ static void test_backfill_race_cross(void **state)
  * the backfill of the rows that refer to it, set-based or per row, with
  * nothing of the failing chunk kept and the per-row checks back on.
  */
-static void backfill_dangling(int set_based)
+static void backfill_dangling(ts_backfill_fk mode)
 {
     mpair p;
     ts_mig g;
@@ -771,12 +771,13 @@ static void backfill_dangling(int set_based)
         fail_msg("open: %s", err.msg);
     FILE *devnull = fopen("/dev/null", "w");
     g.out = devnull;
-    ts_backfill_fk_set_based = set_based;
+    ts_backfill_fk_checks = mode;
     int rc = ts_backfill_run(&g, &lock, ts_manifest_find(g.m, "2.3"), &err);
-    ts_backfill_fk_set_based = 1;
+    ts_backfill_fk_checks = TS_BACKFILL_FK_GATHERED;
     assert_int_equal(rc, -1);
     assert_int_equal(err.code, TS_E_CONSTRAINT);
-    const char *want = set_based ? "have no row in users (bot_id, id)" : "foreign key";
+    const char *want = mode != TS_BACKFILL_FK_PER_ROW ? "have no row in users (bot_id, id)"
+                                                      : "foreign key";
     if (strstr(err.msg, want) == NULL)
         fail_msg("want \"%s\" in: %s", want, err.msg);
     if (ts_store_query_text(g.nw, "SELECT current_setting('session_replication_role')", NULL, 0,
@@ -792,8 +793,21 @@ static void backfill_dangling(int set_based)
     drop_pair(&p);
 }
 
-static void test_backfill_dangling_set_based(void **state) { (void)state; backfill_dangling(1); }
-static void test_backfill_dangling_per_row(void **state) { (void)state; backfill_dangling(0); }
+static void test_backfill_dangling_gathered(void **state)
+{
+    (void)state;
+    backfill_dangling(TS_BACKFILL_FK_GATHERED);
+}
+static void test_backfill_dangling_server(void **state)
+{
+    (void)state;
+    backfill_dangling(TS_BACKFILL_FK_SERVER);
+}
+static void test_backfill_dangling_per_row(void **state)
+{
+    (void)state;
+    backfill_dangling(TS_BACKFILL_FK_PER_ROW);
+}
 
 /* --dry-run names the statements of the path it would take and copies nothing:
    one statement per chunk on a shared PostgreSQL connection, the staging table
@@ -846,7 +860,8 @@ int main(void)
         cmocka_unit_test(test_backfill_rule_pg),
         cmocka_unit_test(test_backfill_rule_cross),
         cmocka_unit_test(test_backfill_race_cross),
-        cmocka_unit_test(test_backfill_dangling_set_based),
+        cmocka_unit_test(test_backfill_dangling_gathered),
+        cmocka_unit_test(test_backfill_dangling_server),
         cmocka_unit_test(test_backfill_dangling_per_row),
         cmocka_unit_test(test_backfill_dry_run_sqlite),
         cmocka_unit_test(test_backfill_dry_run_pg),
