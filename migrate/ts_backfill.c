@@ -263,51 +263,68 @@ static int staged_col(const bf *b, const char *name)
 }
 
 /*
- * One statement checking every foreign key of the new table over the chunk's
- * rows (source: the staging table, or new's rows of the chunk's key range):
- * per key, d<n> = the distinct non-null values the rows refer to
+ * One statement checking every foreign key of the new table over the chunk:
+ * per key, d<n> = the distinct non-null values the chunk's rows refer to
  * (MATCH SIMPLE: a NULL column means no reference), l<n> = the referenced rows
  * found, each by an index probe and locked FOR KEY SHARE as the per-row check
- * locks it; each result
- * column is d<n> - l<n>, the values with nothing to refer to. Returns 1 when a
- * key cannot be checked from the staged columns (a column the mapping leaves
- * to its default): the table keeps the per-row checks.
+ * locks it; each result column is d<n> - l<n>, the values with nothing to
+ * refer to. The values come from source (the staging table, or new's rows of
+ * the chunk's key range) or, with source NULL, from the client, which
+ * gathers them while the chunk streams (b->fkv) and binds one bigint array per
+ * column, zipped by unnest, so the server never rescans the chunk. Returns 1
+ * when a key cannot be checked that way (a column the mapping leaves to its
+ * default; gathered, a column that is not an integer).
  */
 static int build_fkcheck(bf *b, ts_buf *o, const char *source, ts_error *err)
 {
+    const ts_schema *sc = ts_schema_new();
     char qt[TS_QNAME_MAX];
+    int param = 0;
     ts_buf_reset(o);
-    b->nfk = 0;
+    if (b->nt->nfks > 16)
+        return 1;
     for (int f = 0; f < b->nt->nfks; f++) {
         const ts_fk *fk = &b->nt->fks[f];
-        char col[8][TS_IDENT_MAX + 1], ref[8][TS_IDENT_MAX + 1];
-        const char *cp = fk->cols, *rp = fk->ref_cols;
-        int n = 0;
-        int unstaged = 0;
-        while (n < 8 && ts_schema_list_next(&cp, col[n], sizeof col[n]) &&
-               ts_schema_list_next(&rp, ref[n], sizeof ref[n]))
-            unstaged |= !staged_col(b, col[n++]);
-        if (unstaged || *cp || *rp || n == 0) {
-            b->nfk = 0;
+        const ts_table *rt = ts_schema_table(sc, fk->table);
+        int cols[8], refs[8], n;
+        if (rt == NULL || ts_schema_fk_columns(b->nt, fk, rt, cols, refs, 8, &n))
             return 1;
-        }
+        for (int k = 0; k < n; k++)
+            if (!staged_col(b, b->nt->cols[cols[k]].name) ||
+                (source == NULL && b->nt->cols[cols[k]].type != TS_COL_ID &&
+                 b->nt->cols[cols[k]].type != TS_COL_INT))
+                return 1;
         if (ts_store_table(b->g->nw, fk->table, qt, err))
             return -1;
-        ts_buf_printf(o, "%sd%d AS (SELECT DISTINCT ", b->nfk ? ", " : "WITH ", b->nfk);
-        for (int k = 0; k < n; k++)
-            ts_buf_printf(o, "%s\"%s\"", k ? ", " : "", col[k]);
-        ts_buf_printf(o, " FROM %s WHERE ", source);
-        for (int k = 0; k < n; k++)
-            ts_buf_printf(o, "%s\"%s\" IS NOT NULL", k ? " AND " : "", col[k]);
+        ts_buf_printf(o, "%sd%d AS (SELECT ", f ? ", " : "WITH ", f);
+        if (source != NULL) {
+            ts_buf_puts(o, "DISTINCT ");
+            for (int k = 0; k < n; k++)
+                ts_buf_printf(o, "%s\"%s\"", k ? ", " : "", b->nt->cols[cols[k]].name);
+            ts_buf_printf(o, " FROM %s WHERE ", source);
+            for (int k = 0; k < n; k++)
+                ts_buf_printf(o, "%s\"%s\" IS NOT NULL", k ? " AND " : "",
+                              b->nt->cols[cols[k]].name);
+        } else {
+            b->fkv[f].ncols = n;
+            memcpy(b->fkv[f].col, cols, sizeof cols);
+            ts_buf_puts(o, "* FROM unnest(");
+            for (int k = 0; k < n; k++)
+                ts_buf_printf(o, "%s$%d::bigint[]", k ? ", " : "", ++param);
+            ts_buf_puts(o, ") AS d(");
+            for (int k = 0; k < n; k++)
+                ts_buf_printf(o, "%s\"%s\"", k ? ", " : "", b->nt->cols[cols[k]].name);
+            ts_buf_puts(o, ")");
+        }
         /* LATERAL: one index probe per value, never a scan of the referenced table. */
         ts_buf_printf(o, "), l%d AS (SELECT 1 FROM d%d CROSS JOIN LATERAL (SELECT 1 FROM %s p "
-                      "WHERE ", b->nfk, b->nfk, qt);
+                      "WHERE ", f, f, qt);
         for (int k = 0; k < n; k++)
-            ts_buf_printf(o, "%sp.\"%s\" = d%d.\"%s\"", k ? " AND " : "", ref[k], b->nfk, col[k]);
+            ts_buf_printf(o, "%sp.\"%s\" = d%d.\"%s\"", k ? " AND " : "", rt->cols[refs[k]].name,
+                          f, b->nt->cols[cols[k]].name);
         ts_buf_puts(o, " FOR KEY SHARE) x)");
-        b->nfk++;
     }
-    for (int f = 0; f < b->nfk; f++)
+    for (int f = 0; f < b->nt->nfks; f++)
         ts_buf_printf(o, "%s(SELECT count(*) FROM d%d) - (SELECT count(*) FROM l%d)",
                       f ? ", " : " SELECT ", f, f);
     return o->oom ? ts_fail(err, TS_E_NOMEM, "out of memory") : 0;
@@ -356,57 +373,6 @@ static int check_fks(bf *b, const char *sql, const ts_value *p, int np, ts_error
         }
     ts_rows_close(r);
     return rc < 0 ? -1 : 0;
-}
-
-/*
- * The same check over values the client gathered: per key, one bigint array
- * parameter per column (unnest zips them into the tuples), probed and locked
- * like the others. Only for keys whose columns are all integers; otherwise
- * b->nfkv stays 0 and the server-side statement is used.
- */
-static int build_fkcheck_arrays(bf *b, ts_error *err)
-{
-    ts_buf *o = &b->fkcheck_arrays;
-    char qt[TS_QNAME_MAX], c[TS_IDENT_MAX + 1], r[TS_IDENT_MAX + 1];
-    int param = 0;
-    b->nfkv = 0;
-    if (b->nt->nfks > 16)
-        return 0;
-    for (int f = 0; f < b->nt->nfks; f++) {
-        const ts_fk *fk = &b->nt->fks[f];
-        struct fkvals *fv = &b->fkv[f];
-        const char *cp = fk->cols, *rp = fk->ref_cols;
-        char refs[8][TS_IDENT_MAX + 1];
-        fv->ncols = 0;
-        while (fv->ncols < 8 && ts_schema_list_next(&cp, c, sizeof c) &&
-               ts_schema_list_next(&rp, r, sizeof r)) {
-            int ci = ts_table_column_index(b->nt, c);
-            if (ci < 0 || (b->nt->cols[ci].type != TS_COL_ID && b->nt->cols[ci].type != TS_COL_INT))
-                return 0;
-            snprintf(refs[fv->ncols], sizeof refs[0], "%s", r);
-            fv->col[fv->ncols++] = ci;
-        }
-        if (*cp || *rp || ts_store_table(b->g->nw, fk->table, qt, err))
-            return *cp || *rp ? 0 : -1;
-        ts_buf_printf(o, "%sd%d AS (SELECT * FROM unnest(", f ? ", " : "WITH ", f);
-        for (int k = 0; k < fv->ncols; k++)
-            ts_buf_printf(o, "%s$%d::bigint[]", k ? ", " : "", ++param);
-        ts_buf_printf(o, ") AS d(");
-        for (int k = 0; k < fv->ncols; k++)
-            ts_buf_printf(o, "%sc%d", k ? ", " : "", k);
-        ts_buf_printf(o, ")), l%d AS (SELECT 1 FROM d%d CROSS JOIN LATERAL (SELECT 1 FROM %s p "
-                      "WHERE ", f, f, qt);
-        for (int k = 0; k < fv->ncols; k++)
-            ts_buf_printf(o, "%sp.\"%s\" = d%d.c%d", k ? " AND " : "", refs[k], f, k);
-        ts_buf_puts(o, " FOR KEY SHARE) x)");
-    }
-    for (int f = 0; f < b->nt->nfks; f++)
-        ts_buf_printf(o, "%s(SELECT count(*) FROM d%d) - (SELECT count(*) FROM l%d)",
-                      f ? ", " : " SELECT ", f, f);
-    if (o->oom)
-        return ts_fail(err, TS_E_NOMEM, "out of memory");
-    b->nfkv = b->nt->nfks;
-    return 0;
 }
 
 /* Gather the values a row of the chunk (new shape) refers to. */
@@ -476,6 +442,22 @@ static int check_fk_arrays(bf *b, ts_error *err)
     return rc;
 }
 
+/* The set-based checks this table can have: b->nfk keys server-side over the
+   staging table, and b->nfkv of them gathered by the client. */
+static int set_based_fks(bf *b, ts_error *err)
+{
+    int rc = build_fkcheck(b, &b->fkcheck, b->stage, err);
+    if (rc < 0)
+        return -1;
+    b->nfk = rc == 0 ? b->nt->nfks : 0;
+    if (b->nfk == 0 || ts_backfill_fk_checks != TS_BACKFILL_FK_GATHERED)
+        return 0;
+    if ((rc = build_fkcheck(b, &b->fkcheck_arrays, NULL, err)) < 0)
+        return -1;
+    b->nfkv = rc == 0 ? b->nfk : 0;
+    return 0;
+}
+
 /* ---- COPY straight into new (separate stores, PostgreSQL) ------------------------------ */
 
 /*
@@ -518,7 +500,7 @@ static int build_copy_direct(bf *b, ts_error *err)
     ts_buf_printf(&b->range_used, "SELECT count(*) FROM (SELECT 1 FROM %s LIMIT 1) AS x",
                   range.s ? range.s : "");
     int rc = range.oom ? ts_fail(err, TS_E_NOMEM, "out of memory") : 0;
-    if (rc == 0 && b->nfk && build_fkcheck(b, &b->fkcheck_range, range.s, err))
+    if (rc == 0 && b->nfk && build_fkcheck(b, &b->fkcheck_range, range.s, err) < 0)
         rc = -1;
     ts_buf_free(&range);
     return rc == 0 && (b->endq.oom || b->endq_after.oom || b->range_used.oom)
@@ -796,6 +778,25 @@ static int retry_on_conflict(ts_error *err)
     return -1;
 }
 
+/* Make the key values kv (a row's, gone at the next row) own their bytes, in
+   keep, reused row after row: no allocation per row once it is big enough. */
+static int keep_key(ts_value *kv, int nk, ts_buf *keep)
+{
+    size_t off[16];
+    ts_buf_reset(keep);
+    for (int k = 0; k < nk; k++) {
+        off[k] = keep->len;
+        if (kv[k].s != NULL) {
+            ts_buf_add(keep, kv[k].s, kv[k].len);
+            ts_buf_add(keep, "", 1); /* text stays NUL-terminated */
+        }
+    }
+    for (int k = 0; k < nk && !keep->oom; k++)
+        if (kv[k].s != NULL)
+            kv[k].s = keep->s + off[k];
+    return keep->oom ? -1 : 0;
+}
+
 /* Map one legacy row into the load (begun at the first row): the staging
    table, or with into_table new's table itself. */
 static int stage_row(bf *b, const ts_value *row, int pass2, int into_table, ts_bulk **bulk,
@@ -831,7 +832,8 @@ static int stage_chunk(bf *b, int pass2, int *got, ts_error *err)
     ts_buf ktext = {0}, text = {0};
     ts_bulk *bulk = NULL;
     ts_rows *r = NULL;
-    ts_value row[256], *last = NULL, range[3];
+    ts_buf keep = {0};
+    ts_value row[256], last[16], range[3];
     int nk = b->tm->nkey, rc = 0, i = 0, into_table = 0;
     *got = 0;
     for (int f = 0; f < b->nfkv; f++) /* a retried chunk gathers again */
@@ -858,12 +860,9 @@ static int stage_chunk(bf *b, int pass2, int *got, ts_error *err)
             cur = row;
         }
         (*got)++;
-        /* The key of the last row read, owned: r's values go at the next row. */
-        ts_value kv[16];
         for (int k = 0; k < nk; k++)
-            kv[k] = cur[b->tm->key[k]];
-        ts_rowio_free(last, nk);
-        if ((last = ts_rowio_copy(kv, nk)) == NULL)
+            last[k] = cur[b->tm->key[k]];
+        if (keep_key(last, nk, &keep))
             rc = ts_fail(err, TS_E_NOMEM, "out of memory reading a chunk of %s", b->lt->name);
         if (rc < 0 || (rc = stage_row(b, cur, pass2, into_table, &bulk, &text, err)) < 0)
             break;
@@ -875,12 +874,12 @@ static int stage_chunk(bf *b, int pass2, int *got, ts_error *err)
     if (rc < 0) {
         if (bulk)
             ts_bulk_abort(bulk);
-        ts_rowio_free(last, nk);
+        ts_buf_free(&keep);
         return -1;
     }
-    if (last != NULL)
+    if (*got > 0)
         remember_key(b, last);
-    ts_rowio_free(last, nk);
+    ts_buf_free(&keep);
     if (ts_backfill_hook)
         ts_backfill_hook("chunk_read", b->nt->name);
     if (bulk == NULL)
@@ -1072,9 +1071,7 @@ static int backfill_table(ts_mig *g, ts_mlock *lock, const ts_tmap *tm, ts_error
         goto out;
     /* Staged chunks on PostgreSQL: foreign keys checked per chunk where allowed. */
     if (!b.direct && ts_store_engine(g->nw) == TS_ENGINE_PG && replica_allowed(&b) &&
-        (build_fkcheck(&b, &b.fkcheck, b.stage, err) < 0 ||
-         (b.nfk && ts_backfill_fk_checks == TS_BACKFILL_FK_GATHERED &&
-          build_fkcheck_arrays(&b, err))))
+        set_based_fks(&b, err))
         goto out;
     if ((b.copy_direct = copy_direct_possible(&b)) && build_copy_direct(&b, err))
         goto out;

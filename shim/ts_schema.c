@@ -125,6 +125,21 @@ int ts_schema_list_next(const char **p, char *name, size_t size)
     return 1;
 }
 
+int ts_schema_fk_columns(const ts_table *t, const ts_fk *fk, const ts_table *rt, int *cols,
+                         int *refs, int max, int *n)
+{
+    char c[TS_IDENT_MAX + 1], r[TS_IDENT_MAX + 1];
+    const char *cp = fk->cols, *rp = fk->ref_cols;
+    *n = 0;
+    while (ts_schema_list_next(&cp, c, sizeof c) && ts_schema_list_next(&rp, r, sizeof r)) {
+        if (*n == max || (cols[*n] = ts_table_column_index(t, c)) < 0 ||
+            (refs[*n] = ts_table_column_index(rt, r)) < 0)
+            return -1;
+        ++*n;
+    }
+    return *cp || *rp || *n == 0 ? -1 : 0;
+}
+
 void ts_schema_quote_list(ts_buf *b, const char *cols)
 {
     char name[TS_IDENT_MAX + 1];

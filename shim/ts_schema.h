@@ -108,6 +108,11 @@ void ts_schema_quote_list(ts_buf *b, const char *cols);
    (spaces trimmed) and move *p past it: 1 when one was taken; 0 at the end
    of the list or when the name does not fit in size. */
 int ts_schema_list_next(const char **p, char *name, size_t size);
+/* The columns of foreign key fk of table t, as indexes into t (cols) and
+   into the referenced table rt (refs), at most max; -1 when a name is not a
+   column of its table or the key is wider than max. */
+int ts_schema_fk_columns(const ts_table *t, const ts_fk *fk, const ts_table *rt, int *cols,
+                         int *refs, int max, int *n);
 
 /* The CREATE statements for one engine (malloc'd; for --dry-run and docs). */
 int ts_schema_ddl(const ts_schema *sc, ts_engine engine, char **out, ts_error *err);

@@ -54,6 +54,7 @@ void ts_shim_close(ts_shim *sh)
     free(sh->states);
     free(sh->access);
     free(sh->backfilled);
+    free(sh->may_pull);
     free(sh->legacy_url), free(sh->new_url), free(sh->kill_file), free(sh->program);
     free(sh);
 }
@@ -115,7 +116,9 @@ int ts_shim_open(const ts_shim_config *cfg, ts_shim **out, ts_error *err)
     sh->states = calloc((size_t)sh->nstates, sizeof *sh->states);
     sh->access = calloc((size_t)ts_schema_new()->ntables, sizeof *sh->access);
     sh->backfilled = calloc((size_t)ts_schema_new()->ntables, sizeof *sh->backfilled);
-    if (sh->states == NULL || sh->access == NULL || sh->backfilled == NULL) {
+    sh->may_pull = calloc((size_t)ts_schema_new()->ntables, sizeof *sh->may_pull);
+    if (sh->states == NULL || sh->access == NULL || sh->backfilled == NULL ||
+        sh->may_pull == NULL) {
         ts_fail(err, TS_E_NOMEM, "out of memory opening the shim");
         goto fail;
     }
@@ -179,7 +182,9 @@ int ts_shim_refresh_due(ts_shim *sh, int64_t now)
 }
 
 /* Which tables' backfills have finished: from then on new holds every legacy
-   row of them, and a twin's references into them need no checking. */
+   row of them, and a twin's references into them need no checking; and so
+   which tables may refer to a row new lacks, decided here once per refresh
+   instead of per write. */
 static int load_backfilled(ts_shim *sh, ts_error *err)
 {
     const ts_schema *sc = ts_schema_new();
@@ -201,6 +206,14 @@ static int load_backfilled(ts_shim *sh, ts_error *err)
             sh->backfilled[t - sc->tables] = 1;
     }
     ts_rows_close(r);
+    for (int t = 0; t < sc->ntables; t++) {
+        sh->may_pull[t] = 0;
+        for (int f = 0; f < sc->tables[t].nfks; f++) {
+            const ts_table *rt = ts_schema_table(sc, sc->tables[t].fks[f].table);
+            sh->may_pull[t] |= rt != NULL && !sh->backfilled[rt - sc->tables] &&
+                               ts_manifest_tmap_for_new(sh->m, rt->name) != NULL;
+        }
+    }
     return rc < 0 ? -1 : 0;
 }
 

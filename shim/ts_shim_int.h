@@ -42,6 +42,8 @@ struct ts_shim {
     ts_access *access;          /* per table of the new schema */
     unsigned char *backfilled;  /* per table of the new schema: its backfill finished
                                    (ts_backfill), so new holds every legacy row of it */
+    unsigned char *may_pull;    /* per table of the new schema: it refers to a mapped
+                                   table not backfilled yet (ts_tx.c pull_parents) */
     char process_id[160], host[128], started_at[TS_TIME_MAX];
     uint64_t rng;               /* shadow sampling */
 

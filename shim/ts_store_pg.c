@@ -506,6 +506,21 @@ static int pg_exec(ts_conn *conn, const char *sql, const ts_value *p, int np, in
     return 0;
 }
 
+/* Send sql with its parameters, prepared when the cache takes it; the caller
+   reads the results. */
+static int send_statement(pg_conn *c, const char *sql, const ts_value *p, int np, ts_error *err)
+{
+    pg_params pp;
+    char name[16];
+    if (prepared(c, sql, np, name, err) || params_make(p, np, &pp, err))
+        return -1;
+    int sent = name[0] ? PQsendQueryPrepared(c->pg, name, np, pp.values, pp.lengths, pp.formats, 0)
+                       : PQsendQueryParams(c->pg, sql, np, NULL, pp.values, pp.lengths,
+                                           pp.formats, 0);
+    free(pp.mem);
+    return sent ? 0 : pg_fail(c, NULL, sql, err);
+}
+
 /*
  * The statement and COMMIT in one pipeline, one Sync: one round trip. When the
  * statement fails the server skips COMMIT (PGRES_PIPELINE_ABORTED) and the
@@ -517,22 +532,20 @@ static int pg_exec_commit(ts_conn *conn, const char *sql, const ts_value *p, int
 {
     static const char *const what[2] = {NULL, "COMMIT"};
     pg_conn *c = PG(conn);
-    pg_params pp;
     PGresult *res, *failed = NULL;
     const char *failed_sql = NULL;
     char name[16];
 
-    if (pg_idle(c, err) || prepared(c, sql, np, name, err) || params_make(p, np, &pp, err))
+    /* Prepared first: PQprepare waits for its answer, which a pipeline cannot. */
+    if (pg_idle(c, err) || prepared(c, sql, np, name, err))
         return -1;
-    int sent = PQenterPipelineMode(c->pg) &&
-               (name[0] ? PQsendQueryPrepared(c->pg, name, np, pp.values, pp.lengths, pp.formats, 0)
-                        : PQsendQueryParams(c->pg, sql, np, NULL, pp.values, pp.lengths,
-                                            pp.formats, 0)) &&
-               PQsendQueryParams(c->pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) &&
-               PQpipelineSync(c->pg);
-    free(pp.mem);
-    if (!sent) {
-        pg_fail(c, NULL, sql, err);
+    if (!PQenterPipelineMode(c->pg))
+        return pg_fail(c, NULL, sql, err);
+    int rc = send_statement(c, sql, p, np, err);
+    if (rc == 0 && (!PQsendQueryParams(c->pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) ||
+                    !PQpipelineSync(c->pg)))
+        rc = pg_fail(c, NULL, "COMMIT", err);
+    if (rc) {
         drain(c);
         PQexitPipelineMode(c->pg);
         return -1;
@@ -722,19 +735,11 @@ static int query_send(ts_conn *conn, ts_store *s, const char *sql, const ts_valu
                       int deferred, ts_rows **out, ts_error *err)
 {
     pg_conn *c = PG(conn);
-    pg_params pp;
     pg_rows *r;
-    char name[16];
 
     *out = NULL;
-    if (pg_idle(c, err) || prepared(c, sql, np, name, err) || params_make(p, np, &pp, err))
+    if (pg_idle(c, err) || send_statement(c, sql, p, np, err))
         return -1;
-    int sent = name[0] ? PQsendQueryPrepared(c->pg, name, np, pp.values, pp.lengths, pp.formats, 0)
-                       : PQsendQueryParams(c->pg, sql, np, NULL, pp.values, pp.lengths,
-                                           pp.formats, 0);
-    free(pp.mem);
-    if (!sent)
-        return pg_fail(c, NULL, sql, err);
     /* Must come before the first PQgetResult. */
     PQsetSingleRowMode(c->pg);
     if ((r = rows_alloc(sql)) == NULL) {

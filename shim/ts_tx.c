@@ -374,6 +374,8 @@ static int pull_parents(ts_tx *tx, const ts_table *nt, const ts_value *row, int 
 {
     ts_shim *sh = tx->sh;
     const ts_schema *sc = ts_schema_new();
+    if (!sh->may_pull[nt - sc->tables]) /* the common case: nothing to look up */
+        return 0;
     for (int f = 0; f < nt->nfks; f++) {
         const ts_fk *fk = &nt->fks[f];
         const ts_table *rt = ts_schema_table(sc, fk->table);
@@ -381,21 +383,15 @@ static int pull_parents(ts_tx *tx, const ts_table *nt, const ts_value *row, int 
         if (tm == NULL || sh->backfilled[rt - sc->tables])
             continue;
         /* The referenced key, as columns of rt; MATCH SIMPLE: a NULL refers to nothing. */
-        char c[TS_IDENT_MAX + 1], r[TS_IDENT_MAX + 1];
-        const char *cp = fk->cols, *rp = fk->ref_cols;
-        int refc[8], n = 0, null = 0, self = rt == nt;
+        int cols[8], refc[8], n, null = 0, self = rt == nt;
         ts_value refv[8];
-        while (n < 8 && ts_schema_list_next(&cp, c, sizeof c) &&
-               ts_schema_list_next(&rp, r, sizeof r)) {
-            int ci = ts_table_column_index(nt, c), ri = ts_table_column_index(rt, r);
-            if (ci < 0 || ri < 0)
-                return ts_fail(err, TS_E_INTERNAL, "table %s: foreign key (%s) is not declared",
-                               nt->name, fk->cols);
-            refc[n] = ri;
-            refv[n] = row[ci];
-            null |= row[ci].type == TS_NULL;
-            self &= ts_value_equal(&row[ri], &refv[n]);
-            n++;
+        if (ts_schema_fk_columns(nt, fk, rt, cols, refc, 8, &n))
+            return ts_fail(err, TS_E_INTERNAL, "table %s: foreign key (%s) is not declared",
+                           nt->name, fk->cols);
+        for (int k = 0; k < n; k++) {
+            refv[k] = row[cols[k]];
+            null |= refv[k].type == TS_NULL;
+            self &= ts_value_equal(&row[refc[k]], &refv[k]);
         }
         if (null || self || ts_twins_holds(&tx->twins, rt, refc, refv, n))
             continue;

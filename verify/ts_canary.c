@@ -126,21 +126,18 @@ static int clone_one(ts_store *nw, const ts_table *t, int64_t master, ts_error *
             continue;
         if (ts_store_table(nw, fk->table, rt, err))
             goto fail;
+        const ts_table *ref = ts_schema_table(ts_schema_new(), fk->table);
+        int fc[8], rc[8], n;
+        if (ref == NULL || ts_schema_fk_columns(t, fk, ref, fc, rc, 8, &n)) {
+            ts_fail(err, TS_E_INTERNAL, "table %s: foreign key (%s) is not declared", t->name,
+                    fk->cols);
+            goto fail;
+        }
         ts_buf_printf(&sql, " AND (");
-        const char *a = fk->cols, *b = fk->ref_cols;
         int first = 1;
         ts_buf cond = {0}, isnull = {0};
-        while (*a && *b) {
-            size_t na = strcspn(a, ","), nb = strcspn(b, ",");
-            char ca[TS_IDENT_MAX + 1], cb[TS_IDENT_MAX + 1];
-            snprintf(ca, sizeof ca, "%.*s", (int)na, a);
-            snprintf(cb, sizeof cb, "%.*s", (int)nb, b);
-            a += na + (a[na] == ',');
-            b += nb + (b[nb] == ',');
-            while (*a == ' ')
-                a++;
-            while (*b == ' ')
-                b++;
+        for (int k = 0; k < n; k++) {
+            const char *ca = t->cols[fc[k]].name, *cb = ref->cols[rc[k]].name;
             if (strcmp(ca, "bot_id") == 0)
                 continue;
             ts_buf_printf(&isnull, "%ss.\"%s\" IS NULL", first ? "" : " OR ", ca);
