@@ -49,6 +49,7 @@ TEST_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_SUPPORT := $(patsubst %.c,$(BUILD)/%.o,$(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c)))
 BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+BENCH_SUPPORT := $(patsubst %.c,$(BUILD)/%.o,$(filter-out tests/bench/bench_%.c,$(wildcard tests/bench/*.c)))
 
 .PHONY: all check test deps install clean bench demo valgrind
 all: $(PROGRAMS) $(BUILD)/tools/ts-traffic
@@ -92,9 +93,9 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_SUPPORT) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(TEST_SUPPORT) $(ALL_LIBS) $(LDLIBS) -lcmocka
 
-$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(ALL_LIBS)
+$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(BENCH_SUPPORT) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(BENCH_SUPPORT) $(ALL_LIBS) $(LDLIBS)
 
 deps:
 	@sh scripts/install-deps.sh

@@ -21,9 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench_support.h"
 #include "ts_backfill.h"
 #include "ts_gen.h"
 #include "ts_mexpand.h"
@@ -33,13 +33,6 @@
 
 static const char *const incs[] = {"1.1", "2.1", "2.3"};
 static const char *const tables[] = {"promo_groups", "users", "subscriptions", "transactions"};
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what, const ts_error *err)
 {
@@ -138,13 +131,13 @@ static double run_backfill(const char *legacy_url, const char *new_url)
     fflush(stderr);
     FILE *saved = stderr;
     stderr = g.out;
-    double t0 = now_s();
+    double t0 = bench_now();
     for (int i = 1; i < 3; i++)
         if (ts_backfill_run(&g, &lock, ts_manifest_find(g.m, incs[i]), &err)) {
             stderr = saved;
             die("backfill", &err);
         }
-    double t = now_s() - t0;
+    double t = bench_now() - t0;
     stderr = saved;
     fclose(g.out);
     ts_mig_close(&g);
@@ -178,10 +171,10 @@ static double run_insert_select(const char *legacy_url, const char *new_url, con
         ts_buf_free(&cols);
     }
     ts_buf_puts(&sql, "COMMIT;\n");
-    double t0 = now_s();
+    double t0 = bench_now();
     if (ts_store_script(g.nw, sql.s, &err))
         die("insert select", &err);
-    double t = now_s() - t0;
+    double t = bench_now() - t0;
     ts_buf_free(&sql);
     fclose(g.out);
     ts_mig_close(&g);
@@ -203,27 +196,15 @@ static double run_pgloader(const char *sqlite_path, const char *pg, const char *
             user ? user + 5 : "postgres", (int)strcspn(port + 5, "&"), port + 5, db);
     fclose(f);
     snprintf(cmd, sizeof cmd, "pgloader --quiet %s > %s.log 2>&1", load, sqlite_path);
-    double t0 = now_s();
+    double t0 = bench_now();
     int rc = system(cmd);
-    double t = now_s() - t0;
+    double t = bench_now() - t0;
     unlink(load);
     if (rc != 0) {
         fprintf(stderr, "bench_backfill: pgloader failed (exit %d): see %s.log\n", rc, sqlite_path);
         return -1;
     }
     return t;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v)
-{
-    qsort(v, ROUNDS, sizeof v[0], cmp_double);
-    return v[ROUNDS / 2];
 }
 
 static void drop_new_schemas(const char *pg)
@@ -283,7 +264,8 @@ int main(int argc, char **argv)
         fflush(stdout);
         drop_new_schemas(pg); /* keep the server's buffers for the next round's copies */
     }
-    double b = median(tb), i = median(ti), c = median(tc), p = pgloader_ok ? median(tp) : -1;
+    double b = bench_median(tb, ROUNDS), i = bench_median(ti, ROUNDS);
+    double c = bench_median(tc, ROUNDS), p = pgloader_ok ? bench_median(tp, ROUNDS) : -1;
     printf("rows copied (promo_groups, users, subscriptions, transactions): %lld\n", (long long)rows);
     printf("same PostgreSQL  backfill (batch %5d)     %7.2fs %9.0f rows/s\n",
            batch, b, (double)rows / b);

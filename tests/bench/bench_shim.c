@@ -25,9 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench_support.h"
 #include "ts_control.h"
 #include "ts_repo.h"
 #include "ts_schema.h"
@@ -70,13 +70,6 @@ static int fail(const char *what, const ts_error *err)
 {
     fprintf(stderr, "bench_shim: %s: %s\n", what, err ? err->msg : "failed");
     return -1;
-}
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 /* ---- store pairs --------------------------------------------------------------- */
@@ -268,20 +261,14 @@ static int64_t statements(const run *r)
 static int measure(run *r, op_fn op, int count, double *ops, double *stmts, ts_error *err)
 {
     int64_t before = statements(r);
-    double t0 = now_s();
+    double t0 = bench_now();
     for (int i = 0; i < count; i++)
         if (unit(r, op, err))
             return -1;
-    double dt = now_s() - t0;
+    double dt = bench_now() - t0;
     *ops = count / (dt > 0 ? dt : 1e-9);
     *stmts = (double)(statements(r) - before) / count;
     return 0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 /* One stage's pair and shim, preloaded and warmed up. */
@@ -306,12 +293,6 @@ static int stage_open(const char *pg, int n, const stage_cfg *st, int ops, pair 
     return 0;
 }
 
-static double median(double *v)
-{
-    qsort(v, ROUNDS, sizeof v[0], cmp_double);
-    return v[ROUNDS / 2];
-}
-
 static int bench_stages(const char *pg, int ops, result *res)
 {
     static pair p[NSTAGES];
@@ -332,8 +313,8 @@ static int bench_stages(const char *pg, int ops, result *res)
                 goto out;
             }
     for (int i = 0; i < NSTAGES; i++) {
-        res[i].write_ops = median(w[i]);
-        res[i].read_ops = median(rd[i]);
+        res[i].write_ops = bench_median(w[i], ROUNDS);
+        res[i].read_ops = bench_median(rd[i], ROUNDS);
     }
     rc = 0;
 out:

@@ -13,9 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench_support.h"
 #include "ts_diff.h"
 #include "ts_schema.h"
 
@@ -27,13 +27,6 @@ static void die(const char *what, const ts_error *err)
 {
     fprintf(stderr, "bench_verify: %s: %s\n", what, err ? err->msg : "failed");
     exit(1); /* a benchmark program: nothing to unwind */
-}
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 static ts_store *open_store(const char *url)
@@ -89,11 +82,11 @@ static double time_diff(ts_store *legacy, ts_store *nw, const ts_manifest *m, in
     const ts_increment *inc = ts_manifest_find(m, "2.1");
     ts_diff_opts o = {TS_DIFF_CHUNK_DEFAULT, 0};
     ts_vreport_init(&r, "diff", 100);
-    double t = now();
+    double t = bench_now();
     if (ts_vlog_open(&lg, NULL, 0, "l", "n", o.chunk, &err) ||
         ts_diff_run(legacy, nw, &inc, 1, &o, &r, &lg, &err))
         die("diff", &err);
-    t = now() - t;
+    t = bench_now() - t;
     *diffs = 0;
     for (int i = 0; i < r.ntables; i++)
         *diffs += r.tables[i].c.kinds[TS_DK_CHANGED] + r.tables[i].c.kinds[TS_DK_MISSING] +
@@ -108,7 +101,7 @@ static double time_except(ts_store *s, const char *ls, const char *ns)
     char sql[1024];
     int64_t a, b;
     ts_error err;
-    double t = now();
+    double t = bench_now();
     snprintf(sql, sizeof sql, "SELECT count(*) FROM (SELECT " COLS " FROM %s.users EXCEPT ALL "
              "SELECT " COLS " FROM %s.users WHERE bot_id = 1) x", ls, ns);
     if (ts_store_query_int(s, sql, NULL, 0, &a, &err) < 0)
@@ -117,7 +110,7 @@ static double time_except(ts_store *s, const char *ls, const char *ns)
              "EXCEPT ALL SELECT " COLS " FROM %s.users) x", ns, ls);
     if (ts_store_query_int(s, sql, NULL, 0, &b, &err) < 0)
         die("except", &err);
-    return now() - t;
+    return bench_now() - t;
 }
 
 int main(int argc, char **argv)
@@ -142,13 +135,13 @@ int main(int argc, char **argv)
     if (ts_schema_apply(legacy, ts_schema_legacy(), &err) ||
         ts_schema_apply(nw, ts_schema_new(), &err) || ts_schema_apply(nw, ts_schema_control(), &err))
         die("schemas", &err);
-    double t = now();
+    double t = bench_now();
     load_users(legacy, n);
     run(admin, "INSERT INTO bench_new.bots (id, name, telegram_bot_token, is_master) "
                "VALUES (1, 'master', '1:x', TRUE);"
                "INSERT INTO bench_new.users (bot_id, " COLS ") SELECT 1, " COLS
                " FROM bench_legacy.users; ANALYZE bench_legacy.users; ANALYZE bench_new.users");
-    printf("setup: %lld users in %.1f s\n", (long long)n, now() - t);
+    printf("setup: %lld users in %.1f s\n", (long long)n, bench_now() - t);
 
     double d1 = time_diff(legacy, nw, m, &diffs);
     double e1 = time_except(admin, "bench_legacy", "bench_new");
@@ -177,7 +170,7 @@ int main(int argc, char **argv)
     load_users(sq, n);
     double d3 = time_diff(sq, nw, m, &diffs);
     const char *pgurl = pg;
-    t = now();
+    t = bench_now();
     snprintf(cmd, sizeof cmd,
              "sqlite3 -csv '%s' 'SELECT " COLS " FROM users' | sort > '%s.a' && "
              "psql -q '%s' -c 'COPY (SELECT " COLS " FROM bench_new.users WHERE bot_id = 1) "
@@ -185,7 +178,7 @@ int main(int argc, char **argv)
              sqpath, sqpath, pgurl, sqpath, sqpath, sqpath);
     if (system(cmd) != 0)
         die("dump-sort-diff pipeline", NULL);
-    double p3 = now() - t;
+    double p3 = bench_now() - t;
     printf("3. SQLite legacy vs PostgreSQL new: diff %.2f s (%lld differences), dump-sort-diff "
            "%.2f s: diff is %.2fx faster (goal >= 2)\n", d3, (long long)diffs, p3, p3 / d3);
     snprintf(cmd, sizeof cmd, "rm -f '%s.a' '%s.b'", sqpath, sqpath);

@@ -239,6 +239,48 @@ static void test_walk_sqlite(void **state) { (void)state; walk(TS_PAIR_SQLITE); 
 static void test_walk_pg(void **state) { (void)state; walk(TS_PAIR_PG); }
 static void test_walk_cross(void **state) { (void)state; walk(TS_PAIR_CROSS); }
 
+/* Advance inc from legacy through expanded to dual_write. */
+static void to_dual_write(mpair *p, const char *inc)
+{
+    OK(p, "advance", inc);
+    OK(p, "advance", inc);
+}
+
+/* A ts_mig on the pair for the C API: chunks of 25, its output discarded. */
+static int mig_open(const mpair *p, ts_mig *g, ts_error *err)
+{
+    ts_mig_opts o = {0};
+    o.legacy_url = p->legacy.url;
+    o.new_url = p->nw.url;
+    o.actor = "tester";
+    o.batch = 25;
+    o.ack_timeout_ms = 1000;
+    o.liveness_ms = 10000;
+    o.lock_ttl_s = 60;
+    if (ts_mig_open(g, &o, err))
+        return -1;
+    g->out = fopen("/dev/null", "w");
+    return 0;
+}
+
+static void mig_close(ts_mig *g)
+{
+    fclose(g->out);
+    ts_mig_close(g);
+}
+
+/* ts_backfill_run of inc through the C API (test hooks set by the caller). */
+static int backfill_api(const mpair *p, const char *inc, ts_error *err)
+{
+    ts_mig g;
+    ts_mlock lock = {0};
+    if (mig_open(p, &g, err))
+        return -1;
+    int rc = ts_backfill_run(&g, &lock, ts_manifest_find(g.m, inc), err);
+    mig_close(&g);
+    return rc;
+}
+
 /* ---- kill -9 of a backfill ---------------------------------------------------------------- */
 
 static void kill_resume(ts_pair_kind kind)
@@ -248,10 +290,8 @@ static void kill_resume(ts_pair_kind kind)
         skip();
         return;
     }
-    OK(&p, "advance", "1.1");
-    OK(&p, "advance", "1.1");
-    OK(&p, "advance", "2.1");
-    OK(&p, "advance", "2.1");
+    to_dual_write(&p, "1.1");
+    to_dual_write(&p, "2.1");
     srand(12345);
     int kills = 0;
     for (int i = 0; i < 40 && kills < 22; i++) {
@@ -574,46 +614,28 @@ static void on_chunk(const char *point, const char *table)
 static void backfill_rule(ts_pair_kind kind)
 {
     mpair p;
-    ts_mig g;
-    ts_mlock lock = {0};
     ts_error err;
     if (make_pair(kind, &p, 60)) {
         skip();
         return;
     }
-    OK(&p, "advance", "1.1");
-    OK(&p, "advance", "1.1");
-    OK(&p, "advance", "2.1");
-    OK(&p, "advance", "2.1");
+    to_dual_write(&p, "1.1");
+    to_dual_write(&p, "2.1");
     /* A row new already has (as a dual-write leaves it) is newer: never overwritten. */
     ts_test_exec(p.nw.url, "INSERT INTO users (bot_id, id, username, language) "
                            "VALUES (1, 7, 'written_by_dual_write', 'fa')");
     victim = count(p.legacy.url, "SELECT min(id) FROM users u WHERE id BETWEEN 2 AND 20 AND NOT "
                                  "EXISTS (SELECT 1 FROM users r WHERE r.referred_by_id = u.id)");
     assert_true(victim > 0);
-    ts_mig_opts o = {0};
-    o.legacy_url = p.legacy.url;
-    o.new_url = p.nw.url;
-    o.actor = "tester";
-    o.batch = 25;
-    o.ack_timeout_ms = 1000;
-    o.liveness_ms = 10000;
-    o.lock_ttl_s = 60;
     deleter d = {&p, 0, ""};
     hook_deleter = &d;
     hook_calls = 0;
     done_during_chunk = -1;
     ts_backfill_hook = on_chunk;
-    if (ts_mig_open(&g, &o, &err))
-        fail_msg("open: %s", err.msg);
-    FILE *devnull = fopen("/dev/null", "w");
-    g.out = devnull;
-    int rc = ts_backfill_run(&g, &lock, ts_manifest_find(g.m, "2.1"), &err);
+    int rc = backfill_api(&p, "2.1", &err);
     ts_backfill_hook = NULL;
     hook_deleter = NULL;
     pthread_join(hook_thread, NULL);
-    fclose(devnull);
-    ts_mig_close(&g);
     if (rc)
         fail_msg("backfill: %s", err.msg);
     assert_int_equal(d.done, 1);
@@ -690,38 +712,22 @@ static void on_chunk_race(const char *point, const char *table)
 static void test_backfill_race_cross(void **state)
 {
     mpair p;
-    ts_mig g;
-    ts_mlock lock = {0};
     ts_error err;
     (void)state;
     if (make_pair(TS_PAIR_CROSS, &p, 60)) {
         skip();
         return;
     }
-    OK(&p, "advance", "1.1");
-    OK(&p, "advance", "1.1");
-    OK(&p, "advance", "2.1");
-    OK(&p, "advance", "2.1");
-    ts_mig_opts o = {0};
-    o.legacy_url = p.legacy.url;
-    o.new_url = p.nw.url;
-    o.actor = "tester";
-    o.batch = 25;
-    o.lock_ttl_s = 60;
+    to_dual_write(&p, "1.1");
+    to_dual_write(&p, "2.1");
     racer r = {p.nw.url, 0, ""};
     hook_racer = &r;
     hook_calls = 0;
     ts_backfill_hook = on_chunk_race;
-    if (ts_mig_open(&g, &o, &err))
-        fail_msg("open: %s", err.msg);
-    FILE *devnull = fopen("/dev/null", "w");
-    g.out = devnull;
-    int rc = ts_backfill_run(&g, &lock, ts_manifest_find(g.m, "2.1"), &err);
+    int rc = backfill_api(&p, "2.1", &err);
     ts_backfill_hook = NULL;
     pthread_join(hook_thread, NULL);
     hook_racer = NULL;
-    fclose(devnull);
-    ts_mig_close(&g);
     if (rc)
         fail_msg("backfill: %s", err.msg);
     if (r.err[0])
@@ -749,28 +755,17 @@ static void backfill_dangling(ts_backfill_fk mode)
         skip();
         return;
     }
-    OK(&p, "advance", "1.1");
-    OK(&p, "advance", "1.1");
-    OK(&p, "advance", "2.1");
-    OK(&p, "advance", "2.1");
+    to_dual_write(&p, "1.1");
+    to_dual_write(&p, "2.1");
     OK(&p, "backfill", "2.1");
-    OK(&p, "advance", "2.3");
-    OK(&p, "advance", "2.3");
+    to_dual_write(&p, "2.3");
     int64_t u = count(p.legacy.url, "SELECT min(s.user_id) FROM subscriptions s WHERE NOT EXISTS "
                                     "(SELECT 1 FROM users r WHERE r.referred_by_id = s.user_id)");
     assert_true(u > 0);
     snprintf(sql, sizeof sql, "DELETE FROM users WHERE bot_id = 1 AND id = %lld", (long long)u);
     ts_test_exec(p.nw.url, sql);
-    ts_mig_opts o = {0};
-    o.legacy_url = p.legacy.url;
-    o.new_url = p.nw.url;
-    o.actor = "tester";
-    o.batch = 25;
-    o.lock_ttl_s = 60;
-    if (ts_mig_open(&g, &o, &err))
+    if (mig_open(&p, &g, &err))
         fail_msg("open: %s", err.msg);
-    FILE *devnull = fopen("/dev/null", "w");
-    g.out = devnull;
     ts_backfill_fk_checks = mode;
     int rc = ts_backfill_run(&g, &lock, ts_manifest_find(g.m, "2.3"), &err);
     ts_backfill_fk_checks = TS_BACKFILL_FK_GATHERED;
@@ -784,8 +779,7 @@ static void backfill_dangling(ts_backfill_fk mode)
                             role, sizeof role, &err) != 1)
         fail_msg("role: %s", err.msg);
     assert_string_equal(role, "origin");
-    fclose(devnull);
-    ts_mig_close(&g);
+    mig_close(&g);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM subscriptions WHERE user_id = %lld", (long long)u);
     assert_int_equal(count(p.nw.url, sql), 0);
     assert_true(count(p.nw.url, "SELECT count(*) FROM subscriptions") <
@@ -820,10 +814,8 @@ static void backfill_dry_run(ts_pair_kind kind, const char *want)
         skip();
         return;
     }
-    OK(&p, "advance", "1.1");
-    OK(&p, "advance", "1.1");
-    OK(&p, "advance", "2.1");
-    OK(&p, "advance", "2.1");
+    to_dual_write(&p, "1.1");
+    to_dual_write(&p, "2.1");
     assert_int_equal(mig(&p, out, "backfill", "2.1", "--dry-run", NULL), 0);
     if (strstr(out, want) == NULL || (strstr(out, "FOR SHARE") != NULL) != (kind == TS_PAIR_PG))
         fail_msg("dry run of backfill 2.1: want \"%s\":\n%s", want, out);
