@@ -232,6 +232,8 @@ static int list_bots(void *arg, const ts_bot_info **bots, int *n, ts_error *err)
 
 static int tick(void *arg, ts_error *err) { return ts_shim_tick(((ts_app *)arg)->svc.sh, err); }
 
+static int health(void *arg, ts_error *err) { return ts_shim_health(((ts_app *)arg)->svc.sh, err); }
+
 static void kill_switch(void *arg, int on) { ts_shim_set_kill_switch(((ts_app *)arg)->svc.sh, on); }
 
 static void metrics(void *arg, ts_buf *out)
@@ -303,6 +305,7 @@ ts_bot_hooks ts_app_hooks(ts_app *a)
                           .tick = tick,
                           .kill_switch = kill_switch,
                           .on_zarinpal = on_zarinpal,
+                          .health = health,
                           .metrics = metrics,
                           .arg = a};
 }

@@ -63,7 +63,11 @@ static void zarinpal(ts_http *h, struct MHD_Connection *c, const char *tail, ts_
 static void route(ts_http *h, struct MHD_Connection *c, const char *url, ts_http_reply *r)
 {
     static const char zp[] = "/zarinpal/callback/";
-    if (strcmp(url, "/healthz") == 0)
+    ts_error e;
+    if (strcmp(url, "/healthz") == 0 && h->o.health != NULL && h->o.health(h->o.health_arg, &e) != 0) {
+        r->status = 503;
+        ts_buf_printf(&r->body, "unhealthy: %s\n", e.msg);
+    } else if (strcmp(url, "/healthz") == 0)
         say(r, 200, "ok\n");
     else if (strcmp(url, "/metrics") == 0 && h->o.metrics != NULL) {
         r->content_type = "text/plain; version=0.0.4; charset=utf-8";

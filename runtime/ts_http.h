@@ -1,7 +1,8 @@
 /*
  * ts_http.h: ts-bot's HTTP endpoint on libmicrohttpd.
  *
- *   GET /healthz                 200 "ok": the event loop is serving
+ *   GET /healthz                 200 "ok": the event loop is serving and the stores it
+ *                                needs are up; 503 naming the store that is down
  *   GET /metrics                 Prometheus text (ts_metrics)
  *   GET /zarinpal/callback/<bot_id>?Authority=...&Status=OK|NOK
  *                                checked, then handed to the owner's handler
@@ -40,6 +41,9 @@ typedef struct ts_http_opts {
     ts_metrics *metrics;         /* may be NULL: /metrics is 404 */
     ts_zarinpal_fn on_zarinpal;  /* NULL: the callback answers 503 */
     void *zarinpal_arg;
+    /* NULL, or 0 when healthy; -1 with err saying why not (/healthz answers 503). */
+    int (*health)(void *arg, ts_error *err);
+    void *health_arg;
 } ts_http_opts;
 
 int ts_http_start(const ts_http_opts *opts, ts_http **out, ts_error *err);

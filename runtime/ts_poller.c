@@ -221,15 +221,26 @@ static int bot_start(ts_poller *p, pbot *b, int timeout_s, int limit)
     return 0;
 }
 
-static void bot_failed(ts_poller *p, pbot *b, const char *why, int retry_after_s)
+/* An update the owner could not commit (a store down or restarting) is asked
+   for again at most this long after the last try, whatever the backoff for
+   Telegram's failures: service resumes within about a second of the store's
+   return. */
+#define REDELIVER_MAX_MS 1000
+
+static void bot_wait(ts_poller *p, pbot *b, const char *why, int max_ms, int retry_after_s)
 {
     b->failures++;
     int wait = retry_after_s > 0 ? retry_after_s * 1000
-                                 : ts_backoff_ms(p->o.backoff_ms, p->o.max_backoff_ms, b->failures);
+                                 : ts_backoff_ms(p->o.backoff_ms, max_ms, b->failures);
     b->not_before = ts_now_ms() + wait;
     char q[600];
     ts_log(TS_LOG_WARN, "poll_failed", "bot_id=%" PRId64 " bot=%s failures=%d wait_ms=%d error=%s",
            b->bot_id, b->name, b->failures, wait, ts_log_value(why, q, sizeof q));
+}
+
+static void bot_failed(ts_poller *p, pbot *b, const char *why, int retry_after_s)
+{
+    bot_wait(p, b, why, p->o.max_backoff_ms, retry_after_s);
 }
 
 /* Hand batch[0..n) (their ids in ids) to the owner; -1 when one was not acknowledged. */
@@ -245,7 +256,8 @@ static int deliver(ts_poller *p, pbot *b, const cJSON *const *batch, const int64
     }
     if (v != TS_POLL_RETRY)
         return 0;
-    bot_failed(p, b, "an update was not committed: it will be redelivered", 0);
+    bot_wait(p, b, "an update was not committed: it will be redelivered",
+             p->o.max_backoff_ms < REDELIVER_MAX_MS ? p->o.max_backoff_ms : REDELIVER_MAX_MS, 0);
     return -1;
 }
 

@@ -263,6 +263,27 @@ static void check_kill_file(ts_shim *sh)
 int ts_shim_kill_active(const ts_shim *sh) { return sh->kill_flag || sh->kill_file_on; }
 int ts_shim_kill_switch(const ts_shim *sh) { return ts_shim_kill_active(sh); }
 
+/* ---- health ------------------------------------------------------------- */
+
+int ts_shim_health(ts_shim *sh, ts_error *err)
+{
+    int kill = ts_shim_kill_active(sh), need[2] = {0, !kill};   /* legacy, new */
+    for (int i = 0; i < sh->nstates; i++) {
+        if (sh->states[i].inc->kind != TS_INC_DATA || sh->states[i].inc->ntmaps == 0)
+            continue;
+        ts_route r = ts_stage_route(sh->states[i].stage, kill);
+        need[0] |= r.primary == TS_SIDE_LEGACY || r.read == TS_SIDE_LEGACY;
+        need[1] |= r.primary == TS_SIDE_NEW || r.read == TS_SIDE_NEW;
+    }
+    ts_store *st[2] = {sh->legacy, sh->nw};
+    for (int k = 0; k < 2; k++)
+        if (need[k] && ts_store_check(st[k], err) != 0) {
+            ts_error_context(err, "the %s store is down", k == 0 ? "legacy" : "new");
+            return -1;
+        }
+    return 0;
+}
+
 /* ---- counters ------------------------------------------------------------- */
 
 ts_access *ts_shim_counters(ts_shim *sh, const char *new_table)

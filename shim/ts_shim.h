@@ -90,6 +90,15 @@ int ts_shim_refresh(ts_shim *sh, ts_error *err);
 void ts_shim_set_kill_switch(ts_shim *sh, int on);
 int ts_shim_kill_switch(const ts_shim *sh);
 
+/*
+ * 0 when every store this process needs now is up (reconnecting a lost one,
+ * see ts_store_check); -1 naming the one that is down. Legacy is needed while
+ * an increment reads or writes it first; new while the kill switch is off (it
+ * holds the stages and the fencing versions) or an increment reads or writes
+ * it first.
+ */
+int ts_shim_health(ts_shim *sh, ts_error *err);
+
 /* Journal entries not yet applied: drift entries of both stores, and the change
    journal (writes at new_only waiting for a possible rollback). */
 int ts_shim_pending(ts_shim *sh, int64_t *drift, int64_t *change, ts_error *err);

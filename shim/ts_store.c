@@ -4,6 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+int64_t ts_store_clock_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static char *dupn(const char *s, size_t n)
 {
@@ -616,4 +624,9 @@ int ts_store_id_floor(ts_store *s, const char *table, int64_t floor, ts_error *e
     if (check_free(s, err))
         return -1;
     return s->conn->drv->id_floor(s->conn, s, table, floor, err);
+}
+
+int ts_store_check(ts_store *s, ts_error *err)
+{
+    return s->conn->drv->check ? s->conn->drv->check(s->conn, err) : 0;
 }

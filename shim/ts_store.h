@@ -174,4 +174,12 @@ int ts_store_listen(ts_store *s, const char *channel, ts_error *err);
 int ts_store_notify(ts_store *s, const char *channel, const char *payload, ts_error *err);
 int ts_store_notified(ts_store *s, int *n, ts_error *err);
 
+/*
+ * 0 when the store's connection is up as far as is known without a round trip.
+ * A connection the server dropped is opened again by the next statement run
+ * outside a transaction (with its session settings; attempts back off up to
+ * a second); this tries that now. -1 (TS_E_CONN) while the server is down.
+ */
+int ts_store_check(ts_store *s, ts_error *err);
+
 #endif

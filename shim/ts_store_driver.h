@@ -91,7 +91,12 @@ struct ts_driver {
        NULL on engines without notifications. */
     int (*listen)(ts_conn *c, const char *channel, ts_error *err);
     int (*notified)(ts_conn *c, int *n, ts_error *err);
+    /* See ts_store_check. NULL: the connection cannot be lost (SQLite). */
+    int (*check)(ts_conn *c, ts_error *err);
 };
+
+/* Milliseconds on a monotonic clock. */
+int64_t ts_store_clock_ms(void);
 
 extern const ts_driver ts_driver_sqlite;
 extern const ts_driver ts_driver_pg;

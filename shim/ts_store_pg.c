@@ -47,12 +47,30 @@ typedef struct pg_stmt {
     int np;
 } pg_stmt;
 
+/* Reconnect attempts after a lost connection back off from the first to the
+   last delay, doubling; statements in between fail at once (TS_E_CONN). */
+#define RECONNECT_FIRST_MS 100
+#define RECONNECT_MAX_MS 1000
+
+/* A statement that sets session state, run again on every new connection. */
+typedef struct pg_setting {
+    char *sql;
+    char *param;    /* its one parameter, NULL when none */
+} pg_setting;
+
+#define MAX_SETTINGS 16
+
 typedef struct pg_conn {
     ts_conn base;   /* first: the ts_conn * ts_store.c holds is a pg_conn * */
     PGconn *pg;
     int copying;    /* a COPY FROM STDIN holds the connection */
     pg_stmt stmts[STMT_CACHE];   /* prepared as "ts_s<index>" */
     int nstmts;
+    pg_setting settings[MAX_SETTINGS];   /* session state, in the order it was set */
+    int nsettings;
+    char *display;          /* the URL with the password masked, for the log */
+    int failures;           /* reconnect attempts failed since the connection was lost */
+    int64_t retry_at;       /* no reconnect attempt before (ts_store_clock_ms) */
 } pg_conn;
 
 typedef struct pg_rows {
@@ -139,7 +157,8 @@ static int pg_fail(pg_conn *c, const PGresult *res, const char *sql, ts_error *e
     /* 57P0x: the server shuts down, ended this session or lost its database. */
     if (PQstatus(c->pg) == CONNECTION_BAD || state_is(state, "08") || state_is(state, "57P0")) {
         code = TS_E_CONN;
-        todo = "the connection to the server is lost: reopen the store and retry";
+        todo = "the connection to the server is lost: roll back and retry (the store "
+               "reconnects by itself)";
     } else if (state_is(state, "23")) {
         code = TS_E_CONSTRAINT;
         todo = "the row conflicts with the data or a constraint: fix or skip it";
@@ -313,6 +332,136 @@ static void on_notice(void *arg, const char *message)
     ts_log(TS_LOG_DEBUG, "pg_notice", "message=%s", ts_log_value(line, quoted, sizeof quoted));
 }
 
+/* Remember a statement that sets session state (the first time only), so a
+   new connection after a lost one gets it too. */
+static int remember(pg_conn *c, const char *sql, const char *param, ts_error *err)
+{
+    for (int i = 0; i < c->nsettings; i++)
+        if (strcmp(c->settings[i].sql, sql) == 0 &&
+            (param ? c->settings[i].param && strcmp(c->settings[i].param, param) == 0
+                   : c->settings[i].param == NULL))
+            return 0;
+    if (c->nsettings == MAX_SETTINGS)
+        return ts_fail(err, TS_E_INTERNAL, "postgresql: more than %d session settings on one "
+                       "connection", MAX_SETTINGS);
+    pg_setting *st = &c->settings[c->nsettings];
+    st->sql = strdup(sql);
+    st->param = param ? strdup(param) : NULL;
+    if (st->sql == NULL || (param && st->param == NULL)) {
+        free(st->sql);
+        free(st->param);
+        return ts_fail(err, TS_E_NOMEM, "postgresql: out of memory");
+    }
+    c->nsettings++;
+    return 0;
+}
+
+/* Run the remembered session settings on the connection, in order. */
+static int apply_settings(pg_conn *c, ts_error *err)
+{
+    for (int i = 0; i < c->nsettings; i++) {
+        const pg_setting *st = &c->settings[i];
+        const char *v[1] = {st->param};
+        /* Without a parameter as a simple query, which may hold several statements. */
+        PGresult *res = st->param ? PQexecParams(c->pg, st->sql, 1, NULL, v, NULL, NULL, 0)
+                                  : PQexec(c->pg, st->sql);
+        ExecStatusType rs = PQresultStatus(res);
+        if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
+            pg_fail(c, res, st->sql, err);
+            PQclear(res);
+            return -1;
+        }
+        PQclear(res);
+    }
+    return 0;
+}
+
+static void forget_statements(pg_conn *c)
+{
+    for (int i = 0; i < c->nstmts; i++)
+        free(c->stmts[i].sql);
+    c->nstmts = 0;
+}
+
+/*
+ * The server dropped the connection (restart, crash, network): open it again
+ * with the same parameters and session settings. Attempts back off from
+ * RECONNECT_FIRST_MS to RECONNECT_MAX_MS; in between, and when an attempt
+ * fails, the caller gets TS_E_CONN at once (retryable: its unit of work runs
+ * again later). Prepared statements died with the old session.
+ */
+static int reconnect(pg_conn *c, ts_error *err)
+{
+    char msg[600], quoted[700];
+    int64_t now = ts_store_clock_ms();
+    if (now < c->retry_at)
+        return ts_fail(err, TS_E_CONN, "postgresql: the connection to %s is lost and the "
+                       "server did not answer the last attempt; the next one is in %lld ms: "
+                       "retry then (check that the server is running)", c->display,
+                       (long long)(c->retry_at - now));
+    if (c->failures == 0) {
+        snprintf(msg, sizeof msg, "%s", PQerrorMessage(c->pg));
+        one_line(msg);
+        ts_log(TS_LOG_WARN, "pg_connection_lost", "store=%s error=%s", c->display,
+               ts_log_value(msg, quoted, sizeof quoted));
+    }
+    forget_statements(c);
+    PQreset(c->pg);
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        snprintf(msg, sizeof msg, "%s", PQerrorMessage(c->pg));
+        one_line(msg);
+        ts_fail(err, TS_E_CONN, "postgresql: reconnecting to %s failed: %s; check that the "
+                "server is running (retried by itself)", c->display, msg);
+    } else if (apply_settings(c, err) == 0) {
+        ts_log(TS_LOG_WARN, "pg_reconnected", "store=%s attempts=%d", c->display,
+               c->failures + 1);
+        c->failures = 0;
+        c->retry_at = 0;
+        return 0;
+    }
+    c->failures++;
+    int wait = RECONNECT_FIRST_MS;
+    for (int i = 1; i < c->failures && wait < RECONNECT_MAX_MS; i++)
+        wait *= 2;
+    c->retry_at = now + (wait < RECONNECT_MAX_MS ? wait : RECONNECT_MAX_MS);
+    return -1;
+}
+
+/*
+ * Before a statement: the connection is free, and alive as far as can be told
+ * without a round trip. Outside a transaction, what the server sent meanwhile
+ * is read first (a restart or a terminated session shows as end of file), and
+ * a lost connection is opened again. Inside one the transaction died with the
+ * connection: the caller rolls back and runs its unit of work again.
+ */
+static int pg_ready(pg_conn *c, ts_error *err)
+{
+    if (pg_idle(c, err))
+        return -1;
+    /* A terminated session is a FATAL message, then end of file on the next read. */
+    for (int i = 0; i < 2 && !c->base.in_txn && PQstatus(c->pg) == CONNECTION_OK; i++)
+        PQconsumeInput(c->pg);
+    if (PQstatus(c->pg) == CONNECTION_OK)
+        return 0;
+    if (c->base.in_txn)
+        return ts_fail(err, TS_E_CONN, "postgresql: the connection to %s was lost inside a "
+                       "transaction, which the server rolled back: roll back and run the unit "
+                       "of work again", c->display);
+    return reconnect(c, err);
+}
+
+static void pg_free(pg_conn *c)
+{
+    PQfinish(c->pg);
+    forget_statements(c);
+    for (int i = 0; i < c->nsettings; i++) {
+        free(c->settings[i].sql);
+        free(c->settings[i].param);
+    }
+    free(c->display);
+    free(c);
+}
+
 static int pg_open(const ts_url *url, ts_conn **out, ts_error *err)
 {
     /* Keywords after dbname override the URI, those before it are defaults. */
@@ -321,7 +470,6 @@ static int pg_open(const ts_url *url, ts_conn **out, ts_error *err)
     const char *vals[] = {"10", "tenantshift", url->target, "UTF8", NULL};
     PQconninfoOption *opts;
     char *perr = NULL, msg[600];
-    PGresult *res;
     pg_conn *c;
 
     *out = NULL;
@@ -336,8 +484,10 @@ static int pg_open(const ts_url *url, ts_conn **out, ts_error *err)
     }
     PQconninfoFree(opts);
     c = calloc(1, sizeof *c);
-    if (c == NULL)
+    if (c == NULL || (c->display = strdup(url->display)) == NULL) {
+        free(c);
         return ts_fail(err, TS_E_NOMEM, "postgresql: out of memory opening a connection");
+    }
     c->pg = PQconnectdbParams(keys, vals, 1);
     if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
         mask_password(c->pg ? PQerrorMessage(c->pg) : "out of memory", url->target, msg, sizeof msg);
@@ -345,33 +495,22 @@ static int pg_open(const ts_url *url, ts_conn **out, ts_error *err)
         ts_fail(err, TS_E_CONN,
                 "cannot connect to PostgreSQL: %s; check that the server is running and that "
                 "host, port, user, password and database in the URL are right", msg);
-        PQfinish(c->pg);
-        free(c);
+        pg_free(c);
         return -1;
     }
     PQsetNoticeProcessor(c->pg, on_notice, NULL);
-    res = PQexec(c->pg, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET extra_float_digits = 3");
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        pg_fail(c, res, "SET TimeZone, DateStyle, extra_float_digits", err);
-        PQclear(res);
-        PQfinish(c->pg);
-        free(c);
+    if (remember(c, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET extra_float_digits = 3",
+                 NULL, err) || apply_settings(c, err)) {
+        pg_free(c);
         return -1;
     }
-    PQclear(res);
     c->base.drv = &ts_driver_pg;
     c->base.refs = 1; /* the opener's; ts_store_open drops it once the store holds one */
     *out = &c->base;
     return 0;
 }
 
-static void pg_close(ts_conn *c)
-{
-    PQfinish(PG(c)->pg);
-    for (int i = 0; i < PG(c)->nstmts; i++)
-        free(PG(c)->stmts[i].sql);
-    free(c);
-}
+static void pg_close(ts_conn *c) { pg_free(PG(c)); }
 
 /* FNV-1a: statement texts are short and few; any decent spread will do. */
 static uint64_t text_hash(const char *s)
@@ -437,7 +576,7 @@ static int run(pg_conn *c, const char *sql, const ts_value *p, int np, PGresult 
 
     char name[16];
     *out = NULL;
-    if (pg_idle(c, err) || prepared(c, sql, np, name, err) || params_make(p, np, &pp, err))
+    if (pg_ready(c, err) || prepared(c, sql, np, name, err) || params_make(p, np, &pp, err))
         return -1;
     res = name[0] ? PQexecPrepared(c->pg, name, np, pp.values, pp.lengths, pp.formats, 0)
                   : PQexecParams(c->pg, sql, np, NULL, pp.values, pp.lengths, pp.formats, 0);
@@ -480,11 +619,12 @@ static int pg_attach(ts_conn *conn, ts_store *s, int shared, ts_error *err)
         return 0; /* the connection belongs to the base store; names are qualified */
     /* Only this schema: an unqualified name must never resolve to another
        store's table of the same name (legacy and new share table names). */
+    static const char set_path[] = "SELECT pg_catalog.set_config('search_path', $1, false)";
     ts_value path = ts_text(q);
-    if (run(c, "SELECT pg_catalog.set_config('search_path', $1, false)", &path, 1, &res, err))
+    if (run(c, set_path, &path, 1, &res, err))
         return -1;
     PQclear(res);
-    return 0;
+    return remember(c, set_path, q, err);
 }
 
 static int pg_same_database(ts_conn *c, const ts_url *base, const ts_url *other)
@@ -503,6 +643,9 @@ static int pg_exec(ts_conn *conn, const char *sql, const ts_value *p, int np, in
     if (changes != NULL)
         *changes = strtoll(PQcmdTuples(res), NULL, 10); /* "" for statements without a count */
     PQclear(res);
+    /* A SET outside a transaction is session state: a new connection needs it too. */
+    if (!conn->in_txn && np == 0 && strncasecmp(sql, "SET ", 4) == 0)
+        return remember(PG(conn), sql, NULL, err);
     return 0;
 }
 
@@ -537,7 +680,7 @@ static int pg_exec_commit(ts_conn *conn, const char *sql, const ts_value *p, int
     char name[16];
 
     /* Prepared first: PQprepare waits for its answer, which a pipeline cannot. */
-    if (pg_idle(c, err) || prepared(c, sql, np, name, err))
+    if (pg_ready(c, err) || prepared(c, sql, np, name, err))
         return -1;
     if (!PQenterPipelineMode(c->pg))
         return pg_fail(c, NULL, sql, err);
@@ -586,7 +729,7 @@ static int pg_script(ts_conn *conn, const char *sql, ts_error *err)
     PGresult *res;
     ExecStatusType st;
 
-    if (pg_idle(c, err))
+    if (pg_ready(c, err))
         return -1;
     /* Several statements in one simple query: one implicit transaction when none is open. */
     res = PQexec(c->pg, sql);
@@ -738,7 +881,7 @@ static int query_send(ts_conn *conn, ts_store *s, const char *sql, const ts_valu
     pg_rows *r;
 
     *out = NULL;
-    if (pg_idle(c, err) || send_statement(c, sql, p, np, err))
+    if (pg_ready(c, err) || send_statement(c, sql, p, np, err))
         return -1;
     /* Must come before the first PQgetResult. */
     PQsetSingleRowMode(c->pg);
@@ -872,7 +1015,7 @@ static int pg_bulk_begin(ts_conn *conn, ts_store *s, const char *qtable, const c
 
     (void)s;
     *out = NULL;
-    if (pg_idle(c, err))
+    if (pg_ready(c, err))
         return -1;
     b = calloc(1, sizeof *b);
     if (b == NULL || (b->sql = malloc(cap)) == NULL || (b->buf = malloc(COPY_BATCH)) == NULL) {
@@ -1104,7 +1247,7 @@ static int pg_listen(ts_conn *c, const char *channel, ts_error *err)
 {
     char sql[TS_IDENT_MAX + 16];
     snprintf(sql, sizeof sql, "LISTEN \"%s\"", channel); /* channel validated by ts_store.c */
-    return pg_exec(c, sql, NULL, 0, NULL, err);
+    return pg_exec(c, sql, NULL, 0, NULL, err) || remember(PG(c), sql, NULL, err) ? -1 : 0;
 }
 
 static int pg_notified(ts_conn *conn, int *n, ts_error *err)
@@ -1112,6 +1255,8 @@ static int pg_notified(ts_conn *conn, int *n, ts_error *err)
     pg_conn *c = PG(conn);
     PGnotify *note;
     /* Reads what the server sent without blocking; a broken connection shows here. */
+    if (pg_ready(c, err))
+        return -1;
     if (!PQconsumeInput(c->pg))
         return ts_fail(err, TS_E_CONN, "postgresql: reading notifications: %s",
                        PQerrorMessage(c->pg));
@@ -1120,6 +1265,14 @@ static int pg_notified(ts_conn *conn, int *n, ts_error *err)
         PQfreemem(note);
     }
     return 0;
+}
+
+static int pg_check(ts_conn *conn, ts_error *err)
+{
+    pg_conn *c = PG(conn);
+    if (c->base.open_rows != NULL || c->copying)
+        return 0;   /* in use: its statement finds out */
+    return pg_ready(c, err);
 }
 
 static int pg_statement_timeout(ts_conn *c, int ms, ts_error *err)
@@ -1158,4 +1311,5 @@ const ts_driver ts_driver_pg = {
     .statement_timeout = pg_statement_timeout,
     .listen = pg_listen,
     .notified = pg_notified,
+    .check = pg_check,
 };

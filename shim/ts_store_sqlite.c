@@ -471,24 +471,17 @@ static int sq_id_floor(ts_conn *c, const ts_store *s, const char *table, int64_t
     return sq_sequence((ts_store *)s, table, floor, 0, &v, err);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Called every few thousand VM steps: a non-zero return interrupts the statement. */
 static int past_deadline(void *arg)
 {
     sq_conn *c = arg;
-    return c->deadline_ms && now_ms() > c->deadline_ms;
+    return c->deadline_ms && ts_store_clock_ms() > c->deadline_ms;
 }
 
 static int sq_statement_timeout(ts_conn *c, int ms, ts_error *err)
 {
     (void)err;
-    SQ(c)->deadline_ms = ms ? now_ms() + ms : 0;
+    SQ(c)->deadline_ms = ms ? ts_store_clock_ms() + ms : 0;
     sqlite3_progress_handler(SQ(c)->db, ms ? 1000 : 0, ms ? past_deadline : NULL, c);
     /* A lock held by another connection is waited for within the same bound. */
     sqlite3_busy_timeout(SQ(c)->db, ms ? ms : 5000);

@@ -4,6 +4,10 @@
 #   cluster.sh start DIR   create a cluster in DIR (made if missing), start it and
 #                          print its URL on stdout
 #   cluster.sh stop DIR    stop it at once and delete DIR
+#   cluster.sh restart DIR fast|immediate
+#                          restart the server of DIR (same port), as an operator would
+#   cluster.sh pause DIR   stop the server of DIR (fast shutdown), keeping its data
+#   cluster.sh resume DIR  start it again on its port
 #
 # Tuned for speed, not durability: fsync and friends are off, and it is reachable
 # only through a unix socket in DIR and 127.0.0.1. PostgreSQL refuses to run as
@@ -13,12 +17,13 @@
 set -eu
 
 usage() {
-    echo "usage: $0 start|stop DIR" >&2
+    echo "usage: $0 start|stop|pause|resume DIR, or $0 restart DIR fast|immediate" >&2
     exit 2
 }
-[ $# -eq 2 ] || usage
+[ $# -eq 2 ] || [ $# -eq 3 ] || usage
 cmd=$1
 dir=$2
+mode=${3:-}
 
 die() {
     echo "cluster.sh: $*" >&2
@@ -109,8 +114,36 @@ stop() {
     rm -rf "$dir"
 }
 
+ours() {
+    [ -e "$dir/.ts-cluster" ] && [ -f "$dir/port" ] || die "$dir is not a cluster made by cluster.sh start"
+}
+
+restart() {
+    ours
+    case $mode in fast | immediate) ;; *) usage ;; esac
+    # pg_ctl restart starts the server with the options of its last start (the port).
+    as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m "$mode" -w -t 60 restart \
+        >/dev/null 2>&1 || die "restart failed, see $dir/server.log: $(tail -n 3 "$dir/server.log")"
+}
+
+pause() {
+    ours
+    as_pg "$bindir/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null 2>&1 ||
+        die "stop failed, see $dir/server.log: $(tail -n 3 "$dir/server.log")"
+}
+
+resume() {
+    ours
+    as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+        -o "-p $(cat "$dir/port")" start >/dev/null 2>&1 ||
+        die "start failed, see $dir/server.log: $(tail -n 3 "$dir/server.log")"
+}
+
 case $cmd in
 start) start ;;
 stop) stop ;;
+restart) restart ;;
+pause) pause ;;
+resume) resume ;;
 *) usage ;;
 esac

@@ -3,7 +3,9 @@
 #
 #   here=<the tests/ directory>
 #   . "$here/pg/session.sh"
-#   pg_session_start ts-test      # TS_TEST_PG_URL and TMPDIR point at it now
+#   pg_session_start ts-test      # TS_TEST_PG_URL and TMPDIR point at it now;
+#                                 # TS_TEST_PG_DIR and TS_TEST_PG_CLUSTER let a test
+#                                 # restart it: sh "$TS_TEST_PG_CLUSTER" restart "$TS_TEST_PG_DIR" fast
 #   pg_child=$!                   # optional: a child to stop first on exit
 #
 # The cluster, the child (and its process group) and the temp dir are removed
@@ -38,5 +40,7 @@ pg_session_start() {
     }
     # SQLite files of tests and benchmarks go here too, so nothing outlives the run.
     TMPDIR="$pg_tmp"
-    export TS_TEST_PG_URL TMPDIR
+    TS_TEST_PG_DIR="$pg_tmp/pg"
+    TS_TEST_PG_CLUSTER="$pg_here/pg/cluster.sh"
+    export TS_TEST_PG_URL TMPDIR TS_TEST_PG_DIR TS_TEST_PG_CLUSTER
 }

@@ -245,13 +245,12 @@ static inline void e2e_button(e2e *e, const char *token, int64_t user, const cha
     e2e_drain(e, token);
 }
 
-/* GET the bot's Zarinpal callback; returns the HTTP status. */
-static inline long e2e_zarinpal_callback(e2e *e, int64_t bot_id, const char *authority, int ok)
+/* GET path of the bot's HTTP endpoint; returns the HTTP status (0: no answer). */
+static inline long e2e_get(e2e *e, const char *path)
 {
     char url[256];
     long status = 0;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/zarinpal/callback/%lld?Authority=%s&Status=%s",
-             ts_bot_http_port(e->bot), (long long)bot_id, authority, ok ? "OK" : "NOK");
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", ts_bot_http_port(e->bot), path);
     CURL *c = curl_easy_init();
     FILE *sink = fopen("/dev/null", "w");
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -262,6 +261,15 @@ static inline long e2e_zarinpal_callback(e2e *e, int64_t bot_id, const char *aut
     curl_easy_cleanup(c);
     fclose(sink);
     return status;
+}
+
+/* GET the bot's Zarinpal callback; returns the HTTP status. */
+static inline long e2e_zarinpal_callback(e2e *e, int64_t bot_id, const char *authority, int ok)
+{
+    char path[192];
+    snprintf(path, sizeof path, "/zarinpal/callback/%lld?Authority=%s&Status=%s",
+             (long long)bot_id, authority, ok ? "OK" : "NOK");
+    return e2e_get(e, path);
 }
 
 /* Replace every from in b by to. */

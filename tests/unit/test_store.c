@@ -691,26 +691,65 @@ static void test_pg_busy_during_bulk(void **state)
 }
 
 /* The server ends our session (failover, admin, crash): TS_E_CONN, retryable. */
-static void test_pg_lost_connection(void **state)
+/* Terminate the server session behind store s. */
+static void kill_session(fixture *f, ts_store *s)
 {
-    fixture *f = fx(state);
     ts_store *other;
     int64_t pid;
-    ts_rows *r;
-
-    assert_int_equal(ts_store_query_int(f->s, "SELECT pg_backend_pid()", NULL, 0, &pid, &f->err), 1);
+    assert_int_equal(ts_store_query_int(s, "SELECT pg_backend_pid()", NULL, 0, &pid, &f->err), 1);
     OK(f, ts_store_open(f->t.url, &other, &f->err));
     ts_value p = ts_int(pid);
     /* The timeout form waits until the backend is gone. */
     if (ts_store_exec(other, "SELECT pg_terminate_backend($1, 5000)", &p, 1, NULL, &f->err))
         fail_msg("terminating the backend: %s", f->err.msg);
     ts_store_close(other);
+}
 
+/* A session the server ended: inside a transaction the statement fails
+   (retryable) and the transaction is over; the next statement outside one
+   runs on a new connection with the store's session settings (search path,
+   time zone, LISTEN, a SET) and its prepared statements made again. */
+static void test_pg_lost_connection(void **state)
+{
+    fixture *f = fx(state);
+    char tz[64], qt[TS_QNAME_MAX], sql[TS_QNAME_MAX + 64];
+    int64_t n;
+    int notes = 0;
+
+    OK(f, ts_store_exec(f->s, "CREATE TABLE lost (id INTEGER PRIMARY KEY)", NULL, 0, NULL, &f->err));
+    OK(f, ts_store_exec(f->s, "SET statement_timeout = 4321", NULL, 0, NULL, &f->err));
+    OK(f, ts_store_listen(f->s, "lost_ch", &f->err));
+    OK(f, ts_store_table(f->s, "lost", qt, &f->err));
+    snprintf(sql, sizeof sql, "INSERT INTO %s (id) VALUES ($1)", qt);
+    ts_value one = ts_int(1), two = ts_int(2);
+    OK(f, ts_store_exec(f->s, sql, &one, 1, NULL, &f->err));   /* prepared on this session */
+
+    OK(f, ts_store_begin(f->s, &f->err));
+    kill_session(f, f->s);
     assert_int_equal(ts_store_exec(f->s, "SELECT 1", NULL, 0, NULL, &f->err), -1);
     assert_int_equal(f->err.code, TS_E_CONN);
     assert_true(ts_error_retryable(&f->err));
-    assert_int_equal(ts_store_query(f->s, "SELECT 1", NULL, 0, &r, &f->err), -1);
-    assert_int_equal(f->err.code, TS_E_CONN);
+    ts_store_rollback(f->s, NULL);
+
+    /* a unit of work run again */
+    OK(f, ts_store_begin(f->s, &f->err));
+    OK(f, ts_store_exec(f->s, sql, &two, 1, NULL, &f->err));
+    OK(f, ts_store_commit(f->s, &f->err));
+    assert_int_equal(ts_store_query_int(f->s, "SELECT count(*) FROM lost", NULL, 0, &n, &f->err), 1);
+    assert_int_equal(n, 2);   /* unqualified: the search path came back */
+    assert_int_equal(ts_store_query_text(f->s, "SHOW TimeZone", NULL, 0, tz, sizeof tz, &f->err), 1);
+    assert_string_equal(tz, "UTC");
+    assert_int_equal(ts_store_query_text(f->s, "SHOW statement_timeout", NULL, 0, tz, sizeof tz,
+                                         &f->err), 1);
+    assert_string_equal(tz, "4321ms");
+    OK(f, ts_store_exec(f->s, "NOTIFY lost_ch", NULL, 0, NULL, &f->err));
+    OK(f, ts_store_notified(f->s, &notes, &f->err));
+    assert_int_equal(notes, 1);
+
+    /* outside a transaction the lost session is noticed before the statement */
+    kill_session(f, f->s);
+    OK(f, ts_store_check(f->s, &f->err));
+    assert_int_equal(ts_store_query_int(f->s, "SELECT count(*) FROM lost", NULL, 0, &n, &f->err), 1);
 }
 
 /* ---- URLs and connecting (no store needed) ---- */
