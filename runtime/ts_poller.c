@@ -9,6 +9,7 @@
 #include "ts_httpc.h"
 #include "ts_log.h"
 #include "ts_tg.h"
+#include "ts_update.h"
 
 typedef struct pbot {
     ts_xfer x;                /* first: the transfer's CURLOPT_PRIVATE */
@@ -312,7 +313,15 @@ static void poll_done(ts_xfer *x, CURLcode rc)
         return bot_failed(p, b, curl_easy_strerror(rc), 0);
     curl_easy_getinfo(b->x.easy, CURLINFO_RESPONSE_CODE, &status);
     snprintf(label, sizeof label, "telegram getUpdates (bot %s)", b->name);
-    if (ts_tg_parse_reply(status, b->resp.s, b->resp.len, label, &updates, &retry_after, &err) != 0)
+    int bad = ts_tg_parse_reply(status, b->resp.s, b->resp.len, label, &updates, &retry_after, &err);
+    /* One bad update must not make the batch unreadable: its updates one by one. */
+    if (bad && status == 200 && (updates = ts_updates_salvage(b->resp.s, b->resp.len)) != NULL) {
+        ts_log(TS_LOG_WARN, "updates_salvaged", "bot_id=%" PRId64 " bot=%s updates=%d note=\"the "
+               "body did not parse whole: its updates were read one by one\"", b->bot_id, b->name,
+               cJSON_GetArraySize(updates));
+        bad = 0;
+    }
+    if (bad)
         return bot_failed(p, b, err.msg, retry_after);
     b->sent_offset = b->asked_offset;
     if (!cJSON_IsArray(updates))

@@ -89,14 +89,23 @@ const char *ts_cb_format(const ts_cb *cb, char *out, size_t n)
 
 /* ---- reading JSON ------------------------------------------------------------ */
 
-/* Integers in updates fit in 53 bits (Bot API): anything else is malformed. */
+/*
+ * Integers in updates fit in 52 bits (Bot API). cJSON reads numbers as
+ * doubles, exact below 2^53 in magnitude; from 2^53 on two JSON integers read
+ * as one double (9007199254740993 as ...992), so such an id is refused, never
+ * rounded.
+ */
 static int get_i64(const cJSON *o, const char *key, const char *where, int64_t *out, ts_error *err)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     if (!cJSON_IsNumber(v))
         return ts_fail(err, TS_E_INVALID, "%s.%s is missing or not a number", where, key);
     double d = v->valuedouble;
-    if (d != (double)(int64_t)d || d > 9007199254740992.0 || d < -9007199254740992.0)
+    if (d >= 9007199254740992.0 || d <= -9007199254740992.0)
+        return ts_fail(err, TS_E_INVALID, "%s.%s is at least 2^53 in magnitude (read as %.0f), "
+                       "which cannot be read exactly (Telegram ids fit in 52 bits): refused",
+                       where, key, d);
+    if (d != (double)(int64_t)d)
         return ts_fail(err, TS_E_INVALID, "%s.%s is not an integer id", where, key);
     return *out = (int64_t)d, 0;
 }
@@ -247,6 +256,10 @@ int ts_update_parse(const cJSON *j, ts_update *u, ts_error *err)
         return ts_fail(err, TS_E_INVALID, "update is not a JSON object");
     if (get_i64(j, "update_id", "update", &u->update_id, err) != 0)
         return -1;
+    const cJSON *bad = cJSON_GetObjectItemCaseSensitive(j, TS_UPDATE_UNREADABLE);
+    if (cJSON_IsString(bad))
+        return ts_fail(err, TS_E_INVALID, "update %" PRId64 " could not be read: %s",
+                       u->update_id, bad->valuestring);
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
     const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "callback_query");
     if (cJSON_IsObject(m))
@@ -272,6 +285,125 @@ int ts_update_parse_text(const char *json, size_t len, ts_update *u, ts_error *e
     int rc = ts_update_parse(j, u, err);
     cJSON_Delete(j);
     return rc;
+}
+
+/* ---- a getUpdates body cJSON cannot parse whole -------------------------------------- */
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* The end of the JSON value at p, tracking only strings and nesting (no
+   recursion, no depth limit); NULL when it does not end before end. */
+static const char *skip_value(const char *p, const char *end)
+{
+    size_t depth = 0;
+    if (p >= end)
+        return NULL;
+    do {
+        if (*p == '"') {
+            for (p++; p < end && *p != '"'; p++)
+                if (*p == '\\')
+                    p++;
+            if (p >= end)
+                return NULL;
+            p++;
+        } else if (*p == '{' || *p == '[') {
+            depth++, p++;
+        } else if (*p == '}' || *p == ']') {
+            if (depth == 0)
+                return NULL;
+            depth--, p++;
+        } else if (depth == 0) {
+            /* a scalar: up to the next delimiter */
+            while (p < end && strchr(",]} \t\r\n", *p) == NULL)
+                p++;
+        } else {
+            p++;
+        }
+    } while (depth > 0 && p < end);
+    return depth == 0 ? p : NULL;
+}
+
+/* The value of key in the object at obj (its own members only); NULL when absent. */
+static const char *find_key(const char *obj, const char *end, const char *key)
+{
+    const char *p = skip_ws(obj, end);
+    size_t klen = strlen(key);
+    if (p >= end || *p != '{')
+        return NULL;
+    for (p = skip_ws(p + 1, end); p < end && *p == '"';) {
+        const char *k = p + 1, *e = skip_value(p, end), *v;
+        if (e == NULL || (v = skip_ws(e, end)) >= end || *v != ':')
+            return NULL;
+        v = skip_ws(v + 1, end);
+        if ((size_t)(e - 1 - k) == klen && memcmp(k, key, klen) == 0)
+            return v;
+        if ((p = skip_value(v, end)) == NULL)
+            return NULL;
+        p = skip_ws(p, end);
+        if (p >= end || *p != ',')
+            return NULL;
+        p = skip_ws(p + 1, end);
+    }
+    return NULL;
+}
+
+/* The stand-in for an element that does not parse: its update_id read from the
+   text, so it can be acknowledged; NULL when it has none. */
+static cJSON *stand_in(const char *p, const char *e)
+{
+    const char *v = find_key(p, e, "update_id");
+    char digits[24];
+    int64_t id;
+    size_t n = v ? strspn(v, "0123456789") : 0;
+    if (n == 0 || n >= sizeof digits || v + n > e)
+        return NULL;
+    memcpy(digits, v, n);
+    digits[n] = '\0';
+    if (parse_i64(digits, &id) != 0)
+        return NULL;
+    cJSON *o = cJSON_CreateObject();
+    if (o != NULL && (cJSON_AddNumberToObject(o, "update_id", (double)id) == NULL ||
+                      cJSON_AddStringToObject(o, TS_UPDATE_UNREADABLE,
+                                              "it is not JSON cJSON can read (an escape of half "
+                                              "a UTF-16 pair, nesting deeper than "
+                                              "CJSON_NESTING_LIMIT, a broken value)") == NULL)) {
+        cJSON_Delete(o);
+        o = NULL;
+    }
+    return o;
+}
+
+cJSON *ts_updates_salvage(const char *body, size_t len)
+{
+    const char *end = body + len;
+    const char *ok = find_key(body, end, "ok"), *p = find_key(body, end, "result");
+    if (ok == NULL || (size_t)(end - ok) < 4 || memcmp(ok, "true", 4) != 0 || p == NULL ||
+        *p != '[')
+        return NULL;
+    cJSON *out = cJSON_CreateArray();
+    for (p = skip_ws(p + 1, end); out != NULL && p < end && *p != ']';) {
+        const char *e = skip_value(p, end);
+        if (e == NULL)
+            break;
+        cJSON *u = cJSON_ParseWithLength(p, (size_t)(e - p));
+        if (u == NULL)
+            u = stand_in(p, e);
+        if (u != NULL)
+            cJSON_AddItemToArray(out, u);   /* an element without an id: later ids move past it */
+        p = skip_ws(e, end);
+        if (p < end && *p == ',')
+            p = skip_ws(p + 1, end);
+    }
+    if (p >= end || *p != ']') {   /* cut short or garbled: not a body to take apart */
+        cJSON_Delete(out);
+        return NULL;
+    }
+    return out;
 }
 
 void ts_update_free(ts_update *u)

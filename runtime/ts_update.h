@@ -88,6 +88,19 @@ int ts_update_parse(const cJSON *j, ts_update *u, ts_error *err);
 int ts_update_parse_text(const char *json, size_t len, ts_update *u, ts_error *err);
 void ts_update_free(ts_update *u);
 
+/*
+ * The "result" list of a getUpdates body that does not parse whole, element
+ * by element: one update with an escape cJSON refuses (a lone \ud800) or
+ * nested deeper than cJSON's limit must not make every update of the batch
+ * unreadable and the bot stuck on it. Each element that still does not parse
+ * becomes {"update_id": N, TS_UPDATE_UNREADABLE: why}, which ts_update_parse
+ * refuses naming N, so the caller logs and acknowledges it; an element without
+ * a readable update_id is left out (the ids after it move the offset past it).
+ * NULL when the body is no ok reply with a complete result list.
+ */
+cJSON *ts_updates_salvage(const char *body, size_t len);
+#define TS_UPDATE_UNREADABLE "ts_unreadable"
+
 /* Callback data of a button: parse what came back, format what is sent. */
 int ts_cb_parse(const char *data, ts_cb *cb, ts_error *err);
 /* "buy:12"; out needs 65 bytes (the Bot API's 64 + NUL). */

@@ -239,12 +239,29 @@ static void test_429_and_malformed(void **state)
     fake_telegram_push(e.ft, T, "{\"update_id\":904,\"callback_query\":{\"id\":\"bad\",\"from\":"
                                 "{\"id\":101,\"first_name\":\"U\"},\"message\":{\"message_id\":1,"
                                 "\"chat\":{\"id\":101,\"type\":\"private\"}},\"data\":\"buy:1;DROP\"}}");
+    /* one update cJSON cannot read (a lone surrogate escape, nesting past its
+       limit) does not make the batch unreadable; an id past 2^53 is refused */
+    fake_telegram_push_raw(e.ft, T, 905, "{\"update_id\":905,\"message\":{\"message_id\":1,"
+                           "\"from\":{\"id\":101,\"first_name\":\"U\"},\"chat\":{\"id\":101,"
+                           "\"type\":\"private\"},\"text\":\"\\ud800\"}}");
+    ts_buf deep = {0};
+    ts_buf_puts(&deep, "{\"update_id\":906,\"message\":{\"x\":");
+    for (int i = 0; i < 2000; i++)
+        ts_buf_puts(&deep, "[");
+    for (int i = 0; i < 2000; i++)
+        ts_buf_puts(&deep, "]");
+    ts_buf_puts(&deep, "}}");
+    fake_telegram_push_raw(e.ft, T, 906, deep.s);
+    ts_buf_free(&deep);
+    fake_telegram_push_raw(e.ft, T, 907, "{\"update_id\":907,\"message\":{\"message_id\":1,"
+                           "\"from\":{\"id\":9007199254740993,\"first_name\":\"U\"},\"chat\":"
+                           "{\"id\":101,\"type\":\"private\"},\"text\":\"/start\"}}");
     e2e_button(&e, T, USER, "en", "menu");
     assert_true(has_text(&e, "Main menu. Your balance: 0."));
     e2e_stop(&e);
     /* only the served updates were recorded */
     assert_int_equal(ts_test_int(e.pair.legacy.url, "SELECT count(*) FROM ts_processed_updates "
-                                                    "WHERE update_id BETWEEN 900 AND 904"), 0);
+                                                    "WHERE update_id BETWEEN 900 AND 907"), 0);
     assert_int_equal(ts_test_int(e.pair.legacy.url, "SELECT count(*) FROM ts_processed_updates"), 4);
     e2e_close(&e);
 }

@@ -107,6 +107,76 @@ static void test_malformed(void **state)
                ",\"photo\":[]}}", 6, "message.photo");
 }
 
+/* Ids from 2^53 on cannot be told apart as doubles: refused, never rounded. */
+static void test_big_ids(void **state)
+{
+    (void)state;
+    ts_update u;
+    ts_error err;
+    assert_int_equal(parse("{\"update_id\":9,\"message\":{\"message_id\":1,\"from\":{\"id\":"
+                           "9007199254740991,\"first_name\":\"A\"}," CHAT ",\"text\":\"hi\"}}",
+                           &u, &err), 0);
+    assert_int_equal(u.from.id, INT64_C(9007199254740991));
+    ts_update_free(&u);
+    expect_bad("{\"update_id\":10,\"message\":{\"message_id\":1,\"from\":{\"id\":"
+               "9007199254740993,\"first_name\":\"A\"}," CHAT ",\"text\":\"hi\"}}", 10,
+               "message.from.id is at least 2^53 in magnitude (read as 9007199254740992)");
+    expect_bad("{\"update_id\":11,\"message\":{\"message_id\":1,\"from\":{\"id\":"
+               "9007199254740992,\"first_name\":\"A\"}," CHAT ",\"text\":\"hi\"}}", 11,
+               "cannot be read exactly");
+    expect_bad("{\"update_id\":12,\"message\":{\"message_id\":1," FROM ",\"chat\":{\"id\":"
+               "-9007199254740993}}}", 12, "message.chat.id is at least 2^53");
+}
+
+/* A getUpdates body one update of which cJSON cannot read: the others are read,
+   the bad ones stand in with their update_id and are refused naming it. */
+static void test_salvage(void **state)
+{
+    (void)state;
+    ts_buf b = {0};
+    ts_update u;
+    ts_error err;
+    const char *good = "{\"update_id\":%d,\"message\":{\"message_id\":1," FROM "," CHAT
+                       ",\"text\":\"a \\\"quoted]\\\" }{ text\"}}";
+    ts_buf_puts(&b, "{\"ok\":true,\"result\":[");
+    ts_buf_printf(&b, good, 20);
+    ts_buf_puts(&b, ",{\"update_id\":21,\"message\":{\"message_id\":1," FROM "," CHAT
+                    ",\"text\":\"\\ud800\"}},");
+    ts_buf_puts(&b, "{\"update_id\":22,\"message\":{\"x\":");   /* nested 3000 deep */
+    for (int i = 0; i < 3000; i++)
+        ts_buf_puts(&b, "[");
+    for (int i = 0; i < 3000; i++)
+        ts_buf_puts(&b, "]");
+    ts_buf_puts(&b, "}}, ");
+    ts_buf_printf(&b, good, 23);
+    ts_buf_puts(&b, ", {\"no_id\":\"\\udc00\"}]}");
+    assert_null(cJSON_ParseWithLength(b.s, b.len));   /* the whole body does not parse */
+
+    cJSON *a = ts_updates_salvage(b.s, b.len);
+    assert_non_null(a);
+    assert_int_equal(cJSON_GetArraySize(a), 4);   /* the element without an id is left out */
+    static const int ids[] = {20, 21, 22, 23}, ok[] = {1, 0, 0, 1};
+    for (int i = 0; i < 4; i++) {
+        int rc = ts_update_parse(cJSON_GetArrayItem(a, i), &u, &err);
+        assert_int_equal(u.update_id, ids[i]);
+        assert_int_equal(rc, ok[i] ? 0 : -1);
+        if (ok[i])
+            assert_string_equal(u.text, "a \"quoted]\" }{ text");
+        else if (strstr(err.msg, "could not be read") == NULL)
+            fail_msg("unexpected reason: %s", err.msg);
+        ts_update_free(&u);
+    }
+    cJSON_Delete(a);
+
+    /* cut short, garbled, not ok, no list: not taken apart */
+    static const char *const refused[] = {
+        "{\"ok\":true,\"result\":[{\"update_id\":1,\"message\":{", "{this is not json",
+        "{\"ok\":false,\"result\":[]}", "{\"ok\":true,\"result\":{}}", "", "[]"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        assert_null(ts_updates_salvage(refused[i], strlen(refused[i])));
+    ts_buf_free(&b);
+}
+
 static void test_huge_text(void **state)
 {
     (void)state;
@@ -189,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_callback),       cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_huge_text),      cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_unknown_callback), cmocka_unit_test(test_cb_round_trip),
+        cmocka_unit_test(test_big_ids),        cmocka_unit_test(test_salvage),
     };
     return cmocka_run_group_tests_name("runtime_update", tests, NULL, NULL);
 }
