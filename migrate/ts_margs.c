@@ -175,7 +175,13 @@ int ts_margs_parse(int argc, char **argv, ts_margs *a, ts_error *err)
         case O_CONFIG: o->config_path = optarg; break;
         case O_MANIFEST: manifest = optarg; break;
         case O_ACTOR: actor = optarg; break;
-        case O_REASON: o->reason = optarg; break;
+        case O_REASON:
+            ts_buf_reset(&a->reason);
+            ts_margs_mask(optarg, &a->reason);
+            if (a->reason.oom)
+                return ts_fail(err, TS_E_NOMEM, "out of memory reading --reason");
+            o->reason = a->reason.s ? a->reason.s : "";
+            break;
         case O_TOKEN: token = optarg; break;
         case O_MNAME: o->master_name = optarg; break;
         case O_JSON: o->json = 1; break;
@@ -270,22 +276,57 @@ void ts_margs_free(ts_margs *a)
 {
     cJSON_Delete(a->config);
     a->config = NULL;
+    ts_buf_free(&a->reason);
 }
 
-/* A URL with its password masked: user:pass@ and password=... */
-static void redact_url(ts_buf *out, const char *s)
+#define TOKEN_SECRET_MIN 30   /* a bot token: digits, ':', 30 or more of [A-Za-z0-9_-] */
+
+/* The length of the bot token at p, 0 when none starts there (also inside a
+   word: ".../bot123456:AAE.../getMe" is how tokens leak). */
+static size_t token_at(const char *p)
 {
-    const char *scheme = strstr(s, "://"), *at = scheme ? strchr(scheme + 3, '@') : NULL;
-    const char *colon = scheme && at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
-    if (colon) {
-        ts_buf_printf(out, "%.*s:****", (int)(colon - s), s);
-        s = at;
+    size_t d = strspn(p, "0123456789");
+    if (d == 0 || p[d] != ':')
+        return 0;
+    size_t n = strspn(p + d + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
+    return n >= TOKEN_SECRET_MIN ? d + 1 + n : 0;
+}
+
+/* At "://user:PASS@": the offset of PASS and its length in *n; 0 when none. */
+static size_t url_password_at(const char *p, size_t *n)
+{
+    if (strncmp(p, "://", 3) != 0)
+        return 0;
+    size_t len = strcspn(p + 3, "/?# \t\r\n");
+    const char *at = memchr(p + 3, '@', len);
+    const char *colon = at ? memchr(p + 3, ':', (size_t)(at - p - 3)) : NULL;
+    if (colon == NULL)
+        return 0;
+    *n = (size_t)(at - colon - 1);
+    return (size_t)(colon + 1 - p);
+}
+
+void ts_margs_mask(const char *s, ts_buf *out)
+{
+    while (*s) {
+        char red[64];
+        size_t n = token_at(s), off;
+        if (n > 0) {
+            ts_buf_puts(out, ts_redact(s, red, sizeof red));   /* "123456:****" */
+            s += n;
+        } else if ((off = url_password_at(s, &n)) > 0) {
+            ts_buf_printf(out, "%.*s****", (int)off, s);
+            s += off + n;
+        } else if (strncmp(s, "password=", 9) == 0) {
+            ts_buf_puts(out, "password=****");
+            s += 9 + strcspn(s + 9, "& \t\r\n");
+        } else {
+            /* up to the next place a secret may start */
+            n = 1 + strcspn(s + 1, "0123456789:p");
+            ts_buf_add(out, s, n);
+            s += n;
+        }
     }
-    for (const char *p; (p = strstr(s, "password=")) != NULL;) {
-        ts_buf_printf(out, "%.*spassword=****", (int)(p - s), s);
-        s = p + 9 + strcspn(p + 9, "& ");
-    }
-    ts_buf_puts(out, s);
 }
 
 void ts_margs_redacted(int argc, char **argv, ts_buf *out)
@@ -303,7 +344,7 @@ void ts_margs_redacted(int argc, char **argv, ts_buf *out)
             ts_buf_printf(out, "--master-token=%s", ts_redact(s + 15, red, sizeof red));
         } else {
             secret_next = strcmp(s, "--master-token") == 0;
-            redact_url(out, s);
+            ts_margs_mask(s, out);
         }
     }
 }

@@ -16,6 +16,7 @@ typedef struct ts_margs {
     const char *command, *id;
     int help, version;
     void *config;          /* the parsed config file (cJSON), owns its strings */
+    ts_buf reason;         /* --reason as kept: secrets masked (ts_margs_mask) */
 } ts_margs;
 
 extern const char ts_migrate_usage[];
@@ -25,6 +26,14 @@ void ts_margs_free(ts_margs *a);
 
 /* The command line as the audit keeps it: secrets masked (tokens, URL passwords). */
 void ts_margs_redacted(int argc, char **argv, ts_buf *out);
+
+/*
+ * Free text (an operator's --reason, an argument) with the secrets in it
+ * masked wherever they are: Telegram bot tokens (digits:[A-Za-z0-9_-]{30,},
+ * through ts_redact, which keeps the public bot id), URL passwords
+ * (scheme://user:PASS@) and password=... parameters.
+ */
+void ts_margs_mask(const char *s, ts_buf *out);
 
 /* The exit code for a failed command. */
 int ts_margs_exit_code(const ts_error *err, int hint);

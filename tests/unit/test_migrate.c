@@ -433,6 +433,39 @@ static void test_illegal_transitions(void **state)
     drop_pair(&p);
 }
 
+/* An operator's --reason is kept with the stage change and in the audit's
+   arguments, its secrets masked: a bot token keeps its public id, a URL its
+   user, password= its name. */
+static void test_reason_masked(void **state)
+{
+    mpair p;
+    (void)state;
+    if (make_pair(TS_PAIR_SQLITE, &p, 10)) {
+        skip();
+        return;
+    }
+    OK(&p, "advance", "1.1", "--reason",
+       "ticket 7: bot https://api.telegram.org/bot777000:AAEabcdefghijklmnopqrstuvwxyz0123/getMe "
+       "was 12:short, db postgresql://ops:hunter2@db:5432/x?sslmode=require&password=s3cret");
+    OK(&p, "advance", "1.1", "--reason=token 888111:ZZZabcdefghijklmnopqrstuvwxyz_-01");
+    static const char *const secrets[] = {"AAEabc", "hunter2", "s3cret", "ZZZabc"};
+    for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM ts_audit WHERE args LIKE '%%%s%%'",
+                 secrets[i]);
+        assert_int_equal(count(p.nw.url, sql), 0);
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM ts_increments WHERE reason LIKE '%%%s%%'",
+                 secrets[i]);
+        assert_int_equal(count(p.nw.url, sql), 0);
+    }
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM ts_audit WHERE args LIKE "
+                           "'%bot777000:****/getMe was 12:short, db postgresql://ops:****@db:5432/x"
+                           "?sslmode=require&password=****%'"), 1);
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM ts_increments WHERE id = '1.1' AND "
+                           "reason = 'token 888111:****'"), 1);
+    drop_pair(&p);
+}
+
 /* A process row with a fresh heartbeat that reports version v of 1.1. */
 static void fake_process(const mpair *p, const char *id, int64_t pid, const char *beat, int v)
 {
@@ -845,6 +878,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_illegal_transitions),
         cmocka_unit_test(test_lock_holder_named),
+        cmocka_unit_test(test_reason_masked),
         cmocka_unit_test(test_concurrent_advance),
         cmocka_unit_test(test_lagging_process),
         cmocka_unit_test(test_orphans),
