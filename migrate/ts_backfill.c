@@ -916,6 +916,11 @@ static int chunk_once(bf *b, int pass2, int *got, ts_error *err)
         ts_store_rollback(g->legacy, NULL);
         return -1;
     }
+    /* In the chunk's new-store transaction, which holds it to the commit: a
+       SQLite lease row cannot be taken meanwhile, a PostgreSQL session that
+       loses its lock loses the transaction too. */
+    if (ts_mlock_check(b->lock, err))
+        goto out;
     if (ts_backfill_hook)
         ts_backfill_hook("chunk_start", b->nt->name);
     if (b->direct) {

@@ -105,6 +105,23 @@ static int write_row(ts_mig *g, const char *command, ts_error *err)
     return ts_store_exec(g->nw, sql, p, 6, NULL, err);
 }
 
+/* pg_locks rows of the advisory lock of g: $1, $2 its two halves (see advisory_key). */
+#define ADVISORY_LOCK "pg_catalog.pg_locks WHERE locktype = 'advisory' AND granted AND " \
+                      "classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1"
+
+static void advisory_key(const ts_mig *g, ts_value k[2])
+{
+    k[0] = ts_int((int64_t)((uint64_t)lock_key(g) >> 32));
+    k[1] = ts_int(lock_key(g) & 0xffffffff);
+}
+
+static int lock_lost(ts_mlock *l, ts_error *err)
+{
+    l->held = 0;
+    return ts_fail(err, TS_E_LOCKED, "the migration lock was taken away from this run "
+                   "(unlock --force, or the lease expired): stopped; check 'ts-migrate status'");
+}
+
 static int refuse(ts_mig *g, ts_error *err)
 {
     holder h;
@@ -172,13 +189,37 @@ int ts_mlock_beat(ts_mlock *l, ts_error *err)
              "AND pid = $4", qt);
     if (ts_store_exec(l->g->nw, sql, p, 4, &changed, err))
         return -1;
-    if (changed != 1) {
-        l->held = 0;
-        return ts_fail(err, TS_E_LOCKED, "the migration lock was taken away from this run "
-                       "(unlock --force, or the lease expired): stopped; check 'ts-migrate status'");
-    }
+    if (changed != 1)
+        return lock_lost(l, err);
     l->beat_ms = mono_ms();
     return 0;
+}
+
+int ts_mlock_check(ts_mlock *l, ts_error *err)
+{
+    char qt[TS_QNAME_MAX], sql[TS_QNAME_MAX + 128];
+    int64_t n = 0;
+    if (l->g == NULL)
+        return 0;   /* never taken: a dry run, or a C-API caller that serializes itself */
+    if (!l->held)
+        return lock_lost(l, err);
+    if (is_pg(l->g)) {
+        /* A session lock: a new session after a lost connection does not hold it. */
+        ts_value k[2];
+        advisory_key(l->g, k);
+        if (ts_store_query_int(l->g->nw, "SELECT count(*) FROM " ADVISORY_LOCK
+                               " AND pid = pg_catalog.pg_backend_pid()", k, 2, &n, err) < 0)
+            return -1;
+    } else {
+        ts_value p[3] = {ts_text(LOCK_NAME), ts_text(l->g->host), ts_int((int64_t)getpid())};
+        if (ts_store_table(l->g->nw, "ts_lock", qt, err))
+            return -1;
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE name = $1 AND host = $2 AND "
+                 "pid = $3", qt);
+        if (ts_store_query_int(l->g->nw, sql, p, 3, &n, err) < 0)
+            return -1;
+    }
+    return n == 1 ? 0 : lock_lost(l, err);
 }
 
 void ts_mlock_release(ts_mlock *l)
@@ -213,12 +254,10 @@ int ts_mlock_holder(ts_mig *g, char *out, size_t n, ts_error *err)
         return 0;
     if (is_pg(g)) {
         /* The row outlives a holder that died; the advisory lock does not. */
-        ts_value k[2] = {ts_int((int64_t)((uint64_t)lock_key(g) >> 32)),
-                         ts_int(lock_key(g) & 0xffffffff)};
+        ts_value k[2];
         int64_t held = 0;
-        if (ts_store_query_int(g->nw, "SELECT count(*) FROM pg_catalog.pg_locks WHERE "
-                               "locktype = 'advisory' AND granted AND classid::bigint = $1 "
-                               "AND objid::bigint = $2 AND objsubid = 1", k, 2, &held, err) < 0)
+        advisory_key(g, k);
+        if (ts_store_query_int(g->nw, "SELECT count(*) FROM " ADVISORY_LOCK, k, 2, &held, err) < 0)
             return -1;
         if (!held)
             return 0;
@@ -236,13 +275,11 @@ int ts_mlock_break(ts_mig *g, char *was, size_t n, ts_error *err)
     if (ts_mlock_holder(g, was, n, err))
         return -1;
     if (is_pg(g)) {
-        ts_value k[2] = {ts_int((int64_t)((uint64_t)lock_key(g) >> 32)),
-                         ts_int(lock_key(g) & 0xffffffff)};
+        ts_value k[2];
         int64_t v;
+        advisory_key(g, k);
         if (ts_store_query_int(g->nw, "SELECT count(pg_catalog.pg_terminate_backend(pid)) FROM "
-                               "pg_catalog.pg_locks WHERE locktype = 'advisory' AND granted AND "
-                               "classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1",
-                               k, 2, &v, err) < 0)
+                               ADVISORY_LOCK, k, 2, &v, err) < 0)
             return -1;
     }
     if (ts_store_table(g->nw, "ts_lock", qt, err))

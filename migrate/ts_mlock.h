@@ -25,6 +25,12 @@ int ts_mlock_acquire(ts_mlock *l, ts_mig *g, const char *command, ts_error *err)
 /* Renew the lease (every few seconds at most; cheap to call often). Fails
    when the lease was taken away (unlock --force). */
 int ts_mlock_beat(ts_mlock *l, ts_error *err);
+/* Inside the caller's transaction on the new store: 0 while this run still
+   holds the lock, TS_E_LOCKED when it was taken away (unlock --force, an
+   expired lease, a PostgreSQL session lost and reopened). A chunk of a
+   backfill checks it before it writes, in its transaction, so none commits
+   after the lock is gone. 0 for a lock never acquired (dry run, C API). */
+int ts_mlock_check(ts_mlock *l, ts_error *err);
 void ts_mlock_release(ts_mlock *l);
 
 /* Who holds the lock, as the refusal says it; "" when nobody. */

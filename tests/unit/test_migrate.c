@@ -325,6 +325,55 @@ static void test_kill_resume_pg(void **state) { (void)state; kill_resume(TS_PAIR
 /* Cross-engine: staged chunks with their foreign keys checked per chunk. */
 static void test_kill_resume_cross(void **state) { (void)state; kill_resume(TS_PAIR_CROSS); }
 
+/* ---- unlock --force during a backfill ------------------------------------------------------ */
+
+/* The run stops with a clear error at its next chunk, and no chunk commits
+   after the unlock. */
+static void unlock_during_backfill(ts_pair_kind kind)
+{
+    mpair p;
+    char out[OUT_MAX];
+    if (make_pair(kind, &p, 3000)) {
+        skip();
+        return;
+    }
+    to_dual_write(&p, "1.1");
+    to_dual_write(&p, "2.1");
+    int fds[2];
+    if (pipe(fds))
+        fail_msg("pipe");
+    /* Rate-limited: far from done when the lock is broken. */
+    pid_t pid = spawn_list(&p, fds[1], "backfill", "2.1", "--batch", "13", "--max-rate", "500",
+                           NULL);
+    close(fds[1]);
+    struct timespec t = {0, 700 * 1000000L};
+    nanosleep(&t, NULL);
+    assert_int_equal(mig(&p, out, "unlock", "--force", NULL), 0);
+    assert_non_null(strstr(out, "unlocked (locked by tester"));
+    int64_t at_unlock = count(p.nw.url, "SELECT COALESCE(sum(rows_done), 0) FROM ts_backfill");
+    size_t len = 0;
+    for (ssize_t n; (n = read(fds[0], out + len, OUT_MAX - 1 - len)) > 0;)
+        len += (size_t)n;
+    close(fds[0]);
+    out[len] = '\0';
+    assert_int_equal(wait_rc(pid), 75);
+    if (strstr(out, "the migration lock was taken away from this run") == NULL)
+        fail_msg("backfill output does not say the lock was lost:\n%s", out);
+    assert_true(at_unlock > 0);
+    assert_int_equal(count(p.nw.url, "SELECT COALESCE(sum(rows_done), 0) FROM ts_backfill"),
+                     at_unlock);
+    assert_true(at_unlock < count(p.legacy.url, "SELECT count(*) FROM users"));
+    /* resumable: a new run takes the lock and finishes */
+    OK(&p, "backfill", "2.1", "--batch", "500");
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM users WHERE bot_id = 1"),
+                     count(p.legacy.url, "SELECT count(*) FROM users"));
+    drop_pair(&p);
+}
+
+static void test_unlock_backfill_sqlite(void **state) { (void)state; unlock_during_backfill(TS_PAIR_SQLITE); }
+static void test_unlock_backfill_pg(void **state) { (void)state; unlock_during_backfill(TS_PAIR_PG); }
+static void test_unlock_backfill_cross(void **state) { (void)state; unlock_during_backfill(TS_PAIR_CROSS); }
+
 /* ---- operators ------------------------------------------------------------------------ */
 
 static void test_concurrent_advance(void **state)
@@ -898,6 +947,9 @@ int main(void)
         cmocka_unit_test(test_kill_resume_sqlite),
         cmocka_unit_test(test_kill_resume_pg),
         cmocka_unit_test(test_kill_resume_cross),
+        cmocka_unit_test(test_unlock_backfill_sqlite),
+        cmocka_unit_test(test_unlock_backfill_pg),
+        cmocka_unit_test(test_unlock_backfill_cross),
         cmocka_unit_test(test_walk_sqlite),
         cmocka_unit_test(test_walk_pg),
         cmocka_unit_test(test_walk_cross),
