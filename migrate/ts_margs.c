@@ -61,7 +61,8 @@ const char ts_migrate_usage[] =
     "Exit codes:\n"
     "  0  done                      4  stage changed; a live process did not apply it\n"
     "  1  failed (see the message)  5  the increment's diff is not clean\n"
-    "  2  usage or configuration    6  another operator changed the increment first\n"
+    "  2  usage or configuration (also: the store refused the user, password or database)\n"
+    "  6  another operator changed the increment first\n"
     "  3  refused: transition, dependency, gate, orphans, missing --confirm\n"
     "  7  a store is unreachable or busy: retry     8  interrupted; backfill resumes\n"
     "  75 locked by another operator (the message names the holder)\n";
@@ -151,6 +152,28 @@ static int load_config(ts_margs *a, const char *path, ts_error *err)
 static const char *first(const char *a, const char *b, const char *c)
 {
     return a ? a : b ? b : c;
+}
+
+/* A store URL the parser refuses is the operator's to fix: a usage error. */
+static int check_url(const char *url, const char *where, ts_error *err)
+{
+    if (url == NULL || ts_store_url_check(url, err) == 0)
+        return 0;
+    if (err->code != TS_E_NOMEM)
+        err->code = TS_E_USAGE;
+    ts_error_context(err, "%s", where);
+    return -1;
+}
+
+/* --to names a stage of some increment; whether it fits this one is checked with the increment. */
+static int check_stage(const char *name, ts_error *err)
+{
+    ts_stage st;
+    if (name == NULL || ts_stage_parse(name, 0, &st, err) == 0 || ts_stage_parse(name, 1, &st, err) == 0)
+        return 0;
+    return ts_fail(err, TS_E_USAGE, "--to: unknown stage '%.40s': data increments take legacy, "
+                   "expanded, dual_write, shadow, read_new, new_only or contracted; behaviour "
+                   "increments off or on", name);
 }
 
 int ts_margs_parse(int argc, char **argv, ts_margs *a, ts_error *err)
@@ -269,7 +292,11 @@ int ts_margs_parse(int argc, char **argv, ts_margs *a, ts_error *err)
     o->manifest_path = first(manifest, cfg_str(cfg, "manifest"), NULL);
     o->actor = first(actor, cfg_str(cfg, "actor"), NULL);
     o->master_token = first(token, cfg_str(cfg, "master_token"), getenv("TS_MASTER_TOKEN"));
-    return 0;
+    if (check_url(o->legacy_url, "legacy store (--legacy, the config's \"legacy\" or "
+                  "TS_LEGACY_URL)", err) ||
+        check_url(o->new_url, "new store (--new, the config's \"new\" or TS_NEW_URL)", err))
+        return -1;
+    return check_stage(o->to_stage, err);
 }
 
 void ts_margs_free(ts_margs *a)
@@ -354,7 +381,8 @@ int ts_margs_exit_code(const ts_error *err, int hint)
     if (hint)
         return hint;
     switch (err->code) {
-    case TS_E_USAGE: return TS_EXIT_USAGE;
+    case TS_E_USAGE:
+    case TS_E_AUTH: return TS_EXIT_USAGE;
     case TS_E_STATE: return TS_EXIT_REFUSED;
     case TS_E_LOCKED: return TS_EXIT_LOCKED;
     case TS_E_STALE: return TS_EXIT_STALE;

@@ -75,7 +75,11 @@ static int parse_to(ts_mig *g, const ts_inc_state *st, ts_stage dflt, ts_stage *
     *to = dflt;
     if (g->o.to_stage == NULL)
         return 0;
-    return ts_stage_parse(g->o.to_stage, st->inc->kind == TS_INC_BEHAVIOUR, to, err);
+    if (ts_stage_parse(g->o.to_stage, st->inc->kind == TS_INC_BEHAVIOUR, to, err) == 0)
+        return 0;
+    err->code = TS_E_USAGE; /* a data stage for a behaviour increment, or the other way round */
+    ts_error_context(err, "--to for %s (%s)", st->inc->id, st->inc->name);
+    return -1;
 }
 
 static int gates_or_refuse(ts_mig *g, ts_inc_state *states, ts_inc_state *st, ts_stage to,

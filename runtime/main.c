@@ -32,7 +32,8 @@ static void usage(FILE *out)
     ts_config_print_keys(out);
     fprintf(out, "\nSignals: SIGTERM/SIGINT finish the update in hand, confirm offsets, exit 0;\n"
                  "SIGUSR1 turns the kill switch on (reads back to legacy) in this process.\n"
-                 "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n");
+                 "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error (also: a\n"
+                 "store refused the user, password or database; restarting does not help).\n");
 }
 
 static const char *env(const char *name) { return getenv(name); }
@@ -78,16 +79,19 @@ static int serve(const char *path)
     ts_shim *sh = NULL;
     ts_app *app = NULL;
     ts_bot *bot = NULL;
-    int rc = 1;
+    int rc = -1;
     if (ts_shim_open(&sc, &sh, &err) == 0 && ts_app_open(&cfg, sh, NULL, &app, &err) == 0) {
         ts_bot_hooks hooks = ts_app_hooks(app);
         if (ts_bot_open(&cfg, &hooks, &bot, &err) == 0) {
             ts_app_attach(app, bot);
-            rc = ts_bot_run(bot, &stop_requested, &kill_requested, &err) == 0 ? 0 : 1;
+            rc = ts_bot_run(bot, &stop_requested, &kill_requested, &err);
         }
     }
-    if (rc != 0)
+    if (rc != 0) {
         fprintf(stderr, "ts-bot: %s\n", err.msg);
+        /* A configuration the stores refuse does not get better by restarting. */
+        rc = err.code == TS_E_USAGE || err.code == TS_E_AUTH ? 2 : 1;
+    }
     /* Everything in hand was committed before ts_bot_run returned; closing the
        shim removes this process from ts_processes. */
     ts_bot_close(bot);

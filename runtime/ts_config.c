@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ts_buf.h"
+#include "ts_store.h"
 #include "ts_log.h"
 #include "ts_tg.h"
 
@@ -125,9 +126,8 @@ static int assign_str(const key *k, const char *s, ts_config *c, char *why, size
         ok = *s == '\0' ? k->dflt && *k->dflt == '\0' : http_url_ok(s);
         expect = "an http:// or https:// URL with a host";
         break;
-    case K_STORE_URL:
-        ok = strncmp(s, "sqlite:", 7) == 0 ? s[7] != '\0'
-             : strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0;
+    case K_STORE_URL: /* the shim's own check: what passes here, the shim accepts */
+        ok = ts_store_url_check(s, NULL) == 0;
         expect = "a store URL: sqlite:PATH, sqlite::memory: or postgresql://...";
         break;
     case K_TOKEN:

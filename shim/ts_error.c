@@ -67,6 +67,7 @@ const char *ts_code_name(ts_code code)
     case TS_E_IO: return "io";
     case TS_E_NOMEM: return "nomem";
     case TS_E_INTERNAL: return "internal";
+    case TS_E_AUTH: return "auth";
     }
     return "unknown";
 }

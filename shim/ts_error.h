@@ -25,7 +25,9 @@ typedef enum ts_code {
     TS_E_STORE,      /* any other engine error */
     TS_E_IO,         /* file system */
     TS_E_NOMEM,
-    TS_E_INTERNAL    /* a bug: an assumption of the code did not hold */
+    TS_E_INTERNAL,   /* a bug: an assumption of the code did not hold */
+    TS_E_AUTH        /* the store refused the credentials, the role or the database: not
+                        retryable, fix the configuration */
 } ts_code;
 
 typedef struct ts_error {

@@ -192,6 +192,15 @@ int ts_store_open(const char *url, ts_store **out, ts_error *err)
     return rc;
 }
 
+int ts_store_url_check(const char *url, ts_error *err)
+{
+    ts_url u;
+    if (ts_url_parse(url, &u, err))
+        return -1;
+    ts_url_free(&u);
+    return 0;
+}
+
 int ts_store_open_beside(ts_store *base, const char *url, ts_store **out, ts_error *err)
 {
     ts_url u;

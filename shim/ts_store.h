@@ -40,6 +40,9 @@ typedef struct ts_bulk ts_bulk;
 #define TS_QNAME_MAX (2 * (2 * TS_IDENT_MAX + 2) + 2)
 
 int ts_store_open(const char *url, ts_store **out, ts_error *err);
+/* Check a store URL's syntax without opening it: 0, or -1 with ts_store_open's
+   error for it (TS_E_INVALID, TS_E_USAGE when empty); err may be NULL. */
+int ts_store_url_check(const char *url, ts_error *err);
 
 /*
  * Open url sharing base's connection when both name the same database and the

@@ -462,6 +462,31 @@ static void pg_free(pg_conn *c)
     free(c);
 }
 
+/*
+ * Why a connection attempt failed. The server refusing who we are (a wrong or
+ * missing password, no pg_hba.conf entry, no such role or database) does not go
+ * away by retrying: TS_E_AUTH. Anything else (refused, timed out, starting up,
+ * too many clients) may: TS_E_CONN. libpq keeps the server's SQLSTATE of a failed
+ * connection to itself, so its message tells the two apart.
+ */
+static ts_code connect_failure(PGconn *pg, const char **todo)
+{
+    static const char *const refused[] = {"authentication failed", "no password supplied",
+                                          "pg_hba.conf", "does not exist", NULL};
+    *todo = "check that the server is running and that host and port in the URL are right; "
+            "then retry";
+    if (pg == NULL)
+        return TS_E_NOMEM;
+    int auth = PQconnectionNeedsPassword(pg);
+    for (int i = 0; !auth && refused[i]; i++)
+        auth = strstr(PQerrorMessage(pg), refused[i]) != NULL;
+    if (!auth)
+        return TS_E_CONN;
+    *todo = "the server refused the user, password or database of the URL: fix them (retrying "
+            "does not help)";
+    return TS_E_AUTH;
+}
+
 static int pg_open(const ts_url *url, ts_conn **out, ts_error *err)
 {
     /* Keywords after dbname override the URI, those before it are defaults. */
@@ -490,11 +515,11 @@ static int pg_open(const ts_url *url, ts_conn **out, ts_error *err)
     }
     c->pg = PQconnectdbParams(keys, vals, 1);
     if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
+        const char *todo;
+        ts_code code = connect_failure(c->pg, &todo);
         mask_password(c->pg ? PQerrorMessage(c->pg) : "out of memory", url->target, msg, sizeof msg);
         one_line(msg);
-        ts_fail(err, TS_E_CONN,
-                "cannot connect to PostgreSQL: %s; check that the server is running and that "
-                "host, port, user, password and database in the URL are right", msg);
+        ts_fail(err, code, "cannot connect to PostgreSQL: %s; %s", msg, todo);
         pg_free(c);
         return -1;
     }

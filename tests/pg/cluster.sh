@@ -10,7 +10,9 @@
 #   cluster.sh resume DIR  start it again on its port
 #
 # Tuned for speed, not durability: fsync and friends are off, and it is reachable
-# only through a unix socket in DIR and 127.0.0.1. PostgreSQL refuses to run as
+# only through a unix socket in DIR and 127.0.0.1. Every role logs in without a
+# password (trust) except ts_password_user, which needs one (scram-sha-256): the
+# tests of a wrong password create that role. PostgreSQL refuses to run as
 # root, so under root the server runs as the unprivileged user nobody.
 # TS_PG_SHARED_BUFFERS overrides the small default (benchmarks size it like a
 # server whose working set fits).
@@ -74,6 +76,9 @@ start() {
         as_pg "$bindir/initdb" -D "$dir/data" -U "$pguser" --auth=trust -E UTF8 \
             --locale=C >"$dir/initdb.log" 2>&1 ||
         die "initdb failed, see $dir/initdb.log: $(tail -n 3 "$dir/initdb.log")"
+    { printf 'local all ts_password_user scram-sha-256\nhost all ts_password_user 127.0.0.1/32 scram-sha-256\n'
+      cat "$dir/data/pg_hba.conf"; } >"$dir/pg_hba.conf"
+    as_pg cp "$dir/pg_hba.conf" "$dir/data/pg_hba.conf"
     cat >>"$dir/data/postgresql.conf" <<EOF
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$dir'

@@ -446,6 +446,55 @@ static void test_lock_holder_named(void **state)
     drop_pair(&p);
 }
 
+/* A pair whose legacy (which 0) or new (1) store is url instead. */
+static mpair with_url(const mpair *p, int which, const char *url)
+{
+    mpair q = *p;
+    snprintf(which ? q.nw.url : q.legacy.url, sizeof q.nw.url, "%s", url);
+    return q;
+}
+
+/* The exit code classes of docs/runbook.md that neither a gate nor a lock makes:
+   usage (2), which also covers a store refusing the credentials, and unreachable (7). */
+static void test_exit_codes(void **state)
+{
+    mpair p, q;
+    char url[1400];
+    (void)state;
+    if (make_pair(TS_PAIR_SQLITE, &p, 10)) {
+        skip();
+        return;
+    }
+    q = with_url(&p, 0, "mysql://db/bot");
+    EXPECT(&q, 2, "'mysql://db/bot' has an unknown scheme", "status");
+    q = with_url(&p, 1, "postgresql:///bot?schema=bad-name");
+    EXPECT(&q, 2, "new store (--new, the config's \"new\" or TS_NEW_URL)", "status");
+    EXPECT(&p, 2, "--to: unknown stage 'expandd'", "advance", "1.1", "--to", "expandd");
+    EXPECT(&p, 2, "--to for 1.5 (bot-context): unknown stage 'read_new'", "advance", "1.5", "--to",
+           "read_new");
+    EXPECT(&p, 2, "unknown stage 'on'", "rollback", "2.1", "--to", "on");
+    EXPECT(&p, 2, "unknown command 'advanse'", "advanse", "1.1");
+    EXPECT(&p, 2, "unknown or incomplete option '--bacth'", "backfill", "2.1", "--bacth", "10");
+    /* Nothing was changed by any of them. */
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM ts_increments WHERE version <> 1"), 0);
+    /* Unreachable is worth a retry: 7. */
+    q = with_url(&p, 1, "postgresql://127.0.0.1:1/bot?schema=mt");
+    EXPECT(&q, 7, "cannot connect to PostgreSQL", "status");
+    /* A wrong or missing password is not: 2, and the password is not shown. */
+    if (ts_test_pg_auth_url("wr0ngpw", NULL, url, sizeof url) == 0) {
+        char out[OUT_MAX];
+        q = with_url(&p, 1, url);
+        EXPECT(&q, 2, "password authentication failed", "status");
+        assert_int_equal(mig(&q, out, "plan", NULL), 2);
+        assert_null(strstr(out, "wr0ngpw"));
+        assert_int_equal(ts_test_pg_auth_url(NULL, NULL, url, sizeof url), 0);
+        q = with_url(&p, 1, url);
+        EXPECT(&q, 2, "retrying does not help", "status");
+    }
+    OK(&p, "status");
+    drop_pair(&p);
+}
+
 static void test_illegal_transitions(void **state)
 {
     mpair p;
@@ -925,6 +974,7 @@ int main(void)
 {
     setenv("TS_LOG_LEVEL", "warn", 1);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exit_codes),
         cmocka_unit_test(test_illegal_transitions),
         cmocka_unit_test(test_lock_holder_named),
         cmocka_unit_test(test_reason_masked),

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ts_config.h"
@@ -173,6 +174,62 @@ static void test_bad_json_and_missing_file(void **state)
     ts_config_free(&c);
 }
 
+/* A store URL the shim would refuse at open is refused here already. */
+static void test_store_url_checked_like_the_shim(void **state)
+{
+    (void)state;
+    ts_config c;
+    ts_error err;
+    write_file("{\"legacy_url\":\"sqlite:\",\"new_url\":\"postgresql:///db?schema=bad-name\","
+               "\"bot_token\":\"123:secretTOKEN\"}");
+    assert_int_equal(ts_config_load(path, fake_env, &c, &err), -1);
+    assert_int_equal(err.code, TS_E_USAGE);
+    expect(&err, "2 problems");
+    expect(&err, "key \"legacy_url\": \"sqlite:\" is not a store URL");
+    expect(&err, "key \"new_url\": \"postgresql:///db?schema=bad-name\" is not a store URL");
+    ts_config_free(&c);
+}
+
+/* bin/ts-bot (or $TS_BOT_BIN) with args; returns its exit code, output in out. */
+static int bot(char *out, size_t n, const char *a1, const char *a2)
+{
+    const char *b = getenv("TS_BOT_BIN");
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "%s %s %s 2>&1", b && *b ? b : "bin/ts-bot", a1, a2);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    out[fread(out, 1, n - 1, p)] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* ts-bot's exit codes (docs/bot.md): 2 for what restarting cannot fix, 1 otherwise. */
+static void test_bot_exit_codes(void **state)
+{
+    (void)state;
+    char out[8192], cfg[1800], url[1400];
+    write_file("{\"legacy_url\":\"mysql://db/bot\",\"new_url\":\"sqlite::memory:\","
+               "\"bot_token\":\"123:secretTOKEN\"}");
+    assert_int_equal(bot(out, sizeof out, "--check-config", path), 2);
+    assert_non_null(strstr(out, "is not a store URL"));
+    assert_int_equal(bot(out, sizeof out, "--config", path), 2);
+    assert_int_equal(bot(out, sizeof out, "--frobnicate", ""), 2);
+    /* Unreachable: a runtime failure, worth a restart. */
+    write_file("{\"legacy_url\":\"postgresql://127.0.0.1:1/bot\",\"new_url\":"
+               "\"postgresql://127.0.0.1:1/bot?schema=mt\",\"bot_token\":\"123:secretTOKEN\"}");
+    assert_int_equal(bot(out, sizeof out, "--config", path), 1);
+    assert_non_null(strstr(out, "cannot connect to PostgreSQL"));
+    /* A wrong password: configuration, 2. */
+    if (ts_test_pg_auth_url("wr0ngpw", NULL, url, sizeof url) == 0) {
+        snprintf(cfg, sizeof cfg, "{\"legacy_url\":\"%s\",\"new_url\":\"%s&schema=mt\","
+                 "\"bot_token\":\"123:secretTOKEN\"}", url, url);
+        write_file(cfg);
+        assert_int_equal(bot(out, sizeof out, "--config", path), 2);
+        assert_non_null(strstr(out, "password authentication failed"));
+        assert_null(strstr(out, "wr0ngpw"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -181,6 +238,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_every_bad_key_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_required_and_env_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_json_and_missing_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_url_checked_like_the_shim, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bot_exit_codes, setup, teardown),
     };
     return cmocka_run_group_tests_name("runtime_config", tests, NULL, NULL);
 }

@@ -802,6 +802,41 @@ static void test_pg_unreachable(void **state)
     }
 }
 
+/* The server refusing who we are (a wrong or missing password, no such database)
+   is TS_E_AUTH: not retryable, and the password stays out of the message. */
+static void test_pg_auth_refused(void **state)
+{
+    static const struct {
+        const char *password, *dbname, *says;
+    } cases[] = {
+        {"wr0ngpw", NULL, "password authentication failed"},
+        {NULL, NULL, "no password supplied"},
+        {"right", "ts_no_such_db", "does not exist"},
+    };
+    char url[1400];
+    ts_store *s;
+    ts_error err;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (ts_test_pg_auth_url(cases[i].password, cases[i].dbname, url, sizeof url))
+            skip();
+        if (ts_store_open(url, &s, &err) == 0)
+            fail_msg("%s: opened; the server must ask ts_password_user for its password "
+                     "(tests/pg/cluster.sh sets that up)", url);
+        assert_int_equal(err.code, TS_E_AUTH);
+        assert_false(ts_error_retryable(&err));
+        assert_non_null(strstr(err.msg, cases[i].says));
+        assert_non_null(strstr(err.msg, "retrying does not help"));
+        if (strstr(err.msg, "wr0ngpw") != NULL)
+            fail_msg("password in the message: %s", err.msg);
+    }
+    assert_int_equal(ts_test_pg_auth_url("right", NULL, url, sizeof url), 0);
+    if (ts_store_open(url, &s, &err))
+        fail_msg("the right password: %s", err.msg);
+    ts_store_close(s);
+}
+
 /* ---- registration: each store test once per engine ---- */
 
 static int setup_engine(void **state, ts_engine engine)
@@ -844,6 +879,7 @@ int main(void)
         {"test_pg_lost_connection", test_pg_lost_connection, setup_pg, teardown, NULL},
         cmocka_unit_test(test_bad_urls),
         cmocka_unit_test(test_pg_unreachable),
+        cmocka_unit_test(test_pg_auth_refused),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }

@@ -898,6 +898,24 @@ static void cli_unreachable_store_is_3(void **state)
     assert_int_equal(c.code, 3);
 }
 
+/* What the operator must fix is 2, not 3 (unreachable, retry): an unknown URL
+   scheme, a store refusing the password. */
+static void cli_configuration_is_2(void **state)
+{
+    static cli c;
+    char url[1400];
+    (void)state;
+    run_cli(&c, (const char *[]){"--legacy", "mysql://db/bot", "--new", "sqlite::memory:", "diff", NULL});
+    assert_int_equal(c.code, 2);
+    assert_non_null(strstr(c.err, "unknown scheme"));
+    if (ts_test_pg_auth_url("wr0ngpw", NULL, url, sizeof url))
+        return;
+    run_cli(&c, (const char *[]){"--legacy", url, "--new", url, "check", NULL});
+    assert_int_equal(c.code, 2);
+    assert_non_null(strstr(c.err, "password authentication failed"));
+    assert_null(strstr(c.err, "wr0ngpw"));
+}
+
 static void cli_on_a_pair(void **state)
 {
     PAIR();
@@ -989,6 +1007,7 @@ int main(void)
     const struct CMUnitTest plain[] = {
         cmocka_unit_test(cli_help_lists_exit_codes),
         cmocka_unit_test(cli_unreachable_store_is_3),
+        cmocka_unit_test(cli_configuration_is_2),
     };
     int bad = 0;
     bad += cmocka_run_group_tests_name("diff sqlite", sqlite, NULL, NULL);

@@ -65,6 +65,22 @@ int ts_test_store_url(ts_engine engine, ts_test_target *t)
     return 0;
 }
 
+int ts_test_pg_auth_url(const char *password, const char *dbname, char *out, size_t n)
+{
+    ts_test_target t;
+    if (ts_test_store_url(TS_ENGINE_PG, &t))
+        return 1;
+    const char *pg = getenv("TS_TEST_PG_URL");
+    ts_test_exec(pg, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = "
+                     "'ts_password_user') THEN CREATE ROLE ts_password_user LOGIN PASSWORD "
+                     "'right'; END IF; END $$");
+    /* A later keyword of a libpq URI overrides an earlier one. */
+    snprintf(out, n, "%s%cuser=ts_password_user%s%s%s%s", pg, strchr(pg, '?') ? '&' : '?',
+             password ? "&password=" : "", password ? password : "", dbname ? "&dbname=" : "",
+             dbname ? dbname : "");
+    return 0;
+}
+
 int ts_test_store_urls(ts_test_target t[TS_TEST_MAX_ENGINES])
 {
     int n = 0;

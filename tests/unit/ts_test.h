@@ -33,6 +33,14 @@ int ts_test_store_url(ts_engine engine, ts_test_target *t);
 /* Fill t with every available engine; returns how many. */
 int ts_test_store_urls(ts_test_target t[TS_TEST_MAX_ENGINES]);
 
+/*
+ * A URL of the test server as the role ts_password_user, which must give its
+ * password (tests/pg/cluster.sh sets that up; the role is created here, with the
+ * password "right"): password NULL gives none. dbname NULL keeps the server's.
+ * Returns 0, or 1 when PostgreSQL is not available (the caller skips).
+ */
+int ts_test_pg_auth_url(const char *password, const char *dbname, char *out, size_t n);
+
 /* Remove what ts_test_store_url made: the SQLite file, the PostgreSQL schema. */
 void ts_test_target_cleanup(ts_test_target *t);
 
