@@ -921,6 +921,14 @@ static int chunk_once(bf *b, int pass2, int *got, ts_error *err)
        loses its lock loses the transaction too. */
     if (ts_mlock_check(b->lock, err))
         goto out;
+    /* A column the bot added to legacy since the last chunk would be missing
+       from every row copied from now on: stop before this one. */
+    if (ts_mig_recheck(g, err)) {
+        ts_error_context(err, "backfill of %s stopped after %lld rows of %s (the checkpoint is "
+                         "kept: resume once the manifest accounts for it)", b->tm->inc->id,
+                         (long long)b->done, b->lt->name);
+        goto out;
+    }
     if (ts_backfill_hook)
         ts_backfill_hook("chunk_start", b->nt->name);
     if (b->direct) {

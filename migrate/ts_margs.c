@@ -28,6 +28,10 @@ const char ts_migrate_usage[] =
     "                    _retired_<time>_<name>; --drop drops them (also later)\n"
     "  repair            replay pending journal entries\n"
     "  unlock --force    break the operator lock (audited)\n"
+    "  manifest check    every legacy table and column the manifest does not account for,\n"
+    "                    every column it carries that the legacy store lacks, every type\n"
+    "                    change; exit 1 when there is any (init, advance, backfill and\n"
+    "                    ts-verify refuse then)\n"
     "\n"
     "Stores and identity:\n"
     "  --legacy URL      legacy store (default $TS_LEGACY_URL)\n"
@@ -63,7 +67,8 @@ const char ts_migrate_usage[] =
     "  1  failed (see the message)  5  the increment's diff is not clean\n"
     "  2  usage or configuration (also: the store refused the user, password or database)\n"
     "  6  another operator changed the increment first\n"
-    "  3  refused: transition, dependency, gate, orphans, missing --confirm\n"
+    "  3  refused: transition, dependency, gate, orphans, missing --confirm,\n"
+    "     a legacy store the manifest does not account for\n"
     "  7  a store is unreachable or busy: retry     8  interrupted; backfill resumes\n"
     "  75 locked by another operator (the message names the holder)\n";
 
@@ -272,7 +277,8 @@ int ts_margs_parse(int argc, char **argv, ts_margs *a, ts_error *err)
     if (optind < argc)
         return ts_fail(err, TS_E_USAGE, "unexpected argument '%s': one command and at most one "
                        "increment id", argv[optind]);
-    static const char *const with_id[] = {"advance", "backfill", "rollback", "contract", NULL};
+    static const char *const with_id[] = {"advance", "backfill", "rollback", "contract",
+                                          "manifest", NULL};
     static const char *const without[] = {"init", "status", "plan", "repair", "unlock", NULL};
     int needs = -1;
     for (int i = 0; with_id[i]; i++)
@@ -281,6 +287,8 @@ int ts_margs_parse(int argc, char **argv, ts_margs *a, ts_error *err)
         needs = strcmp(a->command, without[i]) == 0 ? 0 : needs;
     if (needs < 0)
         return ts_fail(err, TS_E_USAGE, "unknown command '%.40s': see --help", a->command);
+    if (strcmp(a->command, "manifest") == 0 && a->id == NULL)
+        return ts_fail(err, TS_E_USAGE, "manifest needs what to do: ts-migrate manifest check");
     if (needs != (a->id != NULL))
         return ts_fail(err, TS_E_USAGE, needs ? "%s needs an increment id: ts-migrate %s ID"
                                               : "%s takes no increment id", a->command, a->command);
@@ -383,7 +391,8 @@ int ts_margs_exit_code(const ts_error *err, int hint)
     switch (err->code) {
     case TS_E_USAGE:
     case TS_E_AUTH: return TS_EXIT_USAGE;
-    case TS_E_STATE: return TS_EXIT_REFUSED;
+    case TS_E_STATE:
+    case TS_E_SCHEMA: return TS_EXIT_REFUSED;
     case TS_E_LOCKED: return TS_EXIT_LOCKED;
     case TS_E_STALE: return TS_EXIT_STALE;
     case TS_E_CONN:

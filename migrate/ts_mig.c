@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ts_catalog.h"
+#include "ts_conform.h"
 #include "ts_log.h"
 
 int64_t ts_mig_now(void) { return (int64_t)time(NULL); }
@@ -42,6 +44,27 @@ int ts_mig_open(ts_mig *g, const ts_mig_opts *o, ts_error *err)
         return -1;
     g->shared = ts_store_shares_txn(g->legacy, g->nw);
     return 0;
+}
+
+int ts_mig_conform(ts_mig *g, ts_error *err)
+{
+    char fp[sizeof g->legacy_tables];
+    if (ts_catalog_fingerprint(g->legacy, fp, err) || ts_conform_require(g->legacy, g->nw, g->m, err))
+        return -1;
+    memcpy(g->legacy_tables, fp, sizeof fp);
+    return 0;
+}
+
+int ts_mig_recheck(ts_mig *g, ts_error *err)
+{
+    char fp[sizeof g->legacy_tables];
+    if (ts_catalog_fingerprint(g->legacy, fp, err))
+        return -1;
+    if (strcmp(fp, g->legacy_tables) == 0)
+        return 0;
+    ts_log(TS_LOG_WARN, "legacy_tables_changed", "store=%s note=\"checking them against the "
+           "manifest again\"", ts_store_url(g->legacy));
+    return ts_mig_conform(g, err);
 }
 
 void ts_mig_close(ts_mig *g)

@@ -61,6 +61,7 @@ typedef struct ts_mig {
     int exit_hint;                /* an exit code more precise than the error's code */
     /* What the audit row says the command acted on ("" when nothing). */
     char audit_inc[TS_INCREMENT_ID_MAX + 1], audit_from[16], audit_to[16];
+    char legacy_tables[80];       /* ts_catalog_fingerprint of legacy when it last conformed */
 } ts_mig;
 
 /* Load the manifest and open both stores (new beside legacy). */
@@ -74,6 +75,15 @@ int ts_mig_exec(ts_mig *g, ts_store *s, const char *sql, const ts_value *p, int 
 void ts_mig_step(ts_mig *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append to the audit notes. */
 void ts_mig_note(ts_mig *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * The legacy store holds what the manifest moves (ts_conform.h): refused with
+ * TS_E_SCHEMA and every difference named otherwise. ts_mig_recheck runs the
+ * check again only when legacy's tables changed since (a cheap fingerprint),
+ * so a long command can ask between chunks: a column added meanwhile stops it.
+ */
+int ts_mig_conform(ts_mig *g, ts_error *err);
+int ts_mig_recheck(ts_mig *g, ts_error *err);
 
 /* Every increment's state, ts_manifest order (free with free()). */
 int ts_mig_states(ts_mig *g, ts_inc_state **out, ts_error *err);

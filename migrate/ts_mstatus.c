@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "ts_conform.h"
 #include "ts_mgate.h"
 #include "ts_mlock.h"
 #include "ts_mproc.h"
@@ -279,4 +280,45 @@ int ts_mstatus_audit(ts_mig *g, int n, ts_error *err)
         print_json(g, doc);
     cJSON_Delete(doc);
     return rc < 0 ? -1 : 0;
+}
+
+/* ---- manifest check ------------------------------------------------------- */
+
+int ts_mstatus_manifest_check(ts_mig *g, ts_error *err)
+{
+    ts_problems p = {0};
+    unsigned char *retired = calloc((size_t)ts_manifest_count(g->m) + 1, 1);
+    if (retired == NULL)
+        return ts_fail(err, TS_E_NOMEM, "out of memory checking the manifest");
+    int rc = ts_conform_retired(g->nw, g->m, retired, err) ||
+             ts_conform_legacy(g->legacy, g->m, retired, &p, err);
+    free(retired);
+    if (rc == 0 && p.oom)
+        rc = ts_fail(err, TS_E_NOMEM, "out of memory listing the differences");
+    if (rc) {
+        ts_problems_free(&p);
+        return -1;
+    }
+    if (g->o.json) {
+        cJSON *doc = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(doc, "problems");
+        cJSON_AddStringToObject(doc, "legacy", ts_store_url(g->legacy));
+        for (int i = 0; i < p.n; i++)
+            cJSON_AddItemToArray(arr, cJSON_CreateString(p.v[i]));
+        print_json(g, doc);
+        cJSON_Delete(doc);
+    } else {
+        for (int i = 0; i < p.n; i++)
+            fprintf(g->out, "%s\n", p.v[i]);
+        if (p.n == 0)
+            fprintf(g->out, "the manifest accounts for every table and column of %s\n",
+                    ts_store_url(g->legacy));
+    }
+    if (p.n) {
+        /* Exit 1, as a diff tool does: the lists above are the answer. */
+        g->exit_hint = TS_EXIT_FAILED;
+        rc = ts_fail(err, TS_E_SCHEMA, "the manifest and the legacy store %s disagree in %d "
+                     "place%s (listed above)", ts_store_url(g->legacy), p.n, p.n == 1 ? "" : "s");
+    }
+    ts_problems_free(&p);
+    return rc;
 }

@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "ts_app.h"
 #include "ts_bot.h"
 #include "ts_config.h"
-#include "ts_app.h"
+#include "ts_conform.h"
 #include "ts_log.h"
 #include "ts_version.h"
 
@@ -38,17 +40,54 @@ static void usage(FILE *out)
 
 static const char *env(const char *name) { return getenv(name); }
 
+/*
+ * The legacy store's tables against the manifest the shim routes by
+ * (ts_conform.h): 0 conforms, 1 does not (err says where), 2 not checked (a
+ * store that is not there yet: err says why).
+ */
+static int check_tables(const ts_config *cfg, ts_error *err)
+{
+    ts_store *legacy = NULL, *nw = NULL;
+    ts_manifest *m = NULL;
+    /* Opening a SQLite file that is not there would create it. */
+    if (strncmp(cfg->legacy_url, "sqlite:", 7) == 0 && access(cfg->legacy_url + 7, F_OK) != 0) {
+        ts_fail(err, TS_E_CONN, "the legacy store %s does not exist yet", cfg->legacy_url);
+        return 2;
+    }
+    /* A new store not made yet has no contracted increments to tell. */
+    int new_there = strncmp(cfg->new_url, "sqlite:", 7) != 0 || access(cfg->new_url + 7, F_OK) == 0;
+    if (ts_store_open(cfg->legacy_url, &legacy, err) ||
+        (new_there && ts_store_open_beside(legacy, cfg->new_url, &nw, err))) {
+        ts_store_close(legacy);
+        return 2;
+    }
+    int rc = ts_manifest_load_default(&m, err) || ts_conform_require(legacy, nw, m, err);
+    ts_manifest_free(m);
+    ts_store_close(nw);
+    ts_store_close(legacy);
+    return rc ? (err->code == TS_E_SCHEMA ? 1 : 2) : 0;
+}
+
 static int check_config(const char *path)
 {
     ts_config cfg;
     ts_error err;
-    int rc = ts_config_load(path, env, &cfg, &err);
-    ts_config_free(&cfg);
-    if (rc != 0) {
+    if (ts_config_load(path, env, &cfg, &err) != 0) {
         fprintf(stderr, "ts-bot: %s\n", err.msg);
+        ts_config_free(&cfg);
         return 2;
     }
-    printf("ts-bot: %s is valid\n", path);
+    int tables = check_tables(&cfg, &err);
+    ts_config_free(&cfg);
+    if (tables == 1) {
+        fprintf(stderr, "ts-bot: %s: %s\n", path, err.msg);
+        return 2;
+    }
+    printf("ts-bot: %s is valid", path);
+    if (tables == 2)
+        printf("; the stores' tables were not checked: %s\n", err.msg);
+    else
+        printf(", and the manifest accounts for every table and column of the legacy store\n");
     return 0;
 }
 

@@ -32,8 +32,7 @@ ts_value ts_canon_coerce(const ts_value *v, ts_coltype type)
             return t;
         }
         break;
-    case TS_COL_TEXT:
-    case TS_COL_JSON:
+    default:   /* text, json and what only a catalog names: as stored */
         break;
     }
     return *v;

@@ -63,6 +63,7 @@ const char *ts_code_name(ts_code code)
     case TS_E_STALE: return "stale";
     case TS_E_LOCKED: return "locked";
     case TS_E_STATE: return "state";
+    case TS_E_SCHEMA: return "schema";
     case TS_E_STORE: return "store";
     case TS_E_IO: return "io";
     case TS_E_NOMEM: return "nomem";

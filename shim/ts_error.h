@@ -22,6 +22,7 @@ typedef enum ts_code {
     TS_E_STALE,      /* write routed with a stale stage version: retryable */
     TS_E_LOCKED,     /* another operator holds the migration lock */
     TS_E_STATE,      /* illegal transition or operation for the current state */
+    TS_E_SCHEMA,     /* a live store's tables differ from what the manifest accounts for */
     TS_E_STORE,      /* any other engine error */
     TS_E_IO,         /* file system */
     TS_E_NOMEM,

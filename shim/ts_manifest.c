@@ -42,6 +42,7 @@ struct ts_manifest {
     ts_increment *incs;             /* file order */
     const ts_increment **order;     /* dependency order */
     unsigned char *reach;           /* reach[a * ninc + b]: a depends on b, transitively */
+    const cJSON *ignored;           /* legacy tables not moved: name -> reason (or NULL) */
 };
 
 /* Everything the loader needs while it reads one table mapping. */
@@ -310,20 +311,6 @@ const ts_value *ts_manifest_constant(const ts_manifest *m, const char *name)
 
 /* ---- column rules ----------------------------------------------------------- */
 
-static const char *coltype_name(ts_coltype t)
-{
-    switch (t) {
-    case TS_COL_ID: return "id";
-    case TS_COL_INT: return "integer";
-    case TS_COL_DOUBLE: return "double";
-    case TS_COL_TEXT: return "text";
-    case TS_COL_BOOL: return "bool";
-    case TS_COL_TIME: return "time";
-    case TS_COL_JSON: return "json";
-    }
-    return "?";
-}
-
 static int is_integer(ts_coltype t) { return t == TS_COL_ID || t == TS_COL_INT; }
 
 static size_t utf8_chars(const char *s, size_t len)
@@ -343,7 +330,7 @@ static int check_fits(const ts_value *v, const ts_column *c, const char *what,
              (v->type == TS_TEXT && (c->type == TS_COL_TEXT || c->type == TS_COL_JSON));
     if (!ok)
         return ts_fail(err, TS_E_INVALID, "%s: %s does not fit the %s column: give a %s value",
-                       where, what, coltype_name(c->type), coltype_name(c->type));
+                       where, what, ts_coltype_name(c->type), ts_coltype_name(c->type));
     if (v->type == TS_TEXT && c->maxlen > 0 && utf8_chars(v->s, v->len) > (size_t)c->maxlen)
         return ts_fail(err, TS_E_INVALID, "%s: %s is longer than the column's %d characters",
                        where, what, c->maxlen);
@@ -412,7 +399,7 @@ static int check_copy_types(const ts_column *lc, const ts_column *nc, const char
     return ts_fail(err, TS_E_INVALID,
                    "%s: legacy column %s is %s but the new column is %s: "
                    "copy a column of the same type or translate it with a value map",
-                   where, lc->name, coltype_name(lc->type), coltype_name(nc->type));
+                   where, lc->name, ts_coltype_name(lc->type), ts_coltype_name(nc->type));
 }
 
 /* Check a {"from", ...} rule's source and target types. */
@@ -426,7 +413,7 @@ static int check_rule_types(tload *L, const ts_colrule *r, const ts_column *nc,
     case TS_SRC_MAP:
         if (lc->type != TS_COL_TEXT)
             return ts_fail(err, TS_E_INVALID, "%s: value maps translate text, and legacy "
-                           "column %s is %s", where, lc->name, coltype_name(lc->type));
+                           "column %s is %s", where, lc->name, ts_coltype_name(lc->type));
         for (int i = 0; i < r->map->n; i++)
             if (check_fits(&r->map->vals[i], nc, "a value of the map", where, err))
                 return -1;
@@ -435,7 +422,7 @@ static int check_rule_types(tload *L, const ts_colrule *r, const ts_column *nc,
         if (!is_integer(lc->type) || nc->type != TS_COL_TEXT)
             return ts_fail(err, TS_E_INVALID, "%s: \"format\" makes text of an integer: "
                            "legacy column %s is %s and the new column %s",
-                           where, lc->name, coltype_name(lc->type), coltype_name(nc->type));
+                           where, lc->name, ts_coltype_name(lc->type), ts_coltype_name(nc->type));
         if (nc->maxlen > 0 && format_maxlen(r) > nc->maxlen)
             return ts_fail(err, TS_E_INVALID, "%s: \"format\" can make %d characters, more "
                            "than the column's %d: shorten it", where, format_maxlen(r),
@@ -445,7 +432,7 @@ static int check_rule_types(tload *L, const ts_colrule *r, const ts_column *nc,
         if (lc->type != TS_COL_TEXT || nc->type != TS_COL_JSON)
             return ts_fail(err, TS_E_INVALID, "%s: \"json\" encodes a text column into a json "
                            "column: legacy column %s is %s and the new column %s",
-                           where, lc->name, coltype_name(lc->type), coltype_name(nc->type));
+                           where, lc->name, ts_coltype_name(lc->type), ts_coltype_name(nc->type));
         return 0;
     default:
         return 0;
@@ -1095,9 +1082,48 @@ static int load_increments(ts_manifest *m, const cJSON *j, ts_error *err)
     return 0;
 }
 
+/* The increment that moves legacy table name, NULL when none does. */
+static const ts_increment *mover_of(const ts_manifest *m, const char *name)
+{
+    for (int i = 0; i < m->ninc; i++)
+        for (int t = 0; t < m->incs[i].ntmaps; t++)
+            if (strcmp(m->incs[i].tmaps[t].legacy->name, name) == 0)
+                return &m->incs[i];
+    return NULL;
+}
+
+/* "ignored": {"table": "why it is not moved", ...}: legacy tables that stay
+   behind on purpose. A reason is required, so a table is never left out by
+   accident, and a table an increment moves cannot be ignored as well. */
+static int load_ignored(ts_manifest *m, const cJSON *j, ts_error *err)
+{
+    char where[TS_MANIFEST_STR_MAX + 32];
+    if (j == NULL)
+        return 0;
+    if (check_object(j, NULL, "ignored", err))
+        return -1;
+    for (const cJSON *c = j->child; c; c = c->next) {
+        snprintf(where, sizeof where, "ignored table \"%s\"", c->string);
+        if (check_ident(c->string, "the table name", where, err))
+            return -1;
+        if (!cJSON_IsString(c) || c->valuestring[0] == '\0')
+            return ts_fail(err, TS_E_INVALID, "%s: the value must say why it is not moved "
+                           "(a non-empty string)", where);
+        if (check_string(c->valuestring, "the reason", where, err))
+            return -1;
+        const ts_increment *mover = mover_of(m, c->string);
+        if (mover != NULL)
+            return ts_fail(err, TS_E_INVALID, "%s: increment %s moves it: remove it from "
+                           "\"ignored\" or from the increment", where, mover->id);
+    }
+    m->ignored = j;
+    return 0;
+}
+
 static int load_root(ts_manifest *m, ts_error *err)
 {
-    static const char *const fields[] = {"format", "constants", "value_maps", "increments", NULL};
+    static const char *const fields[] = {"format", "constants", "value_maps", "increments",
+                                         "ignored", NULL};
     const cJSON *format = cJSON_GetObjectItemCaseSensitive(m->root, "format");
     const cJSON *incs;
     if (check_object(m->root, fields, "the manifest", err))
@@ -1107,9 +1133,10 @@ static int load_root(ts_manifest *m, ts_error *err)
                        "build reads");
     if (load_constants(m, cJSON_GetObjectItemCaseSensitive(m->root, "constants"), err) ||
         load_valmaps(m, cJSON_GetObjectItemCaseSensitive(m->root, "value_maps"), err) ||
-        get_array(m->root, "increments", 1, "the manifest", &incs, err))
+        get_array(m->root, "increments", 1, "the manifest", &incs, err) ||
+        load_increments(m, incs, err))
         return -1;
-    return load_increments(m, incs, err);
+    return load_ignored(m, cJSON_GetObjectItemCaseSensitive(m->root, "ignored"), err);
 }
 
 /* Line by line, so the message can say where (no UTF-8 sequence spans a '\n'). */
@@ -1216,6 +1243,12 @@ const ts_increment *ts_manifest_at(const ts_manifest *m, int i)
 const ts_increment *ts_manifest_find(const ts_manifest *m, const char *id)
 {
     return find_increment(m, id);
+}
+
+const char *ts_manifest_ignored(const ts_manifest *m, const char *table)
+{
+    const cJSON *r = m->ignored ? cJSON_GetObjectItemCaseSensitive(m->ignored, table) : NULL;
+    return r ? r->valuestring : NULL;
 }
 
 const ts_increment *ts_manifest_owner(const ts_manifest *m, const char *table)

@@ -123,6 +123,10 @@ const ts_value *ts_manifest_constant(const ts_manifest *m, const char *name);
 /* 1 when increment a (of m) depends on b directly or through others. */
 int ts_manifest_depends_on(const ts_manifest *m, const ts_increment *a, const ts_increment *b);
 
+/* Why legacy table table is not moved (the manifest's "ignored"), NULL when it
+   is not declared so. */
+const char *ts_manifest_ignored(const ts_manifest *m, const char *table);
+
 /* The increment whose stage governs a table (legacy or new name): the one that
    maps it, else the one that creates it; NULL when no increment names it. */
 const ts_increment *ts_manifest_owner(const ts_manifest *m, const char *table);

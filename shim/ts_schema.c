@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ts_arena.h"
 #include "ts_buf.h"
 #include "ts_schema_def.h"
 
@@ -82,6 +83,24 @@ const ts_schema *ts_schema_new(void) { pthread_once(&once, build); return &new_s
 const ts_schema *ts_schema_control(void) { pthread_once(&once, build); return &control_s; }
 const ts_schema *ts_schema_journal(void) { pthread_once(&once, build); return &journal_s; }
 
+int ts_schema_is_own(const char *table)
+{
+    if (strncmp(table, "sqlite_", 7) == 0 || strcmp(table, "ts_schema_version") == 0 ||
+        strcmp(table, "ts_sequences") == 0)
+        return 1;
+    return ts_schema_table(ts_schema_control(), table) != NULL ||
+           ts_schema_table(ts_schema_journal(), table) != NULL;
+}
+
+void ts_schema_free(ts_schema *sc)
+{
+    if (sc == NULL)
+        return;
+    ts_arena a = sc->arena;
+    ts_arena_free(&a); /* sc itself lives in its arena */
+}
+
+
 const ts_table *ts_schema_table(const ts_schema *sc, const char *name)
 {
     for (int i = 0; i < sc->ntables; i++)
@@ -104,6 +123,73 @@ const ts_column *ts_table_column(const ts_table *t, const char *name)
     return i < 0 ? NULL : &t->cols[i];
 }
 
+static int find_table(const ts_table *tables, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(tables[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* Repeatedly place, in name order, the first table whose references are all
+   placed; when a cycle leaves none, the first remaining one. Quadratic in
+   the tables of one database, which are a few hundred at most. */
+int ts_schema_order(ts_table *tables, int n)
+{
+    unsigned char *placed = calloc((size_t)n + 1, 1);
+    ts_table *sorted = calloc((size_t)n + 1, sizeof *sorted);
+    if (placed == NULL || sorted == NULL) {
+        free(placed);
+        free(sorted);
+        return -1;
+    }
+    for (int k = 0; k < n; k++) {
+        int pick = -1, first = -1;
+        for (int i = 0; i < n; i++) {
+            if (placed[i])
+                continue;
+            if (first < 0 || strcmp(tables[i].name, tables[first].name) < 0)
+                first = i;
+            int ready = 1;
+            for (int f = 0; f < tables[i].nfks && ready; f++) {
+                int r = find_table(tables, n, tables[i].fks[f].table);
+                ready = r < 0 || r == i || placed[r];
+            }
+            if (ready && (pick < 0 || strcmp(tables[i].name, tables[pick].name) < 0))
+                pick = i;
+        }
+        if (pick < 0)
+            pick = first;
+        placed[pick] = 1;
+        sorted[k] = tables[pick];
+    }
+    memcpy(tables, sorted, (size_t)n * sizeof *tables);
+    free(placed);
+    free(sorted);
+    return 0;
+}
+
+const char *ts_coltype_name(ts_coltype t)
+{
+    switch (t) {
+    case TS_COL_ID: return "id";
+    case TS_COL_INT: return "integer";
+    case TS_COL_DOUBLE: return "double";
+    case TS_COL_NUMERIC: return "numeric";
+    case TS_COL_TEXT: return "text";
+    case TS_COL_BOOL: return "bool";
+    case TS_COL_TIMESTAMP: return "timestamp";
+    case TS_COL_TIME: return "time";
+    case TS_COL_DATE: return "date";
+    case TS_COL_TIMEOFDAY: return "time of day";
+    case TS_COL_JSON: return "json";
+    case TS_COL_UUID: return "uuid";
+    case TS_COL_BLOB: return "blob";
+    case TS_COL_OTHER: return "other";
+    }
+    return "?";
+}
+
 /* ---- DDL ---------------------------------------------------------------- */
 
 /* Quote every name of a comma-separated list. Declared lists are trusted
@@ -123,6 +209,15 @@ int ts_schema_list_next(const char **p, char *name, size_t size)
     name[e - s] = '\0';
     *p = s + n + (s[n] == ',');
     return 1;
+}
+
+int ts_schema_list_count(const char *cols)
+{
+    char name[TS_IDENT_MAX + 1];
+    int n = 0;
+    while (cols && ts_schema_list_next(&cols, name, sizeof name))
+        n++;
+    return n;
 }
 
 int ts_schema_fk_columns(const ts_table *t, const ts_fk *fk, const ts_table *rt, int *cols,
@@ -158,6 +253,7 @@ static const char *type_sql(ts_coltype t, ts_engine e)
     case TS_COL_BOOL: return "BOOLEAN";
     case TS_COL_TIME: return pg ? "TIMESTAMPTZ" : "TIMESTAMP";
     case TS_COL_JSON: return pg ? "JSON" : "TEXT";
+    default: break;   /* classes only a catalog reports: built-in tables have none */
     }
     return "TEXT";
 }

@@ -230,6 +230,8 @@ void ts_store_close(ts_store *s)
 
 ts_engine ts_store_engine(const ts_store *s) { return s->url.engine; }
 const char *ts_store_engine_name(const ts_store *s) { return s->conn->drv->name; }
+
+int ts_store_server_version(const ts_store *s) { return s->conn->drv->server_version(s->conn); }
 const char *ts_store_url(const ts_store *s) { return s->url.display; }
 const char *ts_store_schema(const ts_store *s) { return s->schema; }
 

@@ -57,6 +57,9 @@ void ts_store_close(ts_store *s);
 
 ts_engine ts_store_engine(const ts_store *s);
 const char *ts_store_engine_name(const ts_store *s);
+/* The server's version number: PostgreSQL's server_version_num (150004),
+   SQLite's library version (3040001). */
+int ts_store_server_version(const ts_store *s);
 /* The URL with any password masked: safe for logs and reports. */
 const char *ts_store_url(const ts_store *s);
 /* Schema for PostgreSQL (default "public"), attached alias or "main" for SQLite. */

@@ -85,6 +85,8 @@ struct ts_driver {
                    ts_error *err);
     int (*id_floor)(ts_conn *c, const ts_store *s, const char *table, int64_t floor,
                     ts_error *err);
+    /* The server's version (PostgreSQL: server_version_num; SQLite: the library's). */
+    int (*server_version)(ts_conn *c);
     /* Bound every later statement of the current transaction to ms (0: no bound). */
     int (*statement_timeout)(ts_conn *c, int ms, ts_error *err);
     /* Subscribe to a notification channel; take pending notifications (count in *n).

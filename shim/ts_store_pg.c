@@ -1300,6 +1300,8 @@ static int pg_check(ts_conn *conn, ts_error *err)
     return pg_ready(c, err);
 }
 
+static int pg_server_version(ts_conn *c) { return PQserverVersion(PG(c)->pg); }
+
 static int pg_statement_timeout(ts_conn *c, int ms, ts_error *err)
 {
     char v[24];
@@ -1333,6 +1335,7 @@ const ts_driver ts_driver_pg = {
     .table_exists = pg_table_exists,
     .next_id = pg_next_id,
     .id_floor = pg_id_floor,
+    .server_version = pg_server_version,
     .statement_timeout = pg_statement_timeout,
     .listen = pg_listen,
     .notified = pg_notified,

@@ -88,6 +88,10 @@ static int sq_open(const ts_url *url, ts_conn **out, ts_error *err)
     c->base.drv = &ts_driver_sqlite;
     sqlite3_busy_timeout(c->db, 5000);
     sqlite3_extended_result_codes(c->db, 1);
+    /* A double-quoted name that is no column must be an error, never the string
+       literal SQLite would otherwise take it for ("email" read as 'email'). */
+    sqlite3_db_config(c->db, SQLITE_DBCONFIG_DQS_DML, 0, (int *)NULL);
+    sqlite3_db_config(c->db, SQLITE_DBCONFIG_DQS_DDL, 0, (int *)NULL);
     /* Foreign keys are off by default in SQLite; the schemas rely on them. */
     rc = sqlite3_exec(c->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
     if (rc != SQLITE_OK || c->path == NULL) {
@@ -478,6 +482,12 @@ static int past_deadline(void *arg)
     return c->deadline_ms && ts_store_clock_ms() > c->deadline_ms;
 }
 
+static int sq_server_version(ts_conn *c)
+{
+    (void)c;
+    return sqlite3_libversion_number();
+}
+
 static int sq_statement_timeout(ts_conn *c, int ms, ts_error *err)
 {
     (void)err;
@@ -510,5 +520,6 @@ const ts_driver ts_driver_sqlite = {
     .table_exists = sq_table_exists,
     .next_id = sq_next_id,
     .id_floor = sq_id_floor,
+    .server_version = sq_server_version,
     .statement_timeout = sq_statement_timeout,
 };

@@ -56,7 +56,7 @@ static void copy_text(char *out, size_t n, ts_value v)
     snprintf(out, n, "%.*s", v.type == TS_TEXT ? (int)v.len : 0, v.type == TS_TEXT ? v.s : "");
 }
 
-int ts_catalog_read(ts_store *s, const char *table, ts_catalog_table *out, int *exists,
+int ts_check_catalog_read(ts_store *s, const char *table, ts_catalog_table *out, int *exists,
                     ts_error *err)
 {
     int pg = ts_store_engine(s) == TS_ENGINE_PG, rc;
@@ -171,7 +171,7 @@ static int tenant_table(ts_store *nw, const ts_table *t, const char *bots_type, 
 {
     ts_catalog_table c;
     int exists;
-    if (ts_catalog_read(nw, t->name, &c, &exists, err))
+    if (ts_check_catalog_read(nw, t->name, &c, &exists, err))
         return -1;
     if (!exists)
         return 0; /* its increment is not expanded yet */
@@ -212,7 +212,7 @@ static int reference_tables(ts_store *nw, ts_vreport *r, char *bots_type, size_t
         int exists;
         if (t->tenant)
             continue;
-        if (ts_catalog_read(nw, t->name, &c, &exists, err))
+        if (ts_check_catalog_read(nw, t->name, &c, &exists, err))
             return -1;
         if (strcmp(t->name, "bots") == 0) {
             /* bots.id has no bot_id column: read its type the same way. */

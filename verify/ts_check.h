@@ -51,7 +51,7 @@ typedef struct ts_catalog_table {
 } ts_catalog_table;
 
 /* Read a table's keys from the live catalog of s; *exists 0 when it has none. */
-int ts_catalog_read(ts_store *s, const char *table, ts_catalog_table *out, int *exists,
+int ts_check_catalog_read(ts_store *s, const char *table, ts_catalog_table *out, int *exists,
                     ts_error *err);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "ts_canary.h"
 #include "ts_check.h"
+#include "ts_conform.h"
 #include "ts_diff.h"
 #include "ts_manifest.h"
 #include "ts_version.h"
@@ -51,7 +52,9 @@ const char ts_verify_usage[] =
     "  --help, --version\n"
     "\n"
     "Exit codes: 0 clean; 1 differences or violations found (or a diff stopped by\n"
-    "--max-chunks); 2 usage or configuration error; 3 a store is unreachable.\n";
+    "--max-chunks, or diff and check refused a legacy store with tables or columns\n"
+    "the manifest does not account for: nothing is clean that was not compared);\n"
+    "2 usage or configuration error; 3 a store is unreachable.\n";
 
 typedef struct vargs {
     const char *command;
@@ -275,6 +278,10 @@ static int run(const vargs *a, ts_vreport *r, FILE *out, ts_error *err)
     if (legacy)
         snprintf(r->legacy_url, sizeof r->legacy_url, "%s", ts_store_url(legacy));
     snprintf(r->new_url, sizeof r->new_url, "%s", ts_store_url(nw));
+    /* diff and check compare what the manifest carries: a legacy column it
+       does not know would be data no one compared (ts_conform.h). */
+    if (!canary && ts_conform_require(legacy, nw, m, err))
+        goto done;
     if (strcmp(a->command, "diff") == 0)
         rc = run_diff(a, legacy, nw, m, r, &lg, err);
     else if (strcmp(a->command, "check") == 0)
@@ -314,7 +321,9 @@ int ts_verify_main(int argc, char **argv, FILE *out, FILE *errout)
                                                  : 100);
     int rc = run(&a, &r, out, &err);
     int code = rc == 0 ? (ts_vreport_clean(&r) ? TS_VEXIT_CLEAN : TS_VEXIT_DIFF)
-               : err.code == TS_E_CONN ? TS_VEXIT_UNREACHABLE : TS_VEXIT_USAGE;
+               : err.code == TS_E_CONN   ? TS_VEXIT_UNREACHABLE
+               : err.code == TS_E_SCHEMA ? TS_VEXIT_DIFF
+                                         : TS_VEXIT_USAGE;
     if (rc != 0)
         fprintf(errout, "ts-verify %s: %s\n", a.command, err.msg);
     ts_vreport_free(&r);

@@ -789,6 +789,118 @@ static void backfill_rule(ts_pair_kind kind)
     drop_pair(&p);
 }
 
+/*
+ * A column the bot adds to a legacy table mid-migration (it does at start-up)
+ * stops what would leave its values behind: manifest check names it (exit 1),
+ * advance and backfill refuse (exit 3) and change nothing; rollback still
+ * works, whatever was added.
+ */
+static void drift_refused(ts_pair_kind kind)
+{
+    mpair p;
+    char stage[32];
+    if (make_pair(kind, &p, 30)) {
+        skip();
+        return;
+    }
+    to_dual_write(&p, "1.1");
+    to_dual_write(&p, "2.1");
+    EXPECT(&p, 0, "the manifest accounts for every table and column", "manifest", "check");
+    ts_test_exec(p.legacy.url, "ALTER TABLE users ADD COLUMN vless_uuid VARCHAR(255)");
+    EXPECT(&p, 1, "column users.vless_uuid", "manifest", "check");
+    EXPECT(&p, 3, "the legacy store does not match the manifest: 1 problem: column "
+                  "users.vless_uuid", "backfill", "2.1");
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM users"), 0);
+    EXPECT(&p, 3, "'ts-migrate manifest check' lists them all", "advance", "2.1");
+    assert_string_equal(stage_of(&p, "2.1", stage, sizeof stage), "dual_write");
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM ts_audit WHERE command = 'backfill' "
+                                     "AND result = 'refused'"), 1);
+    OK(&p, "rollback", "2.1");
+    assert_string_equal(stage_of(&p, "2.1", stage, sizeof stage), "expanded");
+    EXPECT(&p, 2, "manifest needs what to do", "manifest");
+    EXPECT(&p, 2, "unknown manifest command 'draw'", "manifest", "draw");
+    drop_pair(&p);
+}
+
+/* A column added while the backfill runs stops it at the next chunk; the
+   checkpoint stays, and once the column is accounted for (here: gone) the
+   backfill resumes and finishes. */
+static const char *alter_url;
+
+static void on_chunk_alter(const char *point, const char *table)
+{
+    if (strcmp(point, "chunk_start") == 0 && strcmp(table, "users") == 0 && hook_calls++ == 0)
+        ts_test_exec(alter_url, "ALTER TABLE users ADD COLUMN vless_uuid VARCHAR(255)");
+}
+
+static void test_drift_stops_backfill_pg(void **state)
+{
+    (void)state;
+    mpair p;
+    ts_error err;
+    if (make_pair(TS_PAIR_PG, &p, 60)) {
+        skip();
+        return;
+    }
+    to_dual_write(&p, "1.1");
+    to_dual_write(&p, "2.1");
+    alter_url = p.legacy.url;
+    hook_calls = 0;
+    ts_backfill_hook = on_chunk_alter;
+    int rc = backfill_api(&p, "2.1", &err);
+    ts_backfill_hook = NULL;
+    assert_int_equal(rc, -1);
+    assert_int_equal(err.code, TS_E_SCHEMA);
+    if (!strstr(err.msg, "backfill of 2.1 stopped after 25 rows of users") ||
+        !strstr(err.msg, "column users.vless_uuid"))
+        fail_msg("%s", err.msg);
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM users"), 25);
+    ts_test_exec(p.legacy.url, "ALTER TABLE users DROP COLUMN vless_uuid");
+    if (backfill_api(&p, "2.1", &err))
+        fail_msg("resume: %s", err.msg);
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM users"), 60);
+    drop_pair(&p);
+}
+
+static void test_drift_refused_sqlite(void **state) { (void)state; drift_refused(TS_PAIR_SQLITE); }
+static void test_drift_refused_pg(void **state) { (void)state; drift_refused(TS_PAIR_PG); }
+
+/* The real bot's database, as its users bring it: init refuses it and says
+   what the manifest does not account for, before it creates anything. */
+static void test_real_schema_init_refused(void **state)
+{
+    (void)state;
+    mpair p;
+    char out[OUT_MAX];
+    ts_store *s;
+    ts_error err;
+    memset(&p, 0, sizeof p);
+    if (ts_test_store_url(TS_ENGINE_SQLITE, &p.legacy) ||
+        ts_test_store_url(TS_ENGINE_SQLITE, &p.nw))
+        fail_msg("no SQLite store");
+    FILE *f = fopen("fixtures/real-schema/remnabot-2025-12-12.sqlite.sql", "rb");
+    assert_non_null(f);
+    static char ddl[262144];
+    ddl[fread(ddl, 1, sizeof ddl - 1, f)] = '\0';
+    fclose(f);
+    if (ts_store_open(p.legacy.url, &s, &err) || ts_store_script(s, ddl, &err))
+        fail_msg("loading the real schema: %s", err.msg);
+    ts_store_close(s);
+    int rc = mig(&p, out, "init", NULL);
+    if (rc != 3 || !strstr(out, "the legacy store does not match the manifest: 86 problems: "
+                                "column promo_groups.auto_assign_total_spent_kopeks (INTEGER) is "
+                                "not accounted for: increment 2.1 would leave its values behind"))
+        fail_msg("init exited %d:\n%s", rc, out);
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM sqlite_master WHERE name = "
+                                     "'ts_increments'"), 0);
+    rc = mig(&p, out, "manifest", "check", NULL);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(out, "column users.remnawave_uuid (VARCHAR(255)) is not accounted for"));
+    assert_non_null(strstr(out, "table server_squads (14 columns) is not accounted for"));
+    assert_non_null(strstr(out, "column users.email, which increment 2.1 carries"));
+    drop_pair(&p);
+}
+
 static void test_backfill_rule_sqlite(void **state) { (void)state; backfill_rule(TS_PAIR_SQLITE); }
 static void test_backfill_rule_pg(void **state) { (void)state; backfill_rule(TS_PAIR_PG); }
 static void test_backfill_rule_cross(void **state) { (void)state; backfill_rule(TS_PAIR_CROSS); }
@@ -981,6 +1093,10 @@ int main(void)
         cmocka_unit_test(test_concurrent_advance),
         cmocka_unit_test(test_lagging_process),
         cmocka_unit_test(test_orphans),
+        cmocka_unit_test(test_drift_refused_sqlite),
+        cmocka_unit_test(test_drift_refused_pg),
+        cmocka_unit_test(test_real_schema_init_refused),
+        cmocka_unit_test(test_drift_stops_backfill_pg),
         cmocka_unit_test(test_backfill_rule_sqlite),
         cmocka_unit_test(test_backfill_rule_pg),
         cmocka_unit_test(test_backfill_rule_cross),

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ts_config.h"
+#include "ts_schema.h"
 #include "ts_test.h"
 
 #define GOOD "{\"legacy_url\":\"sqlite:/tmp/l.db\",\"new_url\":\"postgresql://u@h/db?schema=mt\"," \
@@ -230,6 +231,58 @@ static void test_bot_exit_codes(void **state)
     }
 }
 
+/* --check-config reads the legacy store's catalog: the real bot's schema is
+   refused with what the manifest does not account for; a store not made yet
+   is said to be unchecked; the generated schema passes. */
+static void test_check_config_reads_the_legacy_tables(void **state)
+{
+    (void)state;
+    static char out[65536];
+    char cfg[1400], db[512], fresh[512];
+    ts_test_temp_path(db, sizeof db, ".db");
+    ts_test_temp_path(fresh, sizeof fresh, ".db");
+    unlink(fresh);
+    ts_store *s;
+    ts_error err;
+    FILE *f = fopen("fixtures/real-schema/remnabot-2025-12-12.sqlite.sql", "rb");
+    assert_non_null(f);
+    static char ddl[262144];
+    ddl[fread(ddl, 1, sizeof ddl - 1, f)] = '\0';
+    fclose(f);
+    char url[600];
+    snprintf(url, sizeof url, "sqlite:%s", db);
+    if (ts_store_open(url, &s, &err) || ts_store_script(s, ddl, &err))
+        fail_msg("loading the real schema: %s", err.msg);
+    ts_store_close(s);
+
+    snprintf(cfg, sizeof cfg, "{\"legacy_url\":\"sqlite:%s\",\"new_url\":\"sqlite:%s\","
+             "\"bot_token\":\"123:secretTOKEN\"}", db, fresh);
+    write_file(cfg);
+    assert_int_equal(bot(out, sizeof out, "--check-config", path), 2);
+    assert_non_null(strstr(out, "the legacy store does not match the manifest: 86 problems"));
+    assert_non_null(strstr(out, "ts-migrate manifest check"));
+    assert_int_equal(access(fresh, F_OK), -1);   /* checking created nothing */
+
+    snprintf(cfg, sizeof cfg, "{\"legacy_url\":\"sqlite:%s\",\"new_url\":\"sqlite:%s\","
+             "\"bot_token\":\"123:secretTOKEN\"}", fresh, db);
+    write_file(cfg);
+    assert_int_equal(bot(out, sizeof out, "--check-config", path), 0);
+    assert_non_null(strstr(out, "the stores' tables were not checked: the legacy store"));
+    assert_non_null(strstr(out, "does not exist yet"));
+    assert_int_equal(access(fresh, F_OK), -1);
+
+    ts_test_remove_db(db);
+    if (ts_store_open(url, &s, &err) || ts_schema_apply(s, ts_schema_legacy(), &err))
+        fail_msg("legacy schema: %s", err.msg);
+    ts_store_close(s);
+    snprintf(cfg, sizeof cfg, "{\"legacy_url\":\"sqlite:%s\",\"new_url\":\"sqlite:%s\","
+             "\"bot_token\":\"123:secretTOKEN\"}", db, fresh);
+    write_file(cfg);
+    assert_int_equal(bot(out, sizeof out, "--check-config", path), 0);
+    assert_non_null(strstr(out, "the manifest accounts for every table and column"));
+    ts_test_remove_db(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -240,6 +293,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_json_and_missing_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_url_checked_like_the_shim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bot_exit_codes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_config_reads_the_legacy_tables, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests_name("runtime_config", tests, NULL, NULL);
 }

@@ -960,6 +960,20 @@ static void cli_on_a_pair(void **state)
     page[fread(page, 1, sizeof page - 1, f)] = '\0';
     fclose(f);
     assert_non_null(strstr(page, "<failure"));
+
+    /* A legacy column the manifest does not carry is data no diff compared:
+       diff and check refuse (exit 1, not clean) and name it. */
+    ts_error err;
+    if (ts_store_script(pr->legacy, "ALTER TABLE users ADD COLUMN nickname TEXT", &err))
+        fail_msg("alter: %s", err.msg);
+    static const char *const cmds[] = {"diff", "check"};
+    for (int i = 0; i < 2; i++) {
+        run_cli(&c, (const char *[]){"--legacy", pr->lt.url, "--new", pr->nt.url, cmds[i], NULL});
+        assert_int_equal(c.code, 1);
+        assert_non_null(strstr(c.err, "the legacy store does not match the manifest: 1 problem: "
+                                      "column users.nickname"));
+        assert_null(strstr(c.out, "result: clean"));
+    }
     unlink(bad);
     unlink(html);
     unlink(junit);
