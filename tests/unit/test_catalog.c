@@ -19,9 +19,6 @@
 #include "ts_manifest.h"
 #include "ts_test.h"
 
-#define REAL_SQLITE "fixtures/real-schema/remnabot-2025-12-12.sqlite.sql"
-#define REAL_PG "fixtures/real-schema/remnabot-2025-12-12.pg.sql"
-
 typedef struct fixture {
     ts_test_target target;
     ts_store *store;
@@ -55,34 +52,11 @@ static int teardown(void **state)
     return 0;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        fail_msg("cannot read %s (run the tests from the repository root)", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    assert_non_null(s);
-    assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
-    s[n] = '\0';
-    fclose(f);
-    return s;
-}
-
 static void script(ts_store *s, const char *sql)
 {
     ts_error err;
     if (ts_store_script(s, sql, &err))
         fail_msg("%s: %s", sql, err.msg);
-}
-
-static void load_real(fixture *fx)
-{
-    char *sql = slurp(ts_store_engine(fx->store) == TS_ENGINE_PG ? REAL_PG : REAL_SQLITE);
-    script(fx->store, sql);
-    free(sql);
 }
 
 static ts_schema *read_catalog(ts_store *s)
@@ -111,7 +85,7 @@ static void test_real_schema_read_whole(void **state)
 {
     fixture *fx = *state;
     int pg = ts_store_engine(fx->store) == TS_ENGINE_PG;
-    load_real(fx);
+    ts_test_load_real_schema(fx->target.url);
     ts_schema *sc = read_catalog(fx->store);
     assert_int_equal(sc->ntables, 48);
 
@@ -267,7 +241,7 @@ static void test_ignored_table(void **state)
     assert_int_equal(n, 1);
     ts_manifest_free(base);
 
-    char *json = slurp("shim/manifest.json");
+    char *json = ts_test_read_file("shim/manifest.json");
     char *at = strstr(json, "\"increments\"");
     assert_non_null(at);
     const char *decl = "\"ignored\": {\"monitoring_logs\": \"server health history, not tenant "
@@ -290,7 +264,7 @@ static void test_ignored_table(void **state)
 static void test_ignored_needs_reason(void **state)
 {
     (void)state;
-    char *json = slurp("shim/manifest.json");
+    char *json = ts_test_read_file("shim/manifest.json");
     char *at = strstr(json, "\"increments\"");
     static const char *const bad[][2] = {
         {"\"ignored\": {\"logs\": \"\"},", "must say why it is not moved"},
@@ -320,7 +294,7 @@ static void test_real_schema_refused(void **state)
     ts_manifest *m = manifest(NULL);
     static char out[65536];
     int n;
-    load_real(fx);
+    ts_test_load_real_schema(fx->target.url);
     problems(fx->store, m, out, sizeof out, &n);
     assert_true(n > 40);
     static const char *const named[] = {

@@ -872,20 +872,11 @@ static void test_real_schema_init_refused(void **state)
     (void)state;
     mpair p;
     char out[OUT_MAX];
-    ts_store *s;
-    ts_error err;
     memset(&p, 0, sizeof p);
     if (ts_test_store_url(TS_ENGINE_SQLITE, &p.legacy) ||
         ts_test_store_url(TS_ENGINE_SQLITE, &p.nw))
         fail_msg("no SQLite store");
-    FILE *f = fopen("fixtures/real-schema/remnabot-2025-12-12.sqlite.sql", "rb");
-    assert_non_null(f);
-    static char ddl[262144];
-    ddl[fread(ddl, 1, sizeof ddl - 1, f)] = '\0';
-    fclose(f);
-    if (ts_store_open(p.legacy.url, &s, &err) || ts_store_script(s, ddl, &err))
-        fail_msg("loading the real schema: %s", err.msg);
-    ts_store_close(s);
+    ts_test_load_real_schema(p.legacy.url);
     int rc = mig(&p, out, "init", NULL);
     if (rc != 3 || !strstr(out, "the legacy store does not match the manifest: 86 problems: "
                                 "column promo_groups.auto_assign_total_spent_kopeks (INTEGER) is "

@@ -244,16 +244,9 @@ static void test_check_config_reads_the_legacy_tables(void **state)
     unlink(fresh);
     ts_store *s;
     ts_error err;
-    FILE *f = fopen("fixtures/real-schema/remnabot-2025-12-12.sqlite.sql", "rb");
-    assert_non_null(f);
-    static char ddl[262144];
-    ddl[fread(ddl, 1, sizeof ddl - 1, f)] = '\0';
-    fclose(f);
     char url[600];
     snprintf(url, sizeof url, "sqlite:%s", db);
-    if (ts_store_open(url, &s, &err) || ts_store_script(s, ddl, &err))
-        fail_msg("loading the real schema: %s", err.msg);
-    ts_store_close(s);
+    ts_test_load_real_schema(url);
 
     snprintf(cfg, sizeof cfg, "{\"legacy_url\":\"sqlite:%s\",\"new_url\":\"sqlite:%s\","
              "\"bot_token\":\"123:secretTOKEN\"}", db, fresh);

@@ -191,3 +191,35 @@ void ts_test_set_stage(const char *new_url, const char *increment_id, const char
         fail_msg("set stage of %s to %s: %s", increment_id, stage, changed ? err.msg : "no such increment");
     ts_store_close(s);
 }
+
+/* The whole file at path (malloc'd, NUL-terminated); fails the test when unreadable. */
+static char *read_whole(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        fail_msg("cannot read %s (run the tests from the repository root)", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = malloc((size_t)n + 1);
+    if (text == NULL || fread(text, 1, (size_t)n, f) != (size_t)n)
+        fail_msg("cannot read %s", path);
+    text[n] = '\0';
+    fclose(f);
+    return text;
+}
+
+char *ts_test_read_file(const char *path) { return read_whole(path); }
+
+void ts_test_load_real_schema(const char *url)
+{
+    ts_error err;
+    ts_store *s = open_or_fail(url);
+    char *ddl = read_whole(ts_store_engine(s) == TS_ENGINE_PG
+                               ? "fixtures/real-schema/remnabot-2025-12-12.pg.sql"
+                               : "fixtures/real-schema/remnabot-2025-12-12.sqlite.sql");
+    if (ts_store_script(s, ddl, &err))
+        fail_msg("loading the real schema into %s: %s", url, err.msg);
+    free(ddl);
+    ts_store_close(s);
+}

@@ -81,4 +81,9 @@ int64_t ts_test_int(const char *url, const char *sql);
 /* Run SQL on a store URL; fails the test on errors. */
 void ts_test_exec(const char *url, const char *sql);
 
+/* A file of the repository (tests run from its root), malloc'd; fails the test when unreadable. */
+char *ts_test_read_file(const char *path);
+/* Create the real bot's 48 tables (fixtures/real-schema) in the store at url. */
+void ts_test_load_real_schema(const char *url);
+
 #endif
