@@ -169,9 +169,13 @@ int cat_finish(cat_builder *b, const char *name, ts_schema **out, ts_error *err)
             b->oom = 1;
             break;
         }
-        memcpy(cols, t->cols, (size_t)t->ncols * sizeof *cols);
-        memcpy(fks, t->fks, (size_t)t->nfks * sizeof *fks);
-        memcpy(idx, t->idx, (size_t)t->nidx * sizeof *idx);
+        /* memcpy from NULL is undefined even for 0 bytes: empty lists are never allocated. */
+        if (t->ncols)
+            memcpy(cols, t->cols, (size_t)t->ncols * sizeof *cols);
+        if (t->nfks)
+            memcpy(fks, t->fks, (size_t)t->nfks * sizeof *fks);
+        if (t->nidx)
+            memcpy(idx, t->idx, (size_t)t->nidx * sizeof *idx);
         if (t->nchecks) {
             memcpy(checks, t->checks, (size_t)t->nchecks * sizeof *checks);
             memcpy(names, t->check_names, (size_t)t->nchecks * sizeof *names);
