@@ -12,11 +12,14 @@
 
 #include <cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdalign.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* The plan has about thirty increments; the bound keeps dependency checks
    (a reachability matrix) small and recursion shallow on hostile input. */
@@ -1203,10 +1206,23 @@ int ts_manifest_load_default(ts_manifest **out, ts_error *err)
 int ts_manifest_load_file(const char *path, ts_manifest **out, ts_error *err)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
+    /* Non-blocking, so a FIFO (or a device) is refused instead of waiting
+       forever for a writer; a manifest is a regular file. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0)
         return ts_fail(err, TS_E_IO, "cannot open manifest %s: %s: check the path", path,
                        strerror(errno));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return ts_fail(err, TS_E_INVALID, "manifest %s is not a regular file (a pipe, device or "
+                       "directory): give the path of the manifest's JSON file", path);
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (f == NULL) {
+        close(fd);
+        return oom(err);
+    }
     /* One byte more than allowed, so load_json sees an oversized file as such. */
     char *buf = malloc(TS_MANIFEST_MAX_BYTES + 2);
     if (buf == NULL) {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ts_manifest.h"
@@ -192,6 +193,15 @@ static void test_load_file(void **state)
     assert_int_equal(ts_manifest_load_file(path, &m, &err), -1);
     assert_int_equal(err.code, TS_E_IO);
     assert_non_null(strstr(err.msg, path));
+
+    /* A FIFO is refused at once, not waited on for a writer; a directory too. */
+    assert_int_equal(mkfifo(path, 0600), 0);
+    assert_int_equal(ts_manifest_load_file(path, &m, &err), -1);
+    assert_null(m);
+    assert_non_null(strstr(err.msg, "is not a regular file"));
+    unlink(path);
+    assert_int_equal(ts_manifest_load_file("/tmp", &m, &err), -1);
+    assert_non_null(strstr(err.msg, "is not a regular file"));
 }
 
 /* ---- rejections ---------------------------------------------------------- */
