@@ -442,6 +442,26 @@ int ts_mgate_check(ts_mig *g, ts_inc_state *states, const ts_inc_state *st, ts_s
                 (long long)n, detail.s, g->o.export_orphans ? g->o.export_orphans : "");
             ts_buf_free(&detail);
         }
+        /* Below read_new reads come from legacy: a change entry not replayed
+           there (a rollback from new_only that stopped) would be lost to them.
+           From new_only itself the rollback replays them first. */
+        if (st->inc->kind == TS_INC_DATA && to < TS_STAGE_READ_NEW &&
+            st->stage != TS_STAGE_NEW_ONLY) {
+            int64_t ch = 0;
+            if (ts_journal_pending(g->nw, "change", &ch, err))
+                return -1;
+            add(out, "journal", ch == 0 || g->o.force,
+                ch == 0 ? "every change journal entry is in legacy"
+                : g->o.force ? "%lld change journal entries are not in legacy; --force: going on "
+                               "without them (audited)"
+                             : "%lld change journal entries are not in legacy yet: reads from "
+                               "legacy would miss them; 'ts-migrate status' shows why they do "
+                               "not apply; fix that and run 'ts-migrate repair' (or --force, "
+                               "audited)", (long long)ch);
+            if (ch && g->o.force)
+                ts_mig_note(g, "forced past %lld change journal entries not in legacy",
+                            (long long)ch);
+        }
         return 0;
     }
     deps_forward(g, states, st, to, out);

@@ -376,28 +376,57 @@ out:
 
 /* ---- repair, unlock ----------------------------------------------------------------- */
 
+/*
+ * Drift entries always; change entries (what a rollback from new_only could
+ * not replay into legacy) of the increments below new_only. At new_only they
+ * are the journal a later rollback replays, and legacy is not written.
+ */
 int ts_mops_repair(ts_mig *g, ts_error *err)
 {
     ts_shim *sh;
-    int64_t applied = 0, left = 0, pl = 0, pn = 0;
+    ts_inc_state *states;
+    int64_t drift = 0, change = 0, left = 0, pl = 0, pn = 0, ch = 0;
+    int n = ts_manifest_count(g->m), nbelow = 0;
+    if (ts_mig_states(g, &states, err))
+        return -1;
+    const char **below = calloc((size_t)n + 1, sizeof *below);
+    if (below == NULL) {
+        free(states);
+        return ts_fail(err, TS_E_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < n; i++)
+        if (states[i].stage < TS_STAGE_NEW_ONLY)
+            below[nbelow++] = states[i].inc->id;
+    free(states);
+    int rc = -1;
     if (g->o.dry_run) {
         if (ts_journal_pending(g->legacy, "drift", &pl, err) ||
-            ts_journal_pending(g->nw, "drift", &pn, err))
-            return -1;
-        ts_mig_step(g, "replay %lld pending drift entries (legacy %lld, new %lld)",
-                    (long long)(pl + pn), (long long)pl, (long long)pn);
-        return 0;
+            ts_journal_pending(g->nw, "drift", &pn, err) ||
+            ts_journal_pending(g->nw, "change", &ch, err))
+            goto out;
+        ts_mig_step(g, "replay %lld pending drift entries (legacy %lld, new %lld), and of the %lld "
+                    "pending change entries those of increments below new_only", (long long)(pl + pn),
+                    (long long)pl, (long long)pn, (long long)ch);
+        rc = 0;
+        goto out;
     }
     if (open_shim(g, &sh, err))
-        return -1;
-    int rc = ts_shim_repair(sh, &applied, &left, err);
+        goto out;
+    rc = ts_shim_repair(sh, &drift, &left, err) ||
+                 ts_journal_replay_of(sh, TS_SIDE_NEW, "change", below, &change, err) ||
+                 ts_journal_pending(g->nw, "change", &ch, err)
+             ? -1 : 0;
     ts_shim_close(sh);
-    if (rc)
-        return -1;
-    fprintf(g->out, "repair: applied %lld journal entries, %lld still pending\n", (long long)applied,
-            (long long)left);
-    ts_mig_note(g, "applied %lld, pending %lld", (long long)applied, (long long)left);
-    return 0;
+    if (rc == 0) {
+        fprintf(g->out, "repair: applied %lld drift and %lld change journal entries; pending: "
+                "%lld drift, %lld change%s\n", (long long)drift, (long long)change,
+                (long long)left, (long long)ch, ch ? " (of increments at new_only)" : "");
+        ts_mig_note(g, "applied %lld drift, %lld change; pending %lld drift, %lld change",
+                    (long long)drift, (long long)change, (long long)left, (long long)ch);
+    }
+out:
+    free(below);
+    return rc;
 }
 
 int ts_mops_unlock(ts_mig *g, ts_error *err)

@@ -142,15 +142,33 @@ int ts_mstatus_status(ts_mig *g, ts_error *err)
     if (ts_journal_pending(g->legacy, "drift", &dl, err) || ts_journal_pending(g->nw, "drift", &dn, err) ||
         ts_journal_pending(g->nw, "change", &ch, err) || ts_mlock_holder(g, holder, sizeof holder, err))
         goto out;
+    int64_t sl = 0, sn = 0;
+    ts_buf first = {0}, other = {0};   /* the oldest stuck entry of either journal */
+    rc = ts_journal_stuck(g->nw, &sn, &first, err) ||
+         ts_journal_stuck(g->legacy, &sl, first.len ? &other : &first, err);
+    ts_buf_free(&other);
+    if (rc) {
+        rc = -1;
+        ts_buf_free(&first);
+        goto out;
+    }
     cJSON *j = cJSON_AddObjectToObject(doc, "journal_pending");
     cJSON_AddNumberToObject(j, "drift_legacy", (double)dl);
     cJSON_AddNumberToObject(j, "drift_new", (double)dn);
     cJSON_AddNumberToObject(j, "change", (double)ch);
+    cJSON_AddNumberToObject(j, "stuck", (double)(sl + sn));
+    if (first.len)
+        cJSON_AddStringToObject(j, "first_stuck", first.s);
     cJSON_AddStringToObject(doc, "lock", holder[0] ? holder : "free");
-    if (!g->o.json)
-        fprintf(g->out, "journal pending: drift legacy %lld, drift new %lld, change %lld\n"
-                "lock: %s\nprocesses:\n", (long long)dl, (long long)dn, (long long)ch,
-                holder[0] ? holder : "free");
+    if (!g->o.json) {
+        fprintf(g->out, "journal pending: drift legacy %lld, drift new %lld, change %lld\n",
+                (long long)dl, (long long)dn, (long long)ch);
+        if (sl + sn)
+            fprintf(g->out, "journal stuck: %lld entries do not apply; the first: %s\n",
+                    (long long)(sl + sn), first.s);
+        fprintf(g->out, "lock: %s\nprocesses:\n", holder[0] ? holder : "free");
+    }
+    ts_buf_free(&first);
     proc_ctx pc = {cJSON_AddArrayToObject(doc, "processes"), g};
     if (ts_mproc_each(g, proc_one, &pc, err))
         goto out;

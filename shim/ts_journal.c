@@ -55,6 +55,36 @@ int ts_journal_pending(ts_store *s, const char *kind, int64_t *count, ts_error *
     return ts_store_query_int(s, sql, &p, 1, count, err) < 0 ? -1 : 0;
 }
 
+int ts_journal_stuck(ts_store *s, int64_t *count, ts_buf *first, ts_error *err)
+{
+    char qt[TS_QNAME_MAX], sql[320];
+    ts_rows *r;
+    if (ts_store_table(s, "ts_journal", qt, err))
+        return -1;
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE status = 'pending' AND attempts > 0",
+             qt);
+    if (ts_store_query_int(s, sql, NULL, 0, count, err) < 0)
+        return -1;
+    if (*count == 0)
+        return 0;
+    snprintf(sql, sizeof sql, "SELECT id, kind, table_name, row_key, last_error, attempts FROM %s "
+             "WHERE status = 'pending' AND attempts > 0 ORDER BY id LIMIT 1", qt);
+    if (ts_store_query(s, sql, NULL, 0, &r, err))
+        return -1;
+    int rc = ts_rows_next(r, err);
+    if (rc == 1) {
+        ts_value v[6];
+        for (int i = 0; i < 6; i++)
+            v[i] = ts_rows_get(r, i);
+        ts_buf_printf(first, "entry %lld (%.*s, %.*s %.*s) failed %lld times: %.*s",
+                      (long long)v[0].i, (int)v[1].len, v[1].s, (int)v[2].len, v[2].s,
+                      (int)v[3].len, v[3].s, (long long)v[5].i,
+                      v[4].type == TS_TEXT ? (int)v[4].len : 1, v[4].type == TS_TEXT ? v[4].s : "?");
+    }
+    ts_rows_close(r);
+    return rc < 0 ? -1 : 0;
+}
+
 /* One journal entry as read back. */
 typedef struct entry {
     char table[TS_IDENT_MAX + 1], target[8];
@@ -221,7 +251,13 @@ static int note_failure(ts_store *p, int64_t id, const char *msg)
     return ts_store_exec(p, sql, v, 2, NULL, NULL);
 }
 
-int ts_journal_apply(ts_shim *sh, ts_side primary, int64_t id, ts_error *err)
+/*
+ * Apply entry id. With only_present, an entry whose row is gone from the
+ * primary is left pending (*deferred = 1): deletes wait until every row that
+ * may still reference the row in the target has been copied.
+ */
+static int apply(ts_shim *sh, ts_side primary, int64_t id, int only_present, int *deferred,
+                 ts_error *err)
 {
     ts_store *p = side_store(sh, primary);
     const ts_schema *sc = primary == TS_SIDE_LEGACY ? ts_schema_legacy() : ts_schema_new();
@@ -231,6 +267,7 @@ int ts_journal_apply(ts_shim *sh, ts_side primary, int64_t id, ts_error *err)
     int pk[8], npk, rc = -1;
     const ts_table *pt = NULL;
 
+    *deferred = 0;
     if (ts_store_begin(p, err))
         return -1;
     if (read_entry(p, id, &e, err))
@@ -247,13 +284,20 @@ int ts_journal_apply(ts_shim *sh, ts_side primary, int64_t id, ts_error *err)
     if (key == NULL || ts_rowjson_decode(e.row_key, key, npk, &ktext, err) ||
         ts_rowio_get(p, pt, pk, npk, key, 1, &cur, err) < 0)
         goto out;
+    if (cur == NULL && only_present) {
+        *deferred = 1;
+        rc = 0;
+        goto out;
+    }
     rc = copy_row(sh, primary, pt, cur, &e, err);
     if (rc == 0 && ts_shim_fault_hook)
         ts_shim_fault_hook("after_secondary_write");
     if (rc == 0)
         rc = settle(p, id, &e, err);
 out:
-    if (rc == 0) {
+    if (rc == 0 && (*deferred || !e.found)) {
+        ts_store_rollback(p, NULL);
+    } else if (rc == 0) {
         rc = ts_store_commit(p, err);
     } else {
         ts_error keep = *err;
@@ -261,7 +305,11 @@ out:
         if (e.found)
             note_failure(p, id, keep.msg);
         *err = keep;
-        ts_error_context(err, "applying journal entry %lld", (long long)id);
+        if (e.found)
+            ts_error_context(err, "applying journal entry %lld (%s %.200s)", (long long)id,
+                             e.table, e.row_key);
+        else
+            ts_error_context(err, "applying journal entry %lld", (long long)id);
     }
     if (e.found)
         entry_free(&e);
@@ -271,34 +319,178 @@ out:
     return rc;
 }
 
-int ts_journal_replay(ts_shim *sh, ts_side primary, const char *kind, int64_t *applied,
-                      ts_error *err)
+int ts_journal_apply(ts_shim *sh, ts_side primary, int64_t id, ts_error *err)
 {
-    ts_store *p = side_store(sh, primary);
-    char qt[TS_QNAME_MAX], sql[256];
-    int64_t ids[REPLAY_BATCH];
-    ts_value k = ts_text(kind);
-    if (ts_store_table(p, "ts_journal", qt, err))
-        return -1;
-    snprintf(sql, sizeof sql,
-             "SELECT id FROM %s WHERE kind = $1 AND status = 'pending' ORDER BY id LIMIT %d", qt,
-             REPLAY_BATCH);
+    int deferred;
+    return apply(sh, primary, id, 0, &deferred, err);
+}
+
+/* What one replay has done so far. */
+typedef struct replay {
+    ts_shim *sh;
+    ts_side primary;
+    ts_value kind;
+    char sql[320];       /* the pending entries of one table after an id, oldest first */
+    int64_t applied;
+    int progress;        /* an entry applied in this pass */
+    int64_t failed;      /* entries that did not apply in this pass */
+    ts_error first;      /* why the first of them did not */
+    const char *const *only;   /* replay entries of these increments only; NULL: all */
+} replay;
+
+static int wanted(const replay *r, ts_value inc)
+{
+    if (r->only == NULL)
+        return 1;
+    for (const char *const *i = r->only; *i; i++)
+        if (inc.type == TS_TEXT && strlen(*i) == inc.len && memcmp(*i, inc.s, inc.len) == 0)
+            return 1;
+    return 0;
+}
+
+/* Every pending entry of table (upserts only: only_present), oldest first. An
+   entry that fails is noted and passed over; a lost connection ends the replay. */
+static int replay_table(replay *r, const char *table, int only_present, ts_error *err)
+{
+    ts_store *p = side_store(r->sh, r->primary);
+    int64_t after = 0;
     for (;;) {
-        ts_rows *r;
+        int64_t ids[REPLAY_BATCH];
+        ts_value v[3] = {r->kind, ts_text(table), ts_int(after)};
+        ts_rows *rows;
         int n = 0, rc = 0;
-        if (ts_store_query(p, sql, &k, 1, &r, err))
+        if (ts_store_query(p, r->sql, v, 3, &rows, err))
             return -1;
-        while (n < REPLAY_BATCH && (rc = ts_rows_next(r, err)) == 1)
-            ids[n++] = ts_rows_get(r, 0).i;
-        ts_rows_close(r);
+        unsigned char skip[REPLAY_BATCH];
+        while (n < REPLAY_BATCH && (rc = ts_rows_next(rows, err)) == 1) {
+            skip[n] = !wanted(r, ts_rows_get(rows, 1));
+            ids[n++] = ts_rows_get(rows, 0).i;
+        }
+        ts_rows_close(rows);
         if (rc < 0)
             return -1;
         for (int i = 0; i < n; i++) {
-            if (ts_journal_apply(sh, primary, ids[i], err))
+            ts_error e;
+            int deferred;
+            after = ids[i];
+            if (skip[i])
+                continue;
+            if (apply(r->sh, r->primary, ids[i], only_present, &deferred, &e) == 0) {
+                r->applied += !deferred;
+                r->progress |= !deferred;
+            } else if (ts_error_retryable(&e)) {
+                *err = e;
                 return -1;
-            (*applied)++;
+            } else if (!only_present && r->failed++ == 0) {
+                r->first = e;   /* counted once: the second walk tries every entry left */
+            }
         }
         if (n < REPLAY_BATCH)
             return 0;
     }
+}
+
+/* The tables with pending entries of the replay's kind, in the primary schema's
+   order (a table after the tables it references); NULL-terminated, malloc'd. */
+static int pending_tables(replay *r, const ts_schema *sc, const ts_table ***out, int *n,
+                          ts_error *err)
+{
+    ts_store *p = side_store(r->sh, r->primary);
+    char qt[TS_QNAME_MAX], sql[256];
+    ts_rows *rows;
+    int rc = -1;
+    unsigned char *has = calloc((size_t)sc->ntables + 1, 1);
+    const ts_table **list = calloc((size_t)sc->ntables + 1, sizeof *list);
+    *out = NULL;
+    *n = 0;
+    if (has == NULL || list == NULL) {
+        ts_fail(err, TS_E_NOMEM, "out of memory replaying the journal");
+        goto done;
+    }
+    if (ts_store_table(p, "ts_journal", qt, err))
+        goto done;
+    snprintf(sql, sizeof sql, "SELECT DISTINCT table_name FROM %s WHERE kind = $1 AND "
+             "status = 'pending'", qt);
+    if (ts_store_query(p, sql, &r->kind, 1, &rows, err))
+        goto done;
+    while ((rc = ts_rows_next(rows, err)) == 1) {
+        ts_value t = ts_rows_get(rows, 0);
+        char name[TS_IDENT_MAX + 1];
+        snprintf(name, sizeof name, "%.*s", (int)t.len, t.s);
+        const ts_table *tt = ts_schema_table(sc, name);
+        if (tt == NULL) {
+            rc = ts_fail(err, TS_E_INVALID, "the %s journal has entries of %s, which is not a "
+                         "table of the %s schema: they cannot be replayed", r->kind.s, name,
+                         sc->name);
+            break;
+        }
+        has[tt - sc->tables] = 1;
+    }
+    ts_rows_close(rows);
+    if (rc == 0) {
+        for (int i = 0; i < sc->ntables; i++)
+            if (has[i])
+                list[(*n)++] = &sc->tables[i];
+        *out = list;
+        list = NULL;
+    }
+done:
+    free(has);
+    free(list);
+    return rc < 0 ? -1 : 0;
+}
+
+/*
+ * Foreign keys decide the order: rows that exist are copied parents first,
+ * then rows that are gone are deleted children first, so the target never
+ * holds a reference to a row it lacks. What still fails (a reference within
+ * one table to a row copied later, a cycle) is tried again in another pass
+ * while passes make progress; entries that never apply stay pending with
+ * their error and are reported, the first one named.
+ */
+int ts_journal_replay_of(ts_shim *sh, ts_side primary, const char *kind,
+                         const char *const *increments, int64_t *applied, ts_error *err)
+{
+    const ts_schema *sc = primary == TS_SIDE_LEGACY ? ts_schema_legacy() : ts_schema_new();
+    replay r = {sh, primary, ts_text(kind)};
+    r.only = increments;
+    char qt[TS_QNAME_MAX];
+    if (ts_store_table(side_store(sh, primary), "ts_journal", qt, err))
+        return -1;
+    snprintf(r.sql, sizeof r.sql, "SELECT id, increment_id FROM %s WHERE kind = $1 AND "
+             "status = 'pending' AND "
+             "table_name = $2 AND id > $3 ORDER BY id LIMIT %d", qt, REPLAY_BATCH);
+    for (;;) {
+        const ts_table **tables;
+        int n, rc = 0;
+        if (pending_tables(&r, sc, &tables, &n, err))
+            return -1;
+        r.progress = 0;
+        r.failed = 0;
+        for (int i = 0; rc == 0 && i < n; i++)
+            rc = replay_table(&r, tables[i]->name, 1, err);
+        for (int i = n - 1; rc == 0 && i >= 0; i--)
+            rc = replay_table(&r, tables[i]->name, 0, err);
+        free(tables);
+        *applied += r.applied;
+        r.applied = 0;
+        if (rc)
+            return -1;
+        if (r.failed == 0)
+            return 0;
+        if (!r.progress) {
+            *err = r.first;
+            ts_error_context(err, "%lld %s journal entr%s cannot be applied and stay pending "
+                             "('ts-migrate status' shows them; fix the cause, then 'ts-migrate "
+                             "repair'); the first", (long long)r.failed, kind,
+                             r.failed == 1 ? "y" : "ies");
+            return -1;
+        }
+    }
+}
+
+int ts_journal_replay(ts_shim *sh, ts_side primary, const char *kind, int64_t *applied,
+                      ts_error *err)
+{
+    return ts_journal_replay_of(sh, primary, kind, NULL, applied, err);
 }

@@ -105,12 +105,21 @@ int ts_journal_apply(ts_shim *sh, ts_side primary_side, int64_t id, ts_error *er
 /* Remove one entry whose row is known to be in place on both sides. */
 int ts_journal_settle(ts_store *primary, int64_t id, ts_error *err);
 
-/* Apply pending entries of one kind ("drift" or "change") of the journal in the
-   given store, oldest first. */
+/* Apply the pending entries of one kind ("drift" or "change") of the journal
+   in the given store: rows that exist parents first, rows that are gone
+   children first, again while passes make progress. Entries that cannot
+   apply stay pending with their error; the replay then fails naming the first
+   and how many. A lost connection ends it at once. */
 int ts_journal_replay(ts_shim *sh, ts_side primary_side, const char *kind, int64_t *applied,
                       ts_error *err);
+/* The same for the entries of the named increments only (NULL-terminated). */
+int ts_journal_replay_of(ts_shim *sh, ts_side primary_side, const char *kind,
+                         const char *const *increments, int64_t *applied, ts_error *err);
 
 int ts_journal_pending(ts_store *s, const char *kind, int64_t *count, ts_error *err);
+/* Pending entries that failed to apply at least once; the oldest described in
+   first (id, kind, table, key, attempts, last error) when there is one. */
+int ts_journal_stuck(ts_store *s, int64_t *count, ts_buf *first, ts_error *err);
 
 /* ---- twin writes held until needed (ts_twins.c) ---------------------------- */
 

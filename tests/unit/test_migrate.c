@@ -657,6 +657,117 @@ static void test_new_only_writes_sqlite(void **state) { (void)state; new_only_wr
 static void test_new_only_writes_pg(void **state) { (void)state; new_only_writes(TS_PAIR_PG); }
 static void test_new_only_writes_cross(void **state) { (void)state; new_only_writes(TS_PAIR_CROSS); }
 
+/* Walk 2.1 to new_only (backfilled) and open a shim on the pair. */
+static ts_shim *at_new_only(mpair *p)
+{
+    ts_shim *sh;
+    ts_error err;
+    for (int s = 0; s < 5; s++) {
+        if (s == 2)
+            OK(p, "backfill", "2.1");
+        OK(p, "advance", "1.1", "--min-compared", "0");
+        OK(p, "advance", "2.1", "--min-compared", "0");
+    }
+    ts_shim_config cfg = {p->legacy.url, p->nw.url, NULL, "test", 1, 0, 300, NULL, 0};
+    if (ts_shim_open(&cfg, &sh, &err))
+        fail_msg("shim: %s", err.msg);
+    return sh;
+}
+
+/*
+ * The replay copies current rows, so an entry's row can reference a row whose
+ * own entry comes later: user 3 renamed (entry 1), a promo group created
+ * (entry 2), user 3 moved into it (entry 3). Replayed by id, entry 1 would
+ * insert a reference to a group legacy does not have yet; replayed parents
+ * first, the rollback goes through and the diff is clean.
+ */
+static void replay_by_foreign_keys(ts_pair_kind kind)
+{
+    mpair p;
+    ts_tx *tx;
+    ts_error err;
+    int64_t group, changed;
+    if (make_pair(kind, &p, 40)) {
+        skip();
+        return;
+    }
+    ts_shim *sh = at_new_only(&p);
+    ts_ctx ctx = ts_shim_master(sh);
+    ts_set rename = {"username", ts_text("renamed_first")};
+    ts_set grp = {"name", ts_text("created_at_new_only")};
+    ts_cond c3 = {"id", ts_int(3)};
+    if (ts_shim_begin(sh, &ctx, &tx, &err) || ts_tx_update(tx, "users", &c3, 1, &rename, 1,
+                                                          &changed, &err) || ts_tx_commit(tx, &err) ||
+        ts_shim_begin(sh, &ctx, &tx, &err) || ts_tx_insert(tx, "promo_groups", &grp, 1, &group, &err) ||
+        ts_tx_commit(tx, &err))
+        fail_msg("writing at new_only: %s", err.msg);
+    ts_set move = {"promo_group_id", ts_int(group)};
+    if (ts_shim_begin(sh, &ctx, &tx, &err) || ts_tx_update(tx, "users", &c3, 1, &move, 1,
+                                                          &changed, &err) || ts_tx_commit(tx, &err))
+        fail_msg("writing at new_only: %s", err.msg);
+    ts_shim_close(sh);
+
+    char out[OUT_MAX], sql[160];
+    int rc = mig(&p, out, "rollback", "2.1", "--to", "shadow", NULL);
+    if (rc != 0 || !strstr(out, "diff of 2.1: clean"))
+        fail_msg("rollback exited %d:\n%s", rc, out);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM users WHERE id = 3 AND promo_group_id = %lld "
+             "AND username = 'renamed_first'", (long long)group);
+    assert_int_equal(count(p.legacy.url, sql), 1);
+    drop_pair(&p);
+}
+
+static void test_replay_by_foreign_keys_sqlite(void **state) { (void)state; replay_by_foreign_keys(TS_PAIR_SQLITE); }
+static void test_replay_by_foreign_keys_pg(void **state) { (void)state; replay_by_foreign_keys(TS_PAIR_PG); }
+static void test_replay_by_foreign_keys_cross(void **state) { (void)state; replay_by_foreign_keys(TS_PAIR_CROSS); }
+
+/*
+ * An entry legacy refuses (here a trigger) stops the rollback at read_new
+ * with the entry named; status shows it stuck; going lower is refused while
+ * it is not in legacy; once the cause is gone, repair applies it and the
+ * rollback goes on.
+ */
+static void test_stuck_replay_holds_rollback(void **state)
+{
+    (void)state;
+    mpair p;
+    ts_tx *tx;
+    ts_error err;
+    int64_t id;
+    char out[OUT_MAX], stage[32];
+    if (make_pair(TS_PAIR_SQLITE, &p, 20)) {
+        skip();
+        return;
+    }
+    ts_shim *sh = at_new_only(&p);
+    ts_ctx ctx = ts_shim_master(sh);
+    ts_set ins[3] = {{"telegram_id", ts_int(990002)}, {"username", ts_text("stuck")},
+                     {"language", ts_text("fa")}};
+    if (ts_shim_begin(sh, &ctx, &tx, &err) || ts_tx_insert(tx, "users", ins, 3, &id, &err) ||
+        ts_tx_commit(tx, &err))
+        fail_msg("writing at new_only: %s", err.msg);
+    ts_shim_close(sh);
+    ts_test_exec(p.legacy.url, "CREATE TRIGGER refuse BEFORE INSERT ON users "
+                               "BEGIN SELECT RAISE(ABORT, 'legacy refuses new users'); END");
+
+    int rc = mig(&p, out, "rollback", "2.1", "--to", "shadow", NULL);
+    if (rc != 1 || !strstr(out, "1 change journal entry cannot be applied and stay pending") ||
+        !strstr(out, "(users [") || !strstr(out, "legacy refuses new users"))
+        fail_msg("rollback exited %d:\n%s", rc, out);
+    assert_string_equal(stage_of(&p, "2.1", stage, sizeof stage), "read_new");
+    EXPECT(&p, 0, "journal stuck: 1 entries do not apply; the first: entry", "status");
+    EXPECT(&p, 3, "1 change journal entries are not in legacy yet", "rollback", "2.1", "--to",
+           "shadow");
+    assert_string_equal(stage_of(&p, "2.1", stage, sizeof stage), "read_new");
+
+    ts_test_exec(p.legacy.url, "DROP TRIGGER refuse");
+    EXPECT(&p, 0, "repair: applied 0 drift and 1 change journal entries; pending: 0 drift, 0 "
+                  "change", "repair");
+    OK(&p, "rollback", "2.1", "--to", "shadow");
+    assert_int_equal(count(p.legacy.url, "SELECT count(*) FROM users WHERE telegram_id = 990002"), 1);
+    drop_pair(&p);
+}
+
 /* ---- orphans ------------------------------------------------------------------------------ */
 
 static void test_orphans(void **state)
@@ -1101,6 +1212,10 @@ int main(void)
         cmocka_unit_test(test_new_only_writes_sqlite),
         cmocka_unit_test(test_new_only_writes_pg),
         cmocka_unit_test(test_new_only_writes_cross),
+        cmocka_unit_test(test_replay_by_foreign_keys_sqlite),
+        cmocka_unit_test(test_replay_by_foreign_keys_pg),
+        cmocka_unit_test(test_replay_by_foreign_keys_cross),
+        cmocka_unit_test(test_stuck_replay_holds_rollback),
         cmocka_unit_test(test_kill_resume_sqlite),
         cmocka_unit_test(test_kill_resume_pg),
         cmocka_unit_test(test_kill_resume_cross),
