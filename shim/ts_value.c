@@ -146,26 +146,59 @@ bad:
     return -1;
 }
 
+/* PostgreSQL's infinite timestamps, carried as the words it prints: 1 for
+   'infinity', -1 for '-infinity', 0 for any other text. */
+static int infinite(const char *in, size_t len)
+{
+    if (len == 8 && memcmp(in, "infinity", 8) == 0)
+        return 1;
+    if (len == 9 && memcmp(in, "-infinity", 9) == 0)
+        return -1;
+    return 0;
+}
+
+static int not_a_time(const char *in, size_t len, ts_error *err)
+{
+    int n = (int)(len > 64 ? 64 : len);
+    if (len > 3 && memcmp(in + len - 3, " BC", 3) == 0)
+        return ts_fail(err, TS_E_INVALID, "'%.*s' is a date before the year 1: tenantshift "
+                       "carries years 1 to 9999 and infinity; change the value", n, in);
+    return ts_fail(err, TS_E_INVALID,
+                   "'%.*s' is not a timestamp: use ISO-8601 such as 2024-01-31T12:00:00Z", n, in);
+}
+
 int ts_time_canon(const char *in, size_t len, char out[TS_TIME_MAX], ts_error *err)
 {
     int64_t secs;
-    int usec;
+    int usec, inf = infinite(in, len);
+    if (inf) {
+        snprintf(out, TS_TIME_MAX, "%s", inf > 0 ? "infinity" : "-infinity");
+        return 0;
+    }
     if (parse_time(in, len, &secs, &usec) == 0) {
         ts_time_from_unix(secs, usec, out);
         return 0;
     }
-    return ts_fail(err, TS_E_INVALID,
-                   "'%.*s' is not a timestamp: use ISO-8601 such as 2024-01-31T12:00:00Z",
-                   (int)(len > 64 ? 64 : len), in);
+    return not_a_time(in, len, err);
 }
+
+/* Infinity compares as the last second of 9999 and -infinity as the first of
+   the year 1: later (earlier) than any time a bot stores, and still safe to
+   do arithmetic with (microseconds included). */
+#define TS_TIME_LAST_SEC INT64_C(253402300799)
+#define TS_TIME_FIRST_SEC INT64_C(-62135596800)
 
 int ts_time_to_unix(const char *canonical, int64_t *secs, ts_error *err)
 {
-    int usec;
-    if (parse_time(canonical, strlen(canonical), secs, &usec) == 0)
+    size_t len = strlen(canonical);
+    int usec, inf = infinite(canonical, len);
+    if (inf) {
+        *secs = inf > 0 ? TS_TIME_LAST_SEC : TS_TIME_FIRST_SEC;
         return 0;
-    return ts_fail(err, TS_E_INVALID, "'%.64s' is not a timestamp: use ISO-8601 such as "
-                   "2024-01-31T12:00:00Z", canonical);
+    }
+    if (parse_time(canonical, len, secs, &usec) == 0)
+        return 0;
+    return not_a_time(canonical, len, err);
 }
 
 void ts_time_now(char out[TS_TIME_MAX])
