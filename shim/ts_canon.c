@@ -32,7 +32,16 @@ ts_value ts_canon_coerce(const ts_value *v, ts_coltype type)
             return t;
         }
         break;
-    default:   /* text, json and what only a catalog names: as stored */
+    case TS_COL_TEXT:
+        /* SQLite lets a TEXT column hold a BLOB; its bytes copied into a text
+           column elsewhere are the same value, not a change to report forever. */
+        if (v->type == TS_BLOB) {
+            ts_value t = *v;
+            t.type = TS_TEXT;
+            return t;
+        }
+        break;
+    default:   /* json and what only a catalog names: as stored */
         break;
     }
     return *v;

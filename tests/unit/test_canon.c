@@ -164,6 +164,9 @@ static void test_declared_types_fold_engine_differences(void **state)
     /* text that is no timestamp is hashed as it is, still apart from NULL and '' */
     assert_false(same_as(TS_COL_TIME, ts_text("never"), ts_null()));
     assert_false(same_as(TS_COL_TIME, ts_text(""), ts_null()));
+    /* a BLOB SQLite kept in a TEXT column is the text of its bytes, no more */
+    assert_true(same_as(TS_COL_TEXT, ts_blob("abc", 3), ts_text("abc")));
+    assert_false(same_as(TS_COL_TEXT, ts_blob("abd", 3), ts_text("abc")));
     /* NULL stays NULL whatever the column */
     assert_true(same_as(TS_COL_INT, ts_null(), ts_null()));
     assert_false(same_as(TS_COL_TEXT, ts_null(), ts_text("")));
