@@ -71,7 +71,10 @@ void ts_app_attach(ts_app *a, ts_bot *b) { a->bot = b; }
  * Any error rolls the whole batch back; ts_bot then redelivers it (retryable)
  * or runs its updates one by one, so one bad update never fails the others.
  * A flag change ends the batch that way too: the cache would hide it from the
- * updates after it.
+ * updates after it. A batch that failed while a store connection was lost is
+ * retryable whatever its error says (a statement's own error may be what the
+ * server said on its way down, or what a half-done unit ran into after the
+ * loss): dropping its updates there would lose them to a restart.
  */
 
 static void drop_replies(ts_replies *out)
@@ -137,6 +140,7 @@ static int handle_batch(void *arg, const ts_bot_ctx *bot, const ts_update *u, in
     ts_hctx *h = calloc((size_t)n, sizeof *h);
     ts_tx *tx = NULL;
     int rc = 0;
+    unsigned long losses = ts_shim_losses(a->svc.sh);
     if (h == NULL)
         return ts_fail(err, TS_E_NOMEM, "out of memory handling updates");
     for (int i = 0; i < n && rc == 0; i++) {
@@ -162,6 +166,11 @@ static int handle_batch(void *arg, const ts_bot_ctx *bot, const ts_update *u, in
     for (int i = 0; i < n && rc != 0; i++)
         drop_replies(&out[i]);
     free(h);
+    if (rc != 0 && !ts_error_retryable(err) && ts_shim_losses(a->svc.sh) != losses) {
+        ts_error_context(err, "a store connection was lost during this unit of work, which "
+                         "runs again");
+        err->code = TS_E_CONN;
+    }
     return rc;
 }
 

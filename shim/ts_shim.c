@@ -284,6 +284,11 @@ int ts_shim_health(ts_shim *sh, ts_error *err)
     return 0;
 }
 
+unsigned long ts_shim_losses(const ts_shim *sh)
+{
+    return ts_store_losses(sh->legacy) + (sh->shared ? 0 : ts_store_losses(sh->nw));
+}
+
 /* ---- counters ------------------------------------------------------------- */
 
 ts_access *ts_shim_counters(ts_shim *sh, const char *new_table)

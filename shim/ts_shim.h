@@ -99,6 +99,10 @@ int ts_shim_kill_switch(const ts_shim *sh);
  */
 int ts_shim_health(ts_shim *sh, ts_error *err);
 
+/* Lost connections of the legacy and new stores so far (ts_store_losses): a
+   unit of work that failed while this changed is to be run again. */
+unsigned long ts_shim_losses(const ts_shim *sh);
+
 /* Journal entries not yet applied: drift entries of both stores, and the change
    journal (writes at new_only waiting for a possible rollback). */
 int ts_shim_pending(ts_shim *sh, int64_t *drift, int64_t *change, ts_error *err);

@@ -386,6 +386,8 @@ int ts_store_query_text(ts_store *s, const char *sql, const ts_value *params, in
 
 int ts_store_in_txn(const ts_store *s) { return s->conn->in_txn; }
 
+unsigned long ts_store_losses(const ts_store *s) { return s->conn->lost; }
+
 int ts_store_atomically(ts_store *s, int (*fn)(ts_store *s, void *arg, ts_error *err), void *arg,
                         ts_error *err)
 {

@@ -188,4 +188,12 @@ int ts_store_notified(ts_store *s, int *n, ts_error *err);
  */
 int ts_store_check(ts_store *s, ts_error *err);
 
+/*
+ * How many times the store's connection was found lost so far (a statement
+ * failed with TS_E_CONN, or a dropped connection was noticed before one). Only
+ * its changes mean something: a unit of work that failed while it changed may
+ * have failed because of the loss, whatever its error says.
+ */
+unsigned long ts_store_losses(const ts_store *s);
+
 #endif

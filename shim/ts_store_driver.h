@@ -29,6 +29,7 @@ struct ts_conn {
     int refs;
     int in_txn;
     ts_rows *open_rows;  /* PostgreSQL: the query holding the connection */
+    unsigned long lost;  /* times the driver found the connection lost (ts_store_losses) */
 };
 
 struct ts_store {

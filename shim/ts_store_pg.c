@@ -147,6 +147,7 @@ static int pg_fail(pg_conn *c, const PGresult *res, const char *sql, ts_error *e
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+    const char *severity = res ? PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED) : NULL;
     const char *todo = "check the statement against the schema";
     char msg[512], ex[100];
     ts_code code = TS_E_STORE;
@@ -154,9 +155,15 @@ static int pg_fail(pg_conn *c, const PGresult *res, const char *sql, ts_error *e
     snprintf(msg, sizeof msg, "%s", primary ? primary : PQerrorMessage(c->pg));
     one_line(msg);
     sql_excerpt(sql, ex, sizeof ex);
-    /* 57P0x: the server shuts down, ended this session or lost its database. */
-    if (PQstatus(c->pg) == CONNECTION_BAD || state_is(state, "08") || state_is(state, "57P0")) {
+    /* 57P0x: the server shuts down, ended this session or lost its database.
+       FATAL (or PANIC) ends the session whatever the SQLSTATE (25P03, an idle
+       transaction timed out, say); libpq may not have read the end of file yet. */
+    int fatal = severity != NULL &&
+                (strcmp(severity, "FATAL") == 0 || strcmp(severity, "PANIC") == 0);
+    if (PQstatus(c->pg) == CONNECTION_BAD || fatal || state_is(state, "08") ||
+        state_is(state, "57P0")) {
         code = TS_E_CONN;
+        c->base.lost++;
         todo = "the connection to the server is lost: roll back and retry (the store "
                "reconnects by itself)";
     } else if (state_is(state, "23")) {
@@ -443,6 +450,7 @@ static int pg_ready(pg_conn *c, ts_error *err)
         PQconsumeInput(c->pg);
     if (PQstatus(c->pg) == CONNECTION_OK)
         return 0;
+    c->base.lost++;   /* see ts_store_losses */
     if (c->base.in_txn)
         return ts_fail(err, TS_E_CONN, "postgresql: the connection to %s was lost inside a "
                        "transaction, which the server rolled back: roll back and run the unit "
@@ -665,6 +673,15 @@ static int pg_exec(ts_conn *conn, const char *sql, const ts_value *p, int np, in
 
     if (run(PG(conn), sql, p, np, &res, err))
         return -1;
+    /* COMMIT of a transaction an earlier statement aborted "succeeds" with the
+       tag ROLLBACK: nothing was committed, and saying 0 would have the caller
+       acknowledge work that is gone (an update dropped). */
+    if (strcasecmp(sql, "COMMIT") == 0 && strcmp(PQcmdStatus(res), "ROLLBACK") == 0) {
+        PQclear(res);
+        return ts_fail(err, TS_E_STORE, "postgresql: the server rolled the transaction back "
+                       "instead of committing it (an earlier statement of it failed): nothing "
+                       "was committed; run the unit of work again");
+    }
     if (changes != NULL)
         *changes = strtoll(PQcmdTuples(res), NULL, 10); /* "" for statements without a count */
     PQclear(res);

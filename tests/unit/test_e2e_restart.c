@@ -136,6 +136,29 @@ static long long time_to_resume(e2e *e, long long *drain_ms)
     return resumed < 0 ? *drain_ms : resumed;
 }
 
+/* When a store misses users, name the first one missing and whether its update
+   was recorded as processed (handled and committed without its user) or not
+   (acknowledged without a commit), so a failure says which way it was lost. */
+static void report_missing(const ts_test_target *t, const char *side, int pushed)
+{
+    char q[400];
+    snprintf(q, sizeof q, "SELECT count(*) FROM users WHERE telegram_id >= %d", FIRST_USER);
+    long long have = ts_test_int(t->url, q);
+    if (have == pushed)
+        return;
+    snprintf(q, sizeof q, "SELECT COALESCE(min(g), -1) FROM generate_series(%d, %d) g WHERE NOT "
+             "EXISTS (SELECT 1 FROM users WHERE telegram_id = g)", FIRST_USER,
+             FIRST_USER + pushed - 1);
+    long long first = ts_test_int(t->url, q);
+    /* the pusher's updates are the only ones of a fake Telegram whose ids
+       start at 100: ids count up with its users */
+    snprintf(q, sizeof q, "SELECT count(*) FROM ts_processed_updates WHERE update_id = %lld",
+             100 + first - FIRST_USER);
+    print_message("%s store: %lld of %d users; first missing telegram_id %lld, its update "
+                  "%s in ts_processed_updates\n", side, have, pushed, first,
+                  first >= 0 && ts_test_int(t->url, q) > 0 ? "is" : "is not");
+}
+
 /* Wait up to limit_ms for /healthz to answer want. */
 static void health_becomes(e2e *e, long want, long long limit_ms)
 {
@@ -190,6 +213,8 @@ static void test_pg_restarts_under_traffic(void **state)
     e2e_stop(&e);
 
     /* every update exactly once, on both sides of the dual-write */
+    report_missing(&e.pair.legacy, "legacy", p.pushed);
+    report_missing(&e.pair.nw, "new", p.pushed);
     char sql[160];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM users WHERE telegram_id >= %d", FIRST_USER);
     assert_int_equal(ts_test_int(e.pair.legacy.url, sql), p.pushed);

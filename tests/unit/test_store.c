@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -727,17 +728,21 @@ static void test_pg_lost_connection(void **state)
     ts_value one = ts_int(1), two = ts_int(2);
     OK(f, ts_store_exec(f->s, sql, &one, 1, NULL, &f->err));   /* prepared on this session */
 
+    unsigned long losses = ts_store_losses(f->s);
     OK(f, ts_store_begin(f->s, &f->err));
     kill_session(f, f->s);
     assert_int_equal(ts_store_exec(f->s, "SELECT 1", NULL, 0, NULL, &f->err), -1);
     assert_int_equal(f->err.code, TS_E_CONN);
     assert_true(ts_error_retryable(&f->err));
+    assert_true(ts_store_losses(f->s) > losses);   /* a unit failing now runs again */
     ts_store_rollback(f->s, NULL);
+    losses = ts_store_losses(f->s);
 
     /* a unit of work run again */
     OK(f, ts_store_begin(f->s, &f->err));
     OK(f, ts_store_exec(f->s, sql, &two, 1, NULL, &f->err));
     OK(f, ts_store_commit(f->s, &f->err));
+    assert_int_equal(ts_store_losses(f->s), losses);   /* a unit that went well: no change */
     assert_int_equal(ts_store_query_int(f->s, "SELECT count(*) FROM lost", NULL, 0, &n, &f->err), 1);
     assert_int_equal(n, 2);   /* unqualified: the search path came back */
     assert_int_equal(ts_store_query_text(f->s, "SHOW TimeZone", NULL, 0, tz, sizeof tz, &f->err), 1);
@@ -753,6 +758,54 @@ static void test_pg_lost_connection(void **state)
     kill_session(f, f->s);
     OK(f, ts_store_check(f->s, &f->err));
     assert_int_equal(ts_store_query_int(f->s, "SELECT count(*) FROM lost", NULL, 0, &n, &f->err), 1);
+}
+
+/* The server ends a session with FATAL whatever its SQLSTATE: an idle
+   transaction timing out (25P03) is a lost connection, retryable, not a
+   statement error that would drop the caller's work for good. */
+static void test_pg_fatal_is_lost_connection(void **state)
+{
+    fixture *f = fx(state);
+    ts_rows *r;
+    unsigned long losses = ts_store_losses(f->s);
+    OK(f, ts_store_begin(f->s, &f->err));
+    OK(f, ts_store_exec(f->s, "SET LOCAL idle_in_transaction_session_timeout = 100", NULL, 0,
+                        NULL, &f->err));
+    nanosleep(&(struct timespec){0, 400 * 1000000L}, NULL);   /* the server ends the session */
+    /* a query reads its first result before libpq sees the end of file */
+    assert_int_equal(ts_store_query(f->s, "SELECT 1", NULL, 0, &r, &f->err), -1);
+    assert_int_equal(f->err.code, TS_E_CONN);
+    assert_true(ts_error_retryable(&f->err));
+    assert_true(ts_store_losses(f->s) > losses);
+    ts_store_rollback(f->s, NULL);
+    int64_t n;
+    assert_int_equal(ts_store_query_int(f->s, "SELECT 1", NULL, 0, &n, &f->err), 1);   /* back */
+}
+
+/* A transaction an earlier statement aborted: PostgreSQL answers COMMIT with
+   the tag ROLLBACK, which must be a failure, not a commit (the caller would
+   acknowledge work that is gone). */
+static void test_pg_commit_of_aborted_txn(void **state)
+{
+    fixture *f = fx(state);
+    int64_t n;
+    OK(f, ts_store_script(f->s, "CREATE TABLE ab (id BIGINT PRIMARY KEY)", &f->err));
+    OK(f, ts_store_begin(f->s, &f->err));
+    OK(f, ts_store_exec(f->s, "INSERT INTO ab (id) VALUES (1)", NULL, 0, NULL, &f->err));
+    /* a failure the caller does not act on aborts the transaction */
+    assert_int_equal(ts_store_exec(f->s, "SELECT 1 / 0", NULL, 0, NULL, &f->err), -1);
+    assert_int_equal(ts_store_commit(f->s, &f->err), -1);
+    assert_int_equal(f->err.code, TS_E_STORE);
+    assert_non_null(strstr(f->err.msg, "nothing was committed"));
+    assert_false(ts_store_in_txn(f->s));
+    assert_int_equal(ts_store_query_int(f->s, "SELECT count(*) FROM ab", NULL, 0, &n, &f->err), 1);
+    assert_int_equal(n, 0);
+    /* the store goes on: a clean transaction commits */
+    OK(f, ts_store_begin(f->s, &f->err));
+    OK(f, ts_store_exec(f->s, "INSERT INTO ab (id) VALUES (2)", NULL, 0, NULL, &f->err));
+    OK(f, ts_store_commit(f->s, &f->err));
+    assert_int_equal(ts_store_query_int(f->s, "SELECT count(*) FROM ab", NULL, 0, &n, &f->err), 1);
+    assert_int_equal(n, 1);
 }
 
 /* ---- URLs and connecting (no store needed) ---- */
@@ -904,6 +957,9 @@ int main(void)
         {"test_pg_text_nul", test_pg_text_nul, setup_pg, teardown, NULL},
         {"test_pg_busy_during_bulk", test_pg_busy_during_bulk, setup_pg, teardown, NULL},
         {"test_pg_lost_connection", test_pg_lost_connection, setup_pg, teardown, NULL},
+        {"test_pg_commit_of_aborted_txn", test_pg_commit_of_aborted_txn, setup_pg, teardown, NULL},
+        {"test_pg_fatal_is_lost_connection", test_pg_fatal_is_lost_connection, setup_pg, teardown,
+         NULL},
         cmocka_unit_test(test_time_words),
         cmocka_unit_test(test_bad_urls),
         cmocka_unit_test(test_pg_unreachable),
