@@ -24,7 +24,8 @@ typedef struct pbot {
     int64_t offset;           /* next offset to ask for */
     int64_t sent_offset;      /* offset of the last request Telegram answered */
     int64_t asked_offset;     /* offset of the request in flight */
-    int failures;
+    int failures;       /* Telegram's failures in a row: they set its backoff */
+    int redeliveries;   /* updates not committed in a row: their own, shorter, backoff */
     long long not_before;     /* ts_now_ms() before which no poll starts */
     int keep;                 /* reconcile mark */
 } pbot;
@@ -228,20 +229,25 @@ static int bot_start(ts_poller *p, pbot *b, int timeout_s, int limit)
    return. */
 #define REDELIVER_MAX_MS 1000
 
-static void bot_wait(ts_poller *p, pbot *b, const char *why, int max_ms, int retry_after_s)
+/* Wait before b's next poll: the count-th try in a row of its kind (a counter
+   of b's), backing off up to max_ms, or retry_after_s when Telegram says. The
+   two kinds count apart: redeliveries while a store was down must not leave
+   the first Telegram failure after it waiting the full backoff. */
+static void bot_wait(ts_poller *p, pbot *b, int *count, const char *why, int max_ms,
+                     int retry_after_s)
 {
-    b->failures++;
+    ++*count;
     int wait = retry_after_s > 0 ? retry_after_s * 1000
-                                 : ts_backoff_ms(p->o.backoff_ms, max_ms, b->failures);
+                                 : ts_backoff_ms(p->o.backoff_ms, max_ms, *count);
     b->not_before = ts_now_ms() + wait;
     char q[600];
     ts_log(TS_LOG_WARN, "poll_failed", "bot_id=%" PRId64 " bot=%s failures=%d wait_ms=%d error=%s",
-           b->bot_id, b->name, b->failures, wait, ts_log_value(why, q, sizeof q));
+           b->bot_id, b->name, *count, wait, ts_log_value(why, q, sizeof q));
 }
 
 static void bot_failed(ts_poller *p, pbot *b, const char *why, int retry_after_s)
 {
-    bot_wait(p, b, why, p->o.max_backoff_ms, retry_after_s);
+    bot_wait(p, b, &b->failures, why, p->o.max_backoff_ms, retry_after_s);
 }
 
 /* Hand batch[0..n) (their ids in ids) to the owner; -1 when one was not acknowledged. */
@@ -257,7 +263,7 @@ static int deliver(ts_poller *p, pbot *b, const cJSON *const *batch, const int64
     }
     if (v != TS_POLL_RETRY)
         return 0;
-    bot_wait(p, b, "an update was not committed: it will be redelivered",
+    bot_wait(p, b, &b->redeliveries, "an update was not committed: it will be redelivered",
              p->o.max_backoff_ms < REDELIVER_MAX_MS ? p->o.max_backoff_ms : REDELIVER_MAX_MS, 0);
     return -1;
 }
@@ -292,6 +298,7 @@ static void dispatch(ts_poller *p, pbot *b, const cJSON *updates)
     if (n > 0 && deliver(p, b, batch, ids, n) != 0)
         return;
     b->failures = 0;
+    b->redeliveries = 0;
 }
 
 /* A getUpdates finished (already off the multi handle). */

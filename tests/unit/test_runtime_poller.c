@@ -58,22 +58,23 @@ typedef struct fx {
     seen s;
 } fx;
 
-static int open_with(void **state, ts_poll_batch_fn batch)
+static int open_with(void **state, ts_poll_batch_fn batch, int max_backoff_ms)
 {
     fx *f = calloc(1, sizeof *f);
     ts_error err;
     f->ft = fake_telegram_start();
     ts_poller_opts o = {.base_url = fake_telegram_url(f->ft), .timeout_s = 2, .backoff_ms = 20,
-                        .max_backoff_ms = 100, .on_update = on_update, .on_batch = batch,
-                        .arg = &f->s};
+                        .max_backoff_ms = max_backoff_ms, .on_update = on_update,
+                        .on_batch = batch, .arg = &f->s};
     if (f->ft == NULL || ts_poller_open(&o, &f->p, &err) != 0)
         return -1;
     *state = f;
     return 0;
 }
 
-static int setup(void **state) { return open_with(state, NULL); }
-static int setup_batch(void **state) { return open_with(state, on_batch); }
+static int setup(void **state) { return open_with(state, NULL, 100); }
+static int setup_batch(void **state) { return open_with(state, on_batch, 100); }
+static int setup_long_backoff(void **state) { return open_with(state, NULL, 5000); }
 
 static int teardown(void **state)
 {
@@ -171,6 +172,26 @@ static void test_retry_redelivers(void **state)
     assert_int_equal(f->s.id[4], a3);
     /* a3 was never handed out before a2 was acknowledged */
     assert_int_equal(ts_poller_offset(f->p, 1), a3 + 1);
+}
+
+/* Redeliveries while a store is down (6 here) do not count as Telegram
+   failures: the first getUpdates failure after them waits the first step of
+   the backoff (20 ms), not the seventh (1.28 s). */
+static void test_redeliveries_do_not_raise_the_backoff(void **state)
+{
+    fx *f = *state;
+    set_bots(f, 1, 0);
+    int64_t a1 = push(f, TA, "a1");
+    f->s.refuse_id = a1;
+    f->s.refusals = 6;
+    run_until(f, 6);
+    fake_telegram_fail(f->ft, TA, "getUpdates", 502, 0, 1);
+    long long t0 = ts_now_ms();
+    run_until(f, 7);   /* the 6th redelivery wait (640 ms), the failure, then a1 */
+    long long took = ts_now_ms() - t0;
+    if (took > 1200)
+        fail_msg("a1 acknowledged %lld ms after the last refusal", took);
+    assert_int_equal(ts_poller_offset(f->p, 1), a1 + 1);
 }
 
 static void test_bots_added_and_removed(void **state)
@@ -297,6 +318,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_two_bots_offsets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_redelivers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redeliveries_do_not_raise_the_backoff,
+                                        setup_long_backoff, teardown),
         cmocka_unit_test_setup_teardown(test_bots_added_and_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failing_bot_does_not_stall_others, setup, teardown),
         cmocka_unit_test_setup_teardown(test_429_backs_off_that_bot, setup, teardown),
