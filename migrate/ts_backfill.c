@@ -809,8 +809,19 @@ static int stage_row(bf *b, const ts_value *row, int pass2, int into_table, ts_b
         (into_table ? ts_bulk_begin(b->g->nw, b->nt->name, b->fill_names, b->nfill, bulk, err)
                     : ts_bulk_begin_temp(b->g->nw, STAGE, b->fill_names, b->nfill, bulk, err)))
         return -1;
-    if (ts_tmap_to_new(b->tm, row, nrow, text, err))
+    if (ts_tmap_to_new(b->tm, row, nrow, text, err)) {
+        /* Name the row, so the operator can find and fix it in legacy. */
+        ts_buf key = {0};
+        for (int k = 0; k < b->tm->nkey; k++) {
+            char v[96];
+            const ts_value *kv = &row[b->tm->key[k]];
+            ts_buf_printf(&key, "%s%s=%s", k ? ", " : "", b->lt->cols[b->tm->key[k]].name,
+                          ts_value_format(kv, v, sizeof v));
+        }
+        ts_error_context(err, "legacy row of %s with %s", b->lt->name, key.oom ? "?" : key.s);
+        ts_buf_free(&key);
         return -1;
+    }
     /* Pass 1: a reference above the row's own key may not be in new yet (pass 2 sets it). */
     if (!pass2 && b->self_col >= 0 && nrow[b->self_col].type == TS_INT &&
         nrow[b->self_col].i > row[b->tm->key[0]].i)

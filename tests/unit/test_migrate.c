@@ -973,6 +973,24 @@ static void test_drift_stops_backfill_pg(void **state)
     drop_pair(&p);
 }
 
+/* A legacy value the manifest cannot map stops the backfill naming the row. */
+static void test_backfill_names_the_bad_row(void **state)
+{
+    (void)state;
+    mpair p;
+    if (make_pair(TS_PAIR_SQLITE, &p, 10)) {
+        skip();
+        return;
+    }
+    ts_test_exec(p.legacy.url, "DELETE FROM system_settings WHERE key = 'TRIAL_ENABLED'");
+    ts_test_exec(p.legacy.url, "INSERT INTO system_settings (key, value) VALUES "
+                               "('TRIAL_ENABLED', 'maybe')");
+    to_dual_write(&p, "1.1");
+    to_dual_write(&p, "2.4");
+    EXPECT(&p, 1, "legacy row of system_settings with key='TRIAL_ENABLED'", "backfill", "2.4");
+    drop_pair(&p);
+}
+
 static void test_drift_refused_sqlite(void **state) { (void)state; drift_refused(TS_PAIR_SQLITE); }
 static void test_drift_refused_pg(void **state) { (void)state; drift_refused(TS_PAIR_PG); }
 
@@ -1195,6 +1213,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_advance),
         cmocka_unit_test(test_lagging_process),
         cmocka_unit_test(test_orphans),
+        cmocka_unit_test(test_backfill_names_the_bad_row),
         cmocka_unit_test(test_drift_refused_sqlite),
         cmocka_unit_test(test_drift_refused_pg),
         cmocka_unit_test(test_real_schema_init_refused),
