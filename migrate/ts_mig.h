@@ -47,6 +47,7 @@ typedef struct ts_mig_opts {
     int64_t soak_s;               /* new_only -> contracted */
     int lock_ttl_s;               /* SQLite lease expiry */
     int audit_n;                  /* status --audit N */
+    int recheck_ms;               /* ts_mig_recheck asks at most this often (0: every call) */
 } ts_mig_opts;
 
 typedef struct ts_mig {
@@ -62,6 +63,7 @@ typedef struct ts_mig {
     /* What the audit row says the command acted on ("" when nothing). */
     char audit_inc[TS_INCREMENT_ID_MAX + 1], audit_from[16], audit_to[16];
     char legacy_tables[80];       /* ts_catalog_fingerprint of legacy when it last conformed */
+    int64_t legacy_asked_ms;      /* when ts_mig_recheck last asked (monotonic) */
 } ts_mig;
 
 /* Load the manifest and open both stores (new beside legacy). */
@@ -79,8 +81,9 @@ void ts_mig_note(ts_mig *g, const char *fmt, ...) __attribute__((format(printf, 
 /*
  * The legacy store holds what the manifest moves (ts_conform.h): refused with
  * TS_E_SCHEMA and every difference named otherwise. ts_mig_recheck runs the
- * check again only when legacy's tables changed since (a cheap fingerprint),
- * so a long command can ask between chunks: a column added meanwhile stops it.
+ * check again only when legacy's tables changed since (a fingerprint: a few
+ * milliseconds on PostgreSQL, so asked at most every o.recheck_ms), so a long
+ * command can ask between chunks: a column added meanwhile stops it.
  */
 int ts_mig_conform(ts_mig *g, ts_error *err);
 int ts_mig_recheck(ts_mig *g, ts_error *err);
