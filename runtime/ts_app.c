@@ -15,12 +15,16 @@
 #define CONVO_CAPACITY 65536
 #define CONVO_TTL_S 1800
 #define CALLBACK_ATTEMPTS 3
+#define RECONCILE_BATCH 20   /* payments per bot and pass: the pass blocks the loop */
 
 struct ts_app {
     ts_services svc;
     ts_registry *reg;
     ts_convo *convo;
     ts_bot *bot;
+    const ts_bot_info *bots;     /* the served set of the last refresh (the registry's) */
+    int nbots;
+    long long next_reconcile;    /* ts_now_ms; 0: at the first tick (start-up) */
 };
 
 int ts_app_open(const ts_config *cfg, ts_shim *sh, const ts_app_opts *opts, ts_app **out,
@@ -180,21 +184,48 @@ static int handle(void *arg, const ts_bot_ctx *bot, const ts_update *u, ts_repli
     return handle_batch(arg, bot, u, 1, out, err);
 }
 
-/* ---- the Zarinpal callback ------------------------------------------------------------ */
+/* ---- Zarinpal: the callback and reconciliation --------------------------------------- */
+
+/* What settles: a callback (authority, with the payer's OK or not) or the
+   reconciliation of a pending payment (authority NULL, payment_id). */
+typedef struct zp_event {
+    const char *authority;
+    int ok;
+    int64_t payment_id;
+} zp_event;
 
 static int zarinpal_once(ts_app *a, const ts_bot_ctx *bot, const ts_bot_settings *s,
-                         const char *authority, int ok, int *paid, ts_replies *out,
-                         ts_error *err)
+                         const zp_event *ev, ts_zp_outcome *o, ts_replies *out, ts_error *err)
 {
     ts_ctx ctx = {bot->bot_id, bot->is_master};
     ts_hctx h = {.svc = &a->svc, .bot = bot, .settings = s, .out = out, .lang = bot->language};
     if (ts_shim_begin(a->svc.sh, &ctx, &h.tx, err) != 0)
         return -1;
-    if (ts_h_zarinpal_callback(&h, authority, ok, paid, err) != 0) {
+    int rc = ev->authority ? ts_h_zarinpal_callback(&h, ev->authority, ev->ok, o, err)
+                           : ts_h_zarinpal_reconcile(&h, ev->payment_id, o, err);
+    if (rc != 0) {
         ts_tx_rollback(h.tx);
         return -1;
     }
     return finish(a, h.tx, &h, 1, err);
+}
+
+/* One unit of work per attempt, retried on retryable errors; the payer's
+   messages go out once it committed. */
+static int zarinpal_settle(ts_app *a, const ts_bot_ctx *bot, const ts_bot_settings *s,
+                           const zp_event *ev, ts_zp_outcome *o, ts_error *err)
+{
+    ts_replies out = {0};
+    int rc = -1;
+    for (int i = 0; i < CALLBACK_ATTEMPTS && rc != 0; i++) {
+        drop_replies(&out);
+        if ((rc = zarinpal_once(a, bot, s, ev, o, &out, err)) != 0 && !ts_error_retryable(err))
+            break;
+    }
+    if (rc == 0)
+        ts_bot_deliver(a->bot, bot->bot_id, &out);
+    drop_replies(&out);
+    return rc;
 }
 
 static int on_zarinpal(void *arg, int64_t bot_id, const char *authority, int ok,
@@ -203,43 +234,111 @@ static int on_zarinpal(void *arg, int64_t bot_id, const char *authority, int ok,
     ts_app *a = arg;
     const ts_bot_settings *s = ts_registry_find(a->reg, bot_id);
     const ts_bot_ctx *bot = a->bot ? ts_bot_context(a->bot, bot_id) : NULL;
-    ts_replies out = {0};
     ts_error err;
-    int paid = 0, rc = -1;
+    ts_zp_outcome o = TS_ZP_FAILED;
     char q[1100];
     if (s == NULL || bot == NULL) {
         reply->status = 404;
         ts_buf_puts(&reply->body, "unknown bot\n");
         return 0;
     }
-    for (int i = 0; i < CALLBACK_ATTEMPTS && rc != 0; i++) {
-        drop_replies(&out);
-        if ((rc = zarinpal_once(a, bot, s, authority, ok, &paid, &out, &err)) != 0 &&
-            !ts_error_retryable(&err))
-            break;
-    }
-    if (rc == 0) {
-        ts_bot_deliver(a->bot, bot_id, &out);
-    } else {
+    zp_event ev = {authority, ok, 0};
+    int rc = zarinpal_settle(a, bot, s, &ev, &o, &err);
+    if (rc != 0) {
         ts_log(err.code == TS_E_NOTFOUND ? TS_LOG_WARN : TS_LOG_ERROR, "zarinpal_callback_failed",
                "bot_id=%" PRId64 " code=%s error=%s", bot_id, ts_code_name(err.code),
                ts_log_value(err.msg, q, sizeof q));
         reply->status = err.code == TS_E_NOTFOUND ? 404 : 500;
     }
-    drop_replies(&out);
+    int paid = rc == 0 && (o == TS_ZP_CREDITED || o == TS_ZP_WAS_PAID);
     ts_error ignore;
-    return ts_text_render(rc == 0 && paid ? TS_T_ZARINPAL_PAGE_OK : TS_T_ZARINPAL_PAGE_FAILED,
+    return ts_text_render(paid ? TS_T_ZARINPAL_PAGE_OK : TS_T_ZARINPAL_PAGE_FAILED,
                           bot->language, NULL, 0, &reply->body, &ignore) == 0 ? 0 : -1;
+}
+
+/*
+ * Reconciliation: a payment whose callback never came (the bot was down, the
+ * payer closed the page) stays pending; once older than
+ * zarinpal_reconcile_age_s it is settled as if the payer had come back with
+ * OK, so the gateway's verify decides, through the same path. The feature flag
+ * is not asked: a payment made while it was on is settled anyway.
+ */
+/* A payment left pending by this pass (payment_id 0: the listing failed); 1
+   when the cause is passing (the gateway or a store unreachable). */
+static int unsettled(const ts_bot_ctx *bot, int64_t payment_id, const ts_error *err)
+{
+    char q[1100];
+    int later = ts_error_retryable(err);
+    ts_log(later ? TS_LOG_WARN : TS_LOG_ERROR,
+           later ? "zarinpal_reconcile_deferred" : "zarinpal_reconcile_failed",
+           "bot_id=%" PRId64 " payment_id=%" PRId64 " code=%s error=%s", bot->bot_id, payment_id,
+           ts_code_name(err->code), ts_log_value(err->msg, q, sizeof q));
+    return later;
+}
+
+static void reconcile_bot(ts_app *a, const ts_bot_ctx *bot, const ts_bot_settings *s)
+{
+    ts_ctx ctx = {bot->bot_id, bot->is_master};
+    ts_tx *tx = NULL;
+    ts_error err;
+    int64_t ids[RECONCILE_BATCH];
+    int n = 0;
+    if (ts_shim_begin(a->svc.sh, &ctx, &tx, &err) != 0 ||
+        ts_repo_zarinpal_stale(tx, a->svc.cfg->zarinpal_reconcile_age_s, RECONCILE_BATCH, ids, &n,
+                               &err) != 0) {
+        ts_tx_rollback(tx);
+        unsettled(bot, 0, &err);
+        return;
+    }
+    ts_tx_rollback(tx);   /* it only read */
+    for (int i = 0; i < n; i++) {
+        zp_event ev = {NULL, 1, ids[i]};
+        ts_zp_outcome o;
+        if (zarinpal_settle(a, bot, s, &ev, &o, &err) == 0)
+            ts_log(TS_LOG_INFO, "zarinpal_reconciled", "bot_id=%" PRId64 " payment_id=%" PRId64
+                   " result=%s", bot->bot_id, ids[i], ts_zp_outcome_name(o));
+        else if (unsettled(bot, ids[i], &err))
+            break;   /* the others would wait the same: all are left for the next pass */
+    }
+}
+
+static void reconcile(ts_app *a)
+{
+    /* Without 3.3 expanded there is no zarinpal_payments table to look at. */
+    if (a->bot == NULL || !hx_stage_at_least(a->svc.sh, "3.3", TS_STAGE_EXPANDED))
+        return;
+    for (int i = 0; i < a->nbots; i++) {
+        const ts_bot_settings *s = ts_registry_find(a->reg, a->bots[i].bot_id);
+        const ts_bot_ctx *bot = ts_bot_context(a->bot, a->bots[i].bot_id);
+        if (s != NULL && bot != NULL && s->merchant[0] != '\0')
+            reconcile_bot(a, bot, s);
+    }
 }
 
 /* ---- housekeeping and metrics ------------------------------------------------------------ */
 
 static int list_bots(void *arg, const ts_bot_info **bots, int *n, ts_error *err)
 {
-    return ts_registry_refresh(((ts_app *)arg)->reg, bots, n, err);
+    ts_app *a = arg;
+    if (ts_registry_refresh(a->reg, bots, n, err) != 0)
+        return -1;   /* the registry keeps the set it had */
+    a->bots = *bots;
+    a->nbots = *n;
+    return 0;
 }
 
-static int tick(void *arg, ts_error *err) { return ts_shim_tick(((ts_app *)arg)->svc.sh, err); }
+/* The shim's housekeeping; every zarinpal_reconcile_s (and at the first tick,
+   so at start-up) the Zarinpal reconciliation. */
+static int tick(void *arg, ts_error *err)
+{
+    ts_app *a = arg;
+    int rc = ts_shim_tick(a->svc.sh, err);
+    if (ts_now_ms() >= a->next_reconcile) {
+        a->next_reconcile = ts_now_ms() + (long long)a->svc.cfg->zarinpal_reconcile_s * 1000;
+        reconcile(a);
+    }
+    return rc;
+}
 
 static int health(void *arg, ts_error *err) { return ts_shim_health(((ts_app *)arg)->svc.sh, err); }
 

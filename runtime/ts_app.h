@@ -11,7 +11,8 @@
  * poller to redeliver; any other error rolls back and the user gets the
  * "error" text.
  *
- * Hooks: the bots to serve (ts_registry), housekeeping (ts_shim_tick),
+ * Hooks: the bots to serve (ts_registry), housekeeping (ts_shim_tick, and at
+ * start-up and every zarinpal_reconcile_s the Zarinpal reconciliation),
  * SIGUSR1 (ts_shim_set_kill_switch), the Zarinpal callback (its own unit of
  * work, retried on retryable errors) and /metrics families for the shim.
  */

@@ -44,6 +44,12 @@ static const key keys[] = {
      "", "master bot's Zarinpal merchant id (36 characters); empty = off"},
     {"public_url", "TS_PUBLIC_URL", K_HTTP_URL, F(public_url), 0, 0, NULL, "",
      "public base URL of the HTTP endpoint (Zarinpal callbacks); empty = off"},
+    {"zarinpal_reconcile_s", "TS_ZARINPAL_RECONCILE", K_INT, F(zarinpal_reconcile_s), 1, 86400,
+     NULL, "300", "how often pending Zarinpal payments are verified with the gateway, seconds"},
+    /* Older than a payer can stay on the payment page: a younger one may
+       still be paid, and its verify would say "not paid" and fail it. */
+    {"zarinpal_reconcile_age_s", "TS_ZARINPAL_RECONCILE_AGE", K_INT, F(zarinpal_reconcile_age_s),
+     1, 604800, NULL, "1800", "age at which a pending Zarinpal payment is reconciled, seconds"},
     {"http_listen", "TS_HTTP_LISTEN", K_ADDR, F(http_listen), 0, 0, NULL, "127.0.0.1",
      "IP address the HTTP endpoint binds"},
     {"http_port", "TS_HTTP_PORT", K_INT, F(http_port), 0, 65535, NULL, "8080",

@@ -1,5 +1,6 @@
 /* ts_h_zarinpal.c: top-up through Zarinpal (table zarinpal_payments of 3.3):
-   the payment link, then the gateway's callback verified and settled once. */
+   the payment link, then the gateway's callback (or the reconciliation of a
+   payment whose callback never came) verified and settled once. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,42 +60,81 @@ static int tell(ts_hctx *h, int64_t user_id, ts_text_id id, const char *ref_id, 
     return hx_send_to(h, u.telegram_id, ts_lang_of(u.language), id, a, 3, NULL, err);
 }
 
-int ts_h_zarinpal_callback(ts_hctx *h, const char *authority, int ok, int *paid, ts_error *err)
+const char *ts_zp_outcome_name(ts_zp_outcome o)
 {
-    ts_zarinpal_payment p;
+    static const char *const names[] = {"credited", "was_paid", "failed", "was_failed"};
+    return names[o];
+}
+
+/* A payment that is no longer pending: what it became. */
+static ts_zp_outcome was(const ts_zarinpal_payment *p)
+{
+    return strcmp(p->status, "paid") == 0 ? TS_ZP_WAS_PAID : TS_ZP_WAS_FAILED;
+}
+
+/* The one settlement path of callbacks and reconciliation: verify (when the
+   payer came back with OK), then move the payment out of pending by its id. */
+static int settle(ts_hctx *h, ts_zarinpal_payment *p, int ok, ts_zp_outcome *out, ts_error *err)
+{
     ts_zp_verified v;
     char ref[24];
     int64_t txn, reward = 0;
-    *paid = 0;
-    int rc = ts_repo_zarinpal_by_authority(h->tx, authority, &p, err);
-    if (rc <= 0)
-        return rc < 0 ? -1 : ts_fail(err, TS_E_NOTFOUND, "no Zarinpal payment of bot %" PRId64
-                                     " has this authority", h->bot->bot_id);
-    if (strcmp(p.status, "pending") != 0) {   /* a repeated callback */
-        *paid = strcmp(p.status, "paid") == 0;
+    int rc;
+    if (strcmp(p->status, "pending") != 0) {   /* a repeated callback */
+        *out = was(p);
         return 0;
     }
-    if (ok && ts_zp_verify(h->svc->zp, h->settings->merchant, authority, p.amount_kopeks, &v,
+    if (ok && ts_zp_verify(h->svc->zp, h->settings->merchant, p->authority, p->amount_kopeks, &v,
                            err) != 0) {
         if (err->code != TS_E_STATE)   /* the gateway unreachable: try again later */
             return -1;
         ok = 0;                        /* the gateway says it was not paid */
     }
-    if (!ok) {
-        rc = ts_repo_zarinpal_mark_failed(h->tx, authority, err);
-        return rc <= 0 ? rc : tell(h, p.user_id, TS_T_ZARINPAL_FAILED, "", p.amount_kopeks, err);
+    if (!ok)
+        rc = ts_repo_zarinpal_mark_failed(h->tx, p->id, err);
+    else {
+        snprintf(ref, sizeof ref, "%" PRId64, v.ref_id);
+        rc = ts_repo_zarinpal_mark_paid(h->tx, p->id, ref, &txn, err);
     }
-    snprintf(ref, sizeof ref, "%" PRId64, v.ref_id);
-    if ((rc = ts_repo_zarinpal_mark_paid(h->tx, authority, ref, &txn, err)) < 0)
+    if (rc < 0)
         return -1;
-    *paid = 1;
-    if (rc == 0)
+    if (rc == 0) {   /* another unit settled it first: read what it made of it */
+        if ((rc = ts_repo_zarinpal_get(h->tx, p->id, p, err)) <= 0)
+            return rc < 0 ? -1 : ts_fail(err, TS_E_INTERNAL, "Zarinpal payment vanished");
+        *out = was(p);
         return 0;
+    }
+    if (!ok) {
+        *out = TS_ZP_FAILED;
+        return tell(h, p->user_id, TS_T_ZARINPAL_FAILED, "", p->amount_kopeks, err);
+    }
+    *out = TS_ZP_CREDITED;
     int percent = hx_referral_percent(h, err);
     if (percent < 0 ||
-        ts_repo_referral_first_payment(h->tx, p.user_id, p.amount_kopeks, percent, txn, &reward,
+        ts_repo_referral_first_payment(h->tx, p->user_id, p->amount_kopeks, percent, txn, &reward,
                                        err) < 0 ||
-        tell(h, p.user_id, TS_T_ZARINPAL_PAID, ref, p.amount_kopeks, err) != 0)
+        tell(h, p->user_id, TS_T_ZARINPAL_PAID, ref, p->amount_kopeks, err) != 0)
         return -1;
-    return hx_referral_notify(h, p.user_id, reward, err);
+    return hx_referral_notify(h, p->user_id, reward, err);
+}
+
+int ts_h_zarinpal_callback(ts_hctx *h, const char *authority, int ok, ts_zp_outcome *out,
+                           ts_error *err)
+{
+    ts_zarinpal_payment p;
+    int rc = ts_repo_zarinpal_by_authority(h->tx, authority, &p, err);
+    if (rc <= 0)
+        return rc < 0 ? -1 : ts_fail(err, TS_E_NOTFOUND, "no Zarinpal payment of bot %" PRId64
+                                     " has this authority", h->bot->bot_id);
+    return settle(h, &p, ok, out, err);
+}
+
+int ts_h_zarinpal_reconcile(ts_hctx *h, int64_t payment_id, ts_zp_outcome *out, ts_error *err)
+{
+    ts_zarinpal_payment p;
+    int rc = ts_repo_zarinpal_get(h->tx, payment_id, &p, err);
+    if (rc <= 0)
+        return rc < 0 ? -1 : ts_fail(err, TS_E_NOTFOUND, "no Zarinpal payment %" PRId64
+                                     " of bot %" PRId64, payment_id, h->bot->bot_id);
+    return settle(h, &p, 1, out, err);
 }

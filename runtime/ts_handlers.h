@@ -60,7 +60,9 @@ int hx_answer(ts_hctx *h, ts_text_id id, const ts_text_arg *a, int n, ts_error *
 /* 1 on; 0 off, and the "not available" answer is given; -1 error. */
 int hx_feature(ts_hctx *h, const char *key, ts_error *err);
 /* 1 when data increment inc is at stage min or later (expanded: its new
-   tables exist); else 0 and the "not available" answer is given. */
+   tables exist), and not yet past contracted. */
+int hx_stage_at_least(ts_shim *sh, const char *inc, ts_stage min);
+/* The same; when not, 0 and the "not available" answer is given. */
 int hx_stage_ready(ts_hctx *h, const char *inc, ts_stage min);
 int hx_is_admin(const ts_hctx *h);
 /* 1 admin; 0 not, and "admins only" is answered; -1 error. */
@@ -105,13 +107,22 @@ int ts_h_c2c_receipt(ts_hctx *h, ts_error *err);                   /* the awaite
 int ts_h_c2c_review(ts_hctx *h, int approve, int64_t payment_id, ts_error *err);
 
 int ts_h_zarinpal(ts_hctx *h, int64_t amount, ts_error *err);     /* 0: choose an amount */
+/* How a Zarinpal payment ended up: settled now, or found settled before. */
+typedef enum ts_zp_outcome {
+    TS_ZP_CREDITED, TS_ZP_WAS_PAID, TS_ZP_FAILED, TS_ZP_WAS_FAILED
+} ts_zp_outcome;
+const char *ts_zp_outcome_name(ts_zp_outcome o);   /* for logs */
 /*
  * The gateway's callback for a payment of this bot (no update: h->u is NULL,
  * the payer is told by a message): verify a paid one with the gateway, settle
- * it once (a repeated callback changes nothing), or mark it failed. *paid says
- * which page the payer's browser gets.
+ * it once (a repeated or concurrent callback credits nothing), or mark it
+ * failed. The gateway unreachable: -1 (TS_E_CONN), the payment left pending.
  */
-int ts_h_zarinpal_callback(ts_hctx *h, const char *authority, int ok, int *paid, ts_error *err);
+int ts_h_zarinpal_callback(ts_hctx *h, const char *authority, int ok, ts_zp_outcome *out,
+                           ts_error *err);
+/* Reconciliation of payment id, still pending (its callback never came): the
+   same as a callback that says OK, so the gateway's verify decides. */
+int ts_h_zarinpal_reconcile(ts_hctx *h, int64_t payment_id, ts_zp_outcome *out, ts_error *err);
 
 int ts_h_promo(ts_hctx *h, const char *code, ts_error *err);      /* NULL/"": ask for it */
 

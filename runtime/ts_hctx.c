@@ -66,11 +66,16 @@ int hx_feature(ts_hctx *h, const char *key, ts_error *err)
     return on;
 }
 
-int hx_stage_ready(ts_hctx *h, const char *inc, ts_stage min)
+int hx_stage_at_least(ts_shim *sh, const char *inc, ts_stage min)
 {
     ts_stage st;
     int64_t version;
-    if (ts_shim_stage(h->svc->sh, inc, &st, &version) == 0 && st >= min && st <= TS_STAGE_CONTRACTED)
+    return ts_shim_stage(sh, inc, &st, &version) == 0 && st >= min && st <= TS_STAGE_CONTRACTED;
+}
+
+int hx_stage_ready(ts_hctx *h, const char *inc, ts_stage min)
+{
+    if (hx_stage_at_least(h->svc->sh, inc, min))
         return 1;
     ts_error ignore;
     hx_answer(h, TS_T_NOT_AVAILABLE, NULL, 0, &ignore);

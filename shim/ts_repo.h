@@ -347,13 +347,24 @@ int ts_repo_zarinpal_create(ts_tx *tx, int64_t user_id, int64_t amount_kopeks,
                             ts_error *err);
 int ts_repo_zarinpal_by_authority(ts_tx *tx, const char *authority, ts_zarinpal_payment *out,
                                   ts_error *err);
-/* Pending -> paid with the gateway's ref_id: a completed deposit transaction
-   (payment_method 'zarinpal', external_id the authority), the user credited.
-   1 paid now, 0 handled before (a repeated callback). */
-int ts_repo_zarinpal_mark_paid(ts_tx *tx, const char *authority, const char *ref_id,
-                               int64_t *transaction_id, ts_error *err);
+int ts_repo_zarinpal_get(ts_tx *tx, int64_t id, ts_zarinpal_payment *out, ts_error *err);
+/* The ids of pending payments created more than age_s seconds ago, oldest
+   first, at most max of them into ids; *n how many. */
+int ts_repo_zarinpal_stale(ts_tx *tx, int64_t age_s, int max, int64_t *ids, int *n,
+                           ts_error *err);
+/*
+ * Pending -> paid with the gateway's ref_id, and the credit, in the caller's
+ * unit: a compare-and-set on the payment's own row (id, status 'pending') that
+ * one unit wins; the winner records a completed deposit (payment_method
+ * 'zarinpal', external_id "ZP" and the id in 16 hex digits), links it
+ * (transaction_id) and credits the user. 1 paid now, 0 no longer pending
+ * (settled before: nothing credited); a deposit already holding that external
+ * id fails it (TS_E_CONSTRAINT) rather than settle without the money.
+ */
+int ts_repo_zarinpal_mark_paid(ts_tx *tx, int64_t id, const char *ref_id, int64_t *transaction_id,
+                               ts_error *err);
 /* Pending -> failed. 1 / 0 as above. */
-int ts_repo_zarinpal_mark_failed(ts_tx *tx, const char *authority, ts_error *err);
+int ts_repo_zarinpal_mark_failed(ts_tx *tx, int64_t id, ts_error *err);
 
 /* ---- payment cards and their rotation ---------------------------------------------------- */
 

@@ -1,8 +1,9 @@
 /*
  * ts_repo_payments.c: card-to-card payments (increment 3.3) and Zarinpal
  * payments (a new table of 1.1). Both settle the same way: a conditional
- * move out of 'pending' that only one caller can win, then a completed
- * deposit transaction and the balance credit, in the caller's unit of work.
+ * move out of 'pending' on the payment's own row that only one caller can
+ * win, then a completed deposit transaction and the balance credit, in the
+ * caller's unit of work.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -11,7 +12,13 @@
 
 #include "ts_repo_int.h"
 
-/* Record the deposit of a settled payment and credit the user; *txn_id gets it. */
+/*
+ * Record the deposit of a payment whose move out of 'pending' this unit just
+ * won, and credit the user; *txn_id gets it. The won transition is what says
+ * "not credited yet", so a deposit already holding (method, external_id)
+ * belongs to something else (legacy data reuses external ids): that fails the
+ * unit rather than settling the payment without its money.
+ */
 static int settle(ts_tx *tx, int64_t user_id, int64_t amount, const char *method,
                   const char *external_id, const char *table, int64_t payment_id,
                   int64_t *txn_id, ts_error *err)
@@ -21,8 +28,10 @@ static int settle(ts_tx *tx, int64_t user_id, int64_t amount, const char *method
     ts_set link = {"transaction_id", ts_int(0)};
     if (ts_repo_txn_create(tx, &t, txn_id, &already, err))
         return -1;
-    if (already) /* the deposit exists: the money was credited with it */
-        return 0;
+    if (already)
+        return ts_fail(err, TS_E_CONSTRAINT, "%s payment %" PRId64 ": a deposit with external id "
+                       "%s is already recorded (transaction %" PRId64 "), so nothing was credited",
+                       method, payment_id, external_id, *txn_id);
     link.val = ts_int(*txn_id);
     if (repo_update_id(tx, table, payment_id, &link, 1, err) < 0 ||
         ts_repo_user_add_balance(tx, user_id, amount, err) < 0)
@@ -209,12 +218,10 @@ int ts_repo_zarinpal_create(ts_tx *tx, int64_t user_id, int64_t amount_kopeks,
     return ts_tx_insert(tx, "zarinpal_payments", v, 6, id, err);
 }
 
-int ts_repo_zarinpal_by_authority(ts_tx *tx, const char *authority, ts_zarinpal_payment *out,
-                                  ts_error *err)
+static int zarinpal_one(ts_tx *tx, const ts_cond *c, ts_zarinpal_payment *out, ts_error *err)
 {
-    ts_cond c = {"zarinpal_authority", ts_text(authority)};
     ts_result *r;
-    int rc = repo_one(tx, "zarinpal_payments", &c, 1, NULL, &r, err);
+    int rc = repo_one(tx, "zarinpal_payments", c, 1, NULL, &r, err);
     if (rc == 1) {
         zarinpal_from(r, 0, out);
         ts_result_free(r);
@@ -222,36 +229,74 @@ int ts_repo_zarinpal_by_authority(ts_tx *tx, const char *authority, ts_zarinpal_
     return rc;
 }
 
-/* Move a pending payment to status (with ref_id and paid_at when paid). */
-static int zarinpal_settle_state(ts_tx *tx, const char *authority, const char *status,
-                                 const char *ref_id, ts_error *err)
+int ts_repo_zarinpal_by_authority(ts_tx *tx, const char *authority, ts_zarinpal_payment *out,
+                                  ts_error *err)
+{
+    ts_cond c = {"zarinpal_authority", ts_text(authority)};
+    return zarinpal_one(tx, &c, out, err);
+}
+
+int ts_repo_zarinpal_get(ts_tx *tx, int64_t id, ts_zarinpal_payment *out, ts_error *err)
+{
+    ts_cond c = {"id", ts_int(id)};
+    return zarinpal_one(tx, &c, out, err);
+}
+
+int ts_repo_zarinpal_stale(ts_tx *tx, int64_t age_s, int max, int64_t *ids, int *n,
+                           ts_error *err)
+{
+    char now[TS_TIME_MAX], before[TS_TIME_MAX];
+    int64_t us;
+    ts_result *r;
+    repo_now(now);
+    if (repo_time_us(now, &us, err))
+        return -1;
+    repo_time_from_us(us - age_s * 1000000, before);
+    ts_cond c[2] = {{"status", ts_text("pending")}, {"created_at", ts_time(before), TS_OP_LT}};
+    if (ts_tx_select(tx, "zarinpal_payments", c, 2, "id", max, &r, err))
+        return -1;
+    *n = ts_result_count(r);
+    for (int i = 0; i < *n; i++)
+        ids[i] = ts_result_int(r, i, "id");
+    ts_result_free(r);
+    return 0;
+}
+
+/* Move the pending payment id to status (with ref_id and paid_at when paid):
+   the compare-and-set on the payment's own row that only one unit wins. */
+static int zarinpal_settle_state(ts_tx *tx, int64_t id, const char *status, const char *ref_id,
+                                 ts_error *err)
 {
     char now[TS_TIME_MAX];
     repo_now(now);
-    ts_cond c[2] = {{"zarinpal_authority", ts_text(authority)}, {"status", ts_text("pending")}};
+    ts_cond c[2] = {{"id", ts_int(id)}, {"status", ts_text("pending")}};
     ts_set s[3] = {{"status", ts_text(status)},
                    {"zarinpal_ref_id", ts_text(ref_id)},
                    {"paid_at", ts_time(now)}};
     return repo_transition(tx, "zarinpal_payments", c, 2, s, ref_id ? 3 : 1, c, 1,
-                           "Zarinpal payment with this authority", err);
+                           "Zarinpal payment", err);
 }
 
-int ts_repo_zarinpal_mark_paid(ts_tx *tx, const char *authority, const char *ref_id,
-                               int64_t *transaction_id, ts_error *err)
+int ts_repo_zarinpal_mark_paid(ts_tx *tx, int64_t id, const char *ref_id, int64_t *transaction_id,
+                               ts_error *err)
 {
     ts_zarinpal_payment p;
+    char deposit[24];
     if (ref_id == NULL || *ref_id == '\0')
         return ts_fail(err, TS_E_INVALID, "a paid Zarinpal payment needs the gateway's ref_id");
-    int rc = zarinpal_settle_state(tx, authority, "paid", ref_id, err);
+    int rc = zarinpal_settle_state(tx, id, "paid", ref_id, err);
     if (rc <= 0)
         return rc;
-    if ((rc = ts_repo_zarinpal_by_authority(tx, authority, &p, err)) <= 0)
+    if ((rc = ts_repo_zarinpal_get(tx, id, &p, err)) <= 0)
         return rc < 0 ? -1 : ts_fail(err, TS_E_INTERNAL, "Zarinpal payment vanished");
-    return settle(tx, p.user_id, p.amount_kopeks, "zarinpal", authority, "zarinpal_payments",
-                  p.id, transaction_id, err) ? -1 : 1;
+    /* The deposit is named by the payment's id, not by its authority: the
+       gateway's authorities repeat across legacy data and sandboxes. */
+    snprintf(deposit, sizeof deposit, "ZP%016" PRIX64, (uint64_t)id);
+    return settle(tx, p.user_id, p.amount_kopeks, "zarinpal", deposit, "zarinpal_payments", id,
+                  transaction_id, err) ? -1 : 1;
 }
 
-int ts_repo_zarinpal_mark_failed(ts_tx *tx, const char *authority, ts_error *err)
+int ts_repo_zarinpal_mark_failed(ts_tx *tx, int64_t id, ts_error *err)
 {
-    return zarinpal_settle_state(tx, authority, "failed", NULL, err);
+    return zarinpal_settle_state(tx, id, "failed", NULL, err);
 }

@@ -15,7 +15,7 @@
 typedef struct payment {
     char authority[40];
     long long amount;
-    int verified;
+    int unpaid, verified;
 } payment;
 
 struct fake_zarinpal {
@@ -75,6 +75,8 @@ static int answer(fake_zarinpal *fz, const char *endpoint, const cJSON *req, ts_
             continue;
         if (p->amount != (long long)amount->valuedouble)
             return refuse(out, -50, "Session is not valid, amounts values is not the same.");
+        if (p->unpaid)
+            return refuse(out, -51, "Session is not valid, session is not active paid try.");
         ts_buf_printf(out, "{\"data\":{\"code\":%d,\"message\":\"%s\",\"card_pan\":"
                            "\"502229******5995\",\"ref_id\":%d,\"fee_type\":\"Merchant\","
                            "\"fee\":0},\"errors\":[]}",
@@ -143,6 +145,15 @@ void fake_zarinpal_fail(fake_zarinpal *fz, const char *endpoint, int http_status
     fz->fail[fz->nfail].status = http_status;
     fz->fail[fz->nfail].code = code;
     fz->fail[fz->nfail++].times = times;
+    pthread_mutex_unlock(&fz->mu);
+}
+
+void fake_zarinpal_set_paid(fake_zarinpal *fz, const char *authority, int paid)
+{
+    pthread_mutex_lock(&fz->mu);
+    for (int i = 0; i < fz->npay; i++)
+        if (strcmp(fz->pay[i].authority, authority) == 0)
+            fz->pay[i].unpaid = !paid;
     pthread_mutex_unlock(&fz->mu);
 }
 

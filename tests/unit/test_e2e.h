@@ -39,6 +39,7 @@ typedef struct e2e {
     volatile sig_atomic_t stop, kill;
     int run_rc;
     const char *bots_refresh;   /* TS_BOTS_REFRESH; NULL = default */
+    const char *reconcile, *reconcile_age;   /* TS_ZARINPAL_RECONCILE(_AGE); NULL = default */
 } e2e;
 
 static e2e *e2e_current;
@@ -58,6 +59,8 @@ static const char *e2e_env(const char *name)
     if (strcmp(name, "TS_POLL_TIMEOUT") == 0) return "1";
     if (strcmp(name, "TS_ADMIN_CHAT_ID") == 0) return "9000";
     if (strcmp(name, "TS_BOTS_REFRESH") == 0) return e->bots_refresh;
+    if (strcmp(name, "TS_ZARINPAL_RECONCILE") == 0) return e->reconcile;
+    if (strcmp(name, "TS_ZARINPAL_RECONCILE_AGE") == 0) return e->reconcile_age;
     if (strcmp(name, "TS_LOG_LEVEL") == 0) return "error";
     return NULL;
 }
@@ -245,31 +248,47 @@ static inline void e2e_button(e2e *e, const char *token, int64_t user, const cha
     e2e_drain(e, token);
 }
 
-/* GET path of the bot's HTTP endpoint; returns the HTTP status (0: no answer). */
-static inline long e2e_get(e2e *e, const char *path)
+static size_t e2e_body_write(char *p, size_t size, size_t n, void *arg)
+{
+    if (arg != NULL)
+        ts_buf_add(arg, p, size * n);
+    return size * n;
+}
+
+/* GET path of the bot's HTTP endpoint, the body into body (NULL: dropped);
+   returns the HTTP status (0: no answer). */
+static inline long e2e_get_body(e2e *e, const char *path, ts_buf *body)
 {
     char url[256];
     long status = 0;
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", ts_bot_http_port(e->bot), path);
     CURL *c = curl_easy_init();
-    FILE *sink = fopen("/dev/null", "w");
     curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, e2e_body_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
     if (curl_easy_perform(c) == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(c);
-    fclose(sink);
     return status;
 }
 
-/* GET the bot's Zarinpal callback; returns the HTTP status. */
-static inline long e2e_zarinpal_callback(e2e *e, int64_t bot_id, const char *authority, int ok)
+static inline long e2e_get(e2e *e, const char *path) { return e2e_get_body(e, path, NULL); }
+
+/* GET the bot's Zarinpal callback, the page into page (NULL: dropped);
+   returns the HTTP status. */
+static inline long e2e_zarinpal_page(e2e *e, int64_t bot_id, const char *authority, int ok,
+                                     ts_buf *page)
 {
     char path[192];
     snprintf(path, sizeof path, "/zarinpal/callback/%lld?Authority=%s&Status=%s",
              (long long)bot_id, authority, ok ? "OK" : "NOK");
-    return e2e_get(e, path);
+    return e2e_get_body(e, path, page);
+}
+
+static inline long e2e_zarinpal_callback(e2e *e, int64_t bot_id, const char *authority, int ok)
+{
+    return e2e_zarinpal_page(e, bot_id, authority, ok, NULL);
 }
 
 /* Replace every from in b by to. */
