@@ -19,38 +19,7 @@
 #include "ts_manifest.h"
 #include "ts_test.h"
 
-typedef struct fixture {
-    ts_test_target target;
-    ts_store *store;
-} fixture;
-
-static int open_engine(void **state, ts_engine engine)
-{
-    static fixture f[2];
-    fixture *fx = &f[engine == TS_ENGINE_PG];
-    ts_error err;
-    memset(fx, 0, sizeof *fx);
-    int rc = ts_test_store_url(engine, &fx->target);
-    if (rc == 1)
-        return -1; /* engine unavailable and not required: cmocka reports the setup failure */
-    if (rc != 0 || ts_store_open(fx->target.url, &fx->store, &err)) {
-        fprintf(stderr, "cannot open %s: %s\n", fx->target.url, err.msg);
-        return -1;
-    }
-    *state = fx;
-    return 0;
-}
-
-static int setup_sqlite(void **state) { return open_engine(state, TS_ENGINE_SQLITE); }
-static int setup_pg(void **state) { return open_engine(state, TS_ENGINE_PG); }
-
-static int teardown(void **state)
-{
-    fixture *fx = *state;
-    ts_store_close(fx->store);
-    ts_test_target_cleanup(&fx->target);
-    return 0;
-}
+typedef ts_test_store_fx fixture;
 
 static void script(ts_store *s, const char *sql)
 {
@@ -327,23 +296,25 @@ static void test_sqlite_misspelled_column_is_error(void **state)
                                               "(1, \"name\")", NULL, 0, NULL, &err), -1);
 }
 
+#define ON_SQLITE(fn) cmocka_unit_test_setup_teardown(fn, ts_test_setup_sqlite, ts_test_teardown_store)
+#define ON_PG(fn) cmocka_unit_test_setup_teardown(fn, ts_test_setup_pg, ts_test_teardown_store)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_real_schema_read_whole, setup_sqlite, teardown),
-        cmocka_unit_test_setup_teardown(test_real_schema_read_whole, setup_pg, teardown),
-        cmocka_unit_test_setup_teardown(test_generated_schema_conforms, setup_sqlite, teardown),
-        cmocka_unit_test_setup_teardown(test_generated_schema_conforms, setup_pg, teardown),
-        cmocka_unit_test_setup_teardown(test_drift_is_named, setup_sqlite, teardown),
-        cmocka_unit_test_setup_teardown(test_drift_is_named, setup_pg, teardown),
-        cmocka_unit_test_setup_teardown(test_fingerprint_follows_changes, setup_sqlite, teardown),
-        cmocka_unit_test_setup_teardown(test_fingerprint_follows_changes, setup_pg, teardown),
-        cmocka_unit_test_setup_teardown(test_ignored_table, setup_sqlite, teardown),
+        ON_SQLITE(test_real_schema_read_whole),
+        ON_PG(test_real_schema_read_whole),
+        ON_SQLITE(test_generated_schema_conforms),
+        ON_PG(test_generated_schema_conforms),
+        ON_SQLITE(test_drift_is_named),
+        ON_PG(test_drift_is_named),
+        ON_SQLITE(test_fingerprint_follows_changes),
+        ON_PG(test_fingerprint_follows_changes),
+        ON_SQLITE(test_ignored_table),
         cmocka_unit_test(test_ignored_needs_reason),
-        cmocka_unit_test_setup_teardown(test_real_schema_refused, setup_sqlite, teardown),
-        cmocka_unit_test_setup_teardown(test_real_schema_refused, setup_pg, teardown),
-        cmocka_unit_test_setup_teardown(test_sqlite_misspelled_column_is_error, setup_sqlite,
-                                        teardown),
+        ON_SQLITE(test_real_schema_refused),
+        ON_PG(test_real_schema_refused),
+        ON_SQLITE(test_sqlite_misspelled_column_is_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

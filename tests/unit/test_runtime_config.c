@@ -231,6 +231,16 @@ static void test_bot_exit_codes(void **state)
     }
 }
 
+/* ts-bot --check-config on a configuration of these two SQLite files. */
+static int check_stores(const char *legacy, const char *fresh, char *out, size_t n)
+{
+    char cfg[1400];
+    snprintf(cfg, sizeof cfg, "{\"legacy_url\":\"sqlite:%s\",\"new_url\":\"sqlite:%s\","
+             "\"bot_token\":\"123:secretTOKEN\"}", legacy, fresh);
+    write_file(cfg);
+    return bot(out, n, "--check-config", path);
+}
+
 /* --check-config reads the legacy store's catalog: the real bot's schema is
    refused with what the manifest does not account for; a store not made yet
    is said to be unchecked; the generated schema passes. */
@@ -238,28 +248,21 @@ static void test_check_config_reads_the_legacy_tables(void **state)
 {
     (void)state;
     static char out[65536];
-    char cfg[1400], db[512], fresh[512];
+    char db[512], fresh[512], url[600];
+    ts_store *s;
+    ts_error err;
     ts_test_temp_path(db, sizeof db, ".db");
     ts_test_temp_path(fresh, sizeof fresh, ".db");
     unlink(fresh);
-    ts_store *s;
-    ts_error err;
-    char url[600];
     snprintf(url, sizeof url, "sqlite:%s", db);
     ts_test_load_real_schema(url);
 
-    snprintf(cfg, sizeof cfg, "{\"legacy_url\":\"sqlite:%s\",\"new_url\":\"sqlite:%s\","
-             "\"bot_token\":\"123:secretTOKEN\"}", db, fresh);
-    write_file(cfg);
-    assert_int_equal(bot(out, sizeof out, "--check-config", path), 2);
+    assert_int_equal(check_stores(db, fresh, out, sizeof out), 2);
     assert_non_null(strstr(out, "the legacy store does not match the manifest: 86 problems"));
     assert_non_null(strstr(out, "ts-migrate manifest check"));
     assert_int_equal(access(fresh, F_OK), -1);   /* checking created nothing */
 
-    snprintf(cfg, sizeof cfg, "{\"legacy_url\":\"sqlite:%s\",\"new_url\":\"sqlite:%s\","
-             "\"bot_token\":\"123:secretTOKEN\"}", fresh, db);
-    write_file(cfg);
-    assert_int_equal(bot(out, sizeof out, "--check-config", path), 0);
+    assert_int_equal(check_stores(fresh, db, out, sizeof out), 0);
     assert_non_null(strstr(out, "the stores' tables were not checked: the legacy store"));
     assert_non_null(strstr(out, "does not exist yet"));
     assert_int_equal(access(fresh, F_OK), -1);
@@ -268,10 +271,7 @@ static void test_check_config_reads_the_legacy_tables(void **state)
     if (ts_store_open(url, &s, &err) || ts_schema_apply(s, ts_schema_legacy(), &err))
         fail_msg("legacy schema: %s", err.msg);
     ts_store_close(s);
-    snprintf(cfg, sizeof cfg, "{\"legacy_url\":\"sqlite:%s\",\"new_url\":\"sqlite:%s\","
-             "\"bot_token\":\"123:secretTOKEN\"}", db, fresh);
-    write_file(cfg);
-    assert_int_equal(bot(out, sizeof out, "--check-config", path), 0);
+    assert_int_equal(check_stores(db, fresh, out, sizeof out), 0);
     assert_non_null(strstr(out, "the manifest accounts for every table and column"));
     ts_test_remove_db(db);
 }

@@ -12,38 +12,7 @@
 #include "ts_schema.h"
 #include "ts_test.h"
 
-typedef struct fixture {
-    ts_test_target target;
-    ts_store *store;
-} fixture;
-
-static int open_engine(void **state, ts_engine engine)
-{
-    static fixture f[2];
-    fixture *fx = &f[engine == TS_ENGINE_PG];
-    ts_error err;
-    memset(fx, 0, sizeof *fx);
-    int rc = ts_test_store_url(engine, &fx->target);
-    if (rc == 1)
-        return -1; /* engine unavailable and not required: cmocka reports the setup failure */
-    if (rc != 0 || ts_store_open(fx->target.url, &fx->store, &err)) {
-        fprintf(stderr, "cannot open %s: %s\n", fx->target.url, err.msg);
-        return -1;
-    }
-    *state = fx;
-    return 0;
-}
-
-static int setup_sqlite(void **state) { return open_engine(state, TS_ENGINE_SQLITE); }
-static int setup_pg(void **state) { return open_engine(state, TS_ENGINE_PG); }
-
-static int teardown(void **state)
-{
-    fixture *fx = *state;
-    ts_store_close(fx->store);
-    ts_test_target_cleanup(&fx->target);
-    return 0;
-}
+typedef ts_test_store_fx fixture;
 
 static void apply(ts_store *s, const ts_schema *sc)
 {
@@ -250,9 +219,9 @@ static void test_ddl_render(void **state)
     free(ddl);
 }
 
-#define ON_BOTH(fn)                                                  \
-    cmocka_unit_test_setup_teardown(fn, setup_sqlite, teardown),     \
-    cmocka_unit_test_setup_teardown(fn, setup_pg, teardown)
+#define ON_BOTH(fn)                                                              \
+    cmocka_unit_test_setup_teardown(fn, ts_test_setup_sqlite, ts_test_teardown_store), \
+    cmocka_unit_test_setup_teardown(fn, ts_test_setup_pg, ts_test_teardown_store)
 
 int main(void)
 {

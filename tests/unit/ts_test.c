@@ -223,3 +223,31 @@ void ts_test_load_real_schema(const char *url)
     free(ddl);
     ts_store_close(s);
 }
+
+static int setup_store(void **state, ts_engine engine)
+{
+    static ts_test_store_fx f[2];
+    ts_test_store_fx *fx = &f[engine == TS_ENGINE_PG];
+    ts_error err;
+    memset(fx, 0, sizeof *fx);
+    int rc = ts_test_store_url(engine, &fx->target);
+    if (rc == 1)
+        return -1; /* engine unavailable and not required: cmocka reports the setup failure */
+    if (rc != 0 || ts_store_open(fx->target.url, &fx->store, &err)) {
+        fprintf(stderr, "cannot open %s: %s\n", fx->target.url, err.msg);
+        return -1;
+    }
+    *state = fx;
+    return 0;
+}
+
+int ts_test_setup_sqlite(void **state) { return setup_store(state, TS_ENGINE_SQLITE); }
+int ts_test_setup_pg(void **state) { return setup_store(state, TS_ENGINE_PG); }
+
+int ts_test_teardown_store(void **state)
+{
+    ts_test_store_fx *fx = *state;
+    ts_store_close(fx->store);
+    ts_test_target_cleanup(&fx->target);
+    return 0;
+}

@@ -81,6 +81,19 @@ int64_t ts_test_int(const char *url, const char *sql);
 /* Run SQL on a store URL; fails the test on errors. */
 void ts_test_exec(const char *url, const char *sql);
 
+/*
+ * A cmocka fixture of one fresh store: ts_test_setup_sqlite / _pg put a
+ * ts_test_store_fx in *state (the PostgreSQL one fails the setup when the
+ * engine is not available), ts_test_teardown_store closes and removes it.
+ */
+typedef struct ts_test_store_fx {
+    ts_test_target target;
+    ts_store *store;
+} ts_test_store_fx;
+int ts_test_setup_sqlite(void **state);
+int ts_test_setup_pg(void **state);
+int ts_test_teardown_store(void **state);
+
 /* A file of the repository (tests run from its root), malloc'd; fails the test when unreadable. */
 char *ts_test_read_file(const char *path);
 /* Create the real bot's 48 tables (fixtures/real-schema) in the store at url. */
