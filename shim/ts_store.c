@@ -468,6 +468,75 @@ int ts_store_rollback(ts_store *s, ts_error *err)
     return ts_store_exec(s, "ROLLBACK", NULL, 0, NULL, err);
 }
 
+static int begin_read(ts_store *s, ts_error *err)
+{
+    if (s->conn->in_txn)
+        return ts_fail(err, TS_E_INTERNAL,
+                       "store %s: a transaction is already open on this connection", s->url.display);
+    if (ts_store_exec(s, s->url.engine == TS_ENGINE_PG
+                             ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN",
+                      NULL, 0, NULL, err))
+        return -1;
+    s->conn->in_txn = 1;
+    return 0;
+}
+
+/* SQLite takes a read lock at a transaction's first read, not at BEGIN. */
+static int sqlite_read_lock(ts_store *s, int *wal, ts_error *err)
+{
+    char sql[TS_QNAME_MAX + 64], mode[16] = "";
+    int64_t n;
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM \"%s\".sqlite_master", s->schema);
+    if (ts_store_query_int(s, sql, NULL, 0, &n, err) < 0)
+        return -1;
+    snprintf(sql, sizeof sql, "PRAGMA \"%s\".journal_mode", s->schema);
+    if (ts_store_query_text(s, sql, NULL, 0, mode, sizeof mode, err) < 0)
+        return -1;
+    *wal = strcmp(mode, "wal") == 0;
+    return 0;
+}
+
+int ts_store_read_together(ts_store *a, ts_store *b, int *consistent, ts_error *err)
+{
+    int wal_a = 1, wal_b = 1;
+    char snap[64] = "", sql[128];
+    *consistent = 0;
+    if (a->conn == b->conn)
+        return ts_fail(err, TS_E_INTERNAL, "ts_store_read_together needs two connections");
+    if (begin_read(a, err))
+        return -1;
+    if (a->url.engine == TS_ENGINE_SQLITE && sqlite_read_lock(a, &wal_a, err))
+        goto fail;
+    if (a->url.engine == TS_ENGINE_PG && b->url.engine == TS_ENGINE_PG &&
+        ts_store_query_text(a, "SELECT pg_export_snapshot()", NULL, 0, snap, sizeof snap, err) < 0)
+        goto fail;
+    if (begin_read(b, err))
+        goto fail;
+    if (b->url.engine == TS_ENGINE_SQLITE) {
+        if (sqlite_read_lock(b, &wal_b, err))
+            goto fail;
+        /* Rollback journals: a writer of both files needs both exclusive locks to
+           commit, and a's read lock holds since before b's: b sees what a sees. */
+        *consistent = a->url.engine == TS_ENGINE_SQLITE && !wal_a && !wal_b;
+    } else if (snap[0] && strspn(snap, "0123456789ABCDEF-") == strlen(snap)) {
+        /* Another database's snapshot is refused: then each reads its own. */
+        snprintf(sql, sizeof sql, "SET TRANSACTION SNAPSHOT '%s'", snap);
+        ts_error ignored;
+        if (ts_store_exec(b, sql, NULL, 0, NULL, &ignored) == 0) {
+            *consistent = 1;
+        } else {
+            ts_store_rollback(b, NULL);
+            if (begin_read(b, err))
+                goto fail;
+        }
+    }
+    return 0;
+fail:
+    ts_store_rollback(b, NULL);
+    ts_store_rollback(a, NULL);
+    return -1;
+}
+
 static int savepoint_cmd(ts_store *s, const char *verb, const char *name, ts_error *err)
 {
     char q[TS_IDENT_MAX + 3], sql[128];

@@ -122,6 +122,17 @@ int ts_store_begin(ts_store *s, ts_error *err);
 int ts_store_commit(ts_store *s, ts_error *err);
 int ts_store_rollback(ts_store *s, ts_error *err);
 /*
+ * Open read-only transactions on a and b (two connections) that see one
+ * moment of both where the engines allow it, *consistent then 1: two SQLite
+ * files with rollback journals (a's read lock is taken first and held, and a
+ * writer of both files cannot commit without it), or two PostgreSQL
+ * connections to one database (b imports a's exported snapshot). Otherwise
+ * (WAL, two servers, mixed engines) each sees its own latest state. End both
+ * with ts_store_rollback. A SQLite writer of both files waits while they are
+ * open: keep them short.
+ */
+int ts_store_read_together(ts_store *a, ts_store *b, int *consistent, ts_error *err);
+/*
  * Run one last statement of the open transaction and commit it: on PostgreSQL
  * both go out together (pipeline mode), so the statement costs no round trip
  * of its own. On failure of either, nothing of the transaction is committed

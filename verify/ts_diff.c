@@ -333,10 +333,20 @@ static void *page_thread(void *arg)
     return NULL;
 }
 
+/*
+ * Both pages are read in transactions that see one moment of both stores where
+ * the engines allow (ts_store_read_together): a unit of work the bot commits
+ * to both between the two reads would otherwise show as a row missing on one
+ * side while live traffic runs. One chunk at a time, so a SQLite writer waits
+ * for one chunk's reading at most.
+ */
 static int pages(table_run *tr, ts_error *err)
 {
     page_job lj = {&tr->L, &tr->after, 0, {0}};
     pthread_t t;
+    int consistent;
+    if (ts_store_read_together(tr->L.s, tr->N.s, &consistent, err))
+        return -1;
     int threaded = pthread_create(&t, NULL, page_thread, &lj) == 0;
     if (!threaded)
         page_thread(&lj);
@@ -344,6 +354,8 @@ static int pages(table_run *tr, ts_error *err)
                            tr->after.len, err);
     if (threaded)
         pthread_join(t, NULL);
+    ts_store_rollback(tr->N.s, NULL);
+    ts_store_rollback(tr->L.s, NULL);
     if (lj.rc) {
         *err = lj.err;
         return -1;

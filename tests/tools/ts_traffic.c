@@ -24,7 +24,9 @@
  * SIGINT; --preload N queues N updates at once and ends when the bot has
  * confirmed them all (the benchmark's mode). On exit it prints a summary
  * (updates sent, replies received, errors, rate); --replies FILE also writes
- * every reply, one per line, so two runs can be compared.
+ * every reply, one per line, so two runs can be compared. SIGUSR1 stops the
+ * traffic but keeps serving until the bot has confirmed every update sent
+ * (at most 60 s), then exits the same way: a fault campaign's quiet end.
  */
 #include <cJSON.h>
 #include <curl/curl.h>
@@ -79,8 +81,9 @@ static struct {
     long long first_poll_ms, last_confirm_ms;
 } g = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
-static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t stopping, draining;
 static void on_stop(int sig) { (void)sig, stopping = 1; }
+static void on_drain(int sig) { (void)sig, draining = 1; }
 
 static long long now_ms(void)
 {
@@ -381,6 +384,20 @@ static void run_reactions(CURL *c)
     }
 }
 
+/* Serve until the bot confirmed every update sent, or until `until`. */
+static void drain(CURL *c, long long until)
+{
+    while (!stopping && now_ms() < until) {
+        pthread_mutex_lock(&g.mu);
+        int done = g.confirmed >= g.sent;
+        pthread_mutex_unlock(&g.mu);
+        if (done)
+            break;
+        run_reactions(c);
+        sleep_ms(1);
+    }
+}
+
 static int usage(void)
 {
     fprintf(stderr, "usage: ts-traffic --token T [--token T2 ...] [--port P] [--users N] "
@@ -454,6 +471,8 @@ int main(int argc, char **argv)
     sigemptyset(&act.sa_mask);
     sigaction(SIGTERM, &act, NULL);
     sigaction(SIGINT, &act, NULL);
+    act.sa_handler = on_drain;
+    sigaction(SIGUSR1, &act, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -466,17 +485,9 @@ int main(int argc, char **argv)
     if (g.preload > 0) {   /* everything at once; done when the bot confirmed it all */
         for (; made < g.preload; made++, k = (k + 1) % g.nbots, u = k == 0 ? (u + 1) % g.users : u)
             step_user(&g.bots[k], u);
-        while (!stopping && now_ms() < end) {
-            pthread_mutex_lock(&g.mu);
-            int done = g.confirmed >= g.sent;
-            pthread_mutex_unlock(&g.mu);
-            if (done)
-                break;
-            run_reactions(c);
-            sleep_ms(1);
-        }
+        drain(c, end);
     } else {
-        while (!stopping && now_ms() < end && (g.count == 0 || made < g.count)) {
+        while (!stopping && !draining && now_ms() < end && (g.count == 0 || made < g.count)) {
             long long due = start + made * 1000 / g.rate;
             if (now_ms() < due) {
                 run_reactions(c);
@@ -488,6 +499,8 @@ int main(int argc, char **argv)
             if ((k = (k + 1) % g.nbots) == 0)
                 u = (u + 1) % g.users;
         }
+        if (draining)
+            drain(c, now_ms() + 60000);
         run_reactions(c);
         sleep_ms(500);   /* the last replies */
     }
