@@ -233,6 +233,15 @@ const char *ts_store_engine_name(const ts_store *s) { return s->conn->drv->name;
 
 int ts_store_server_version(const ts_store *s) { return s->conn->drv->server_version(s->conn); }
 const char *ts_store_url(const ts_store *s) { return s->url.display; }
+
+const char *ts_url_mask(const char *url, char *out, size_t n)
+{
+    char *masked = mask_password(url);
+    /* Out of memory: show nothing of it rather than the secret. */
+    snprintf(out, n, "%s", masked ? masked : "****");
+    free(masked);
+    return out;
+}
 const char *ts_store_schema(const ts_store *s) { return s->schema; }
 
 int ts_ident_valid(const char *name)

@@ -62,6 +62,8 @@ const char *ts_store_engine_name(const ts_store *s);
 int ts_store_server_version(const ts_store *s);
 /* The URL with any password masked: safe for logs and reports. */
 const char *ts_store_url(const ts_store *s);
+/* Any URL (of a store not opened) masked the same way into out[n]; returns out. */
+const char *ts_url_mask(const char *url, char *out, size_t n);
 /* Schema for PostgreSQL (default "public"), attached alias or "main" for SQLite. */
 const char *ts_store_schema(const ts_store *s);
 

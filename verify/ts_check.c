@@ -166,6 +166,13 @@ static int fks_within_bot(const ts_table *t, const ts_catalog_table *c, ts_vinv 
     return 0;
 }
 
+/* The table's increment is at a stage without its new tables (ts_vstage.h). */
+static int skipped(const ts_vreport *r, const ts_manifest *m, const char *table)
+{
+    const ts_increment *inc = ts_manifest_owner(m, table);
+    return inc != NULL && ts_vreport_skipped(r, inc->id) != NULL;
+}
+
 static int tenant_table(ts_store *nw, const ts_table *t, const char *bots_type, ts_vreport *r,
                         ts_error *err)
 {
@@ -197,8 +204,8 @@ static int tenant_table(ts_store *nw, const ts_table *t, const char *bots_type, 
 
 /* Shared tables become Citus reference tables; a reference table may not
    reference a distributed one. */
-static int reference_tables(ts_store *nw, ts_vreport *r, char *bots_type, size_t n,
-                            ts_error *err)
+static int reference_tables(ts_store *nw, const ts_manifest *m, ts_vreport *r, char *bots_type,
+                            size_t n, ts_error *err)
 {
     const ts_schema *sc = ts_schema_new();
     char list[96] = "reference tables:";
@@ -210,7 +217,7 @@ static int reference_tables(ts_store *nw, ts_vreport *r, char *bots_type, size_t
         const ts_table *t = &sc->tables[i];
         ts_catalog_table c;
         int exists;
-        if (t->tenant)
+        if (t->tenant || skipped(r, m, t->name))
             continue;
         if (ts_check_catalog_read(nw, t->name, &c, &exists, err))
             return -1;
@@ -322,7 +329,10 @@ static int sequences_above_legacy(ts_store *legacy, ts_store *nw, const ts_manif
             char qt[TS_QNAME_MAX], sql[TS_QNAME_MAX + 48];
             int64_t max, seq;
             int exists, missing;
-            if (lc == NULL || nc == NULL || nc->type != TS_COL_ID)
+            const ts_vinc *vi = ts_vreport_find_inc(r, inc->id);
+            /* Contracted: legacy is retired and gets no id any more. */
+            if (lc == NULL || nc == NULL || nc->type != TS_COL_ID ||
+                (vi && (vi->skipped[0] || vi->stage == TS_STAGE_CONTRACTED)))
                 continue;
             if (ts_store_table_exists(nw, tm->target->name, &exists, err))
                 return -1;
@@ -392,12 +402,14 @@ int ts_check_run(ts_store *legacy, ts_store *nw, const ts_manifest *m, const ts_
 {
     const ts_schema *sc = ts_schema_new();
     char bots_type[32] = "";
-    if (reference_tables(nw, r, bots_type, sizeof bots_type, err))
+    if (reference_tables(nw, m, r, bots_type, sizeof bots_type, err))
         return -1;
     for (int i = 0; i < sc->ntables; i++)
-        if (sc->tables[i].tenant && tenant_table(nw, &sc->tables[i], bots_type, r, err))
+        if (sc->tables[i].tenant && !skipped(r, m, sc->tables[i].name) &&
+            tenant_table(nw, &sc->tables[i], bots_type, r, err))
             return -1;
-    if (one_master_bot(nw, m, r, err) || sequences_above_legacy(legacy, nw, m, r, err) ||
+    if ((!skipped(r, m, "bots") && one_master_bot(nw, m, r, err)) ||
+        sequences_above_legacy(legacy, nw, m, r, err) ||
         journal_not_stuck(nw, "new", o->journal_max_age, r, err) ||
         journal_not_stuck(legacy, "legacy", o->journal_max_age, r, err))
         return -1;

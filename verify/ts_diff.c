@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ts_log.h"
 #include "ts_rowjson.h"
@@ -300,7 +301,37 @@ typedef struct table_run {
     ts_vside L, N;
     chunk ch;
     ts_buf after, hi, keytext;
+    double t0;             /* when this run started the table (monotonic seconds) */
+    int64_t rows0;         /* rows done before (a resumed table) */
 } table_run;
+
+static double mono_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Rows of the larger side: what a table's progress is measured in. */
+static int64_t rows_of(int64_t legacy, int64_t fresh) { return legacy > fresh ? legacy : fresh; }
+
+/* The progress line on a terminal: rewritten in place, ended when the table is. */
+static void progress(const table_run *tr, int final)
+{
+    const ts_vtable *t = tr->ch.t;
+    int64_t total = rows_of(t->count_legacy, t->count_new), done = rows_of(t->c.legacy, t->c.fresh);
+    double secs = mono_seconds() - tr->t0;
+    double rate = secs > 0 ? (double)(done - tr->rows0) / secs : 0;
+    int64_t left = total > done ? total - done : 0;
+    char eta[32] = "?";
+    if (rate > 0 || left == 0)
+        snprintf(eta, sizeof eta, "%llds", (long long)(rate > 0 ? (double)left / rate : 0));
+    fprintf(stderr, "\r%s %-22s %lld/%lld rows %3d%% %.0f rows/s ETA %s   %s", t->increment,
+            t->target, (long long)done, (long long)total,
+            total ? (int)(100 * (done < total ? done : total) / total) : 100, rate, eta,
+            final ? "\n" : "");
+    fflush(stderr);
+}
 
 static void table_run_free(table_run *tr)
 {
@@ -364,7 +395,8 @@ static int pages(table_run *tr, ts_error *err)
 }
 
 /* Run chunks until the table ends (1) or the run's chunk budget does (0). */
-static int chunks(table_run *tr, const ts_vplan *p, ts_vlog *lg, int64_t *budget, ts_error *err)
+static int chunks(table_run *tr, const ts_vplan *p, const ts_diff_opts *o, ts_vlog *lg,
+                  int64_t *budget, ts_error *err)
 {
     ts_vtable *t = tr->ch.t;
     for (;;) {
@@ -398,6 +430,8 @@ static int chunks(table_run *tr, const ts_vplan *p, ts_vlog *lg, int64_t *budget
             return ts_fail(err, TS_E_NOMEM, "out of memory comparing a chunk");
         if (ts_vlog_chunk(lg, t, tr->keytext.s, &tr->ch.c, tr->ch.diffs.s, err))
             return -1;
+        if (o->tty)
+            progress(tr, 0);
         if (*budget > 0)
             --*budget;
         if (hi == NULL)
@@ -426,18 +460,26 @@ static int diff_table(ts_store *legacy, ts_store *nw, const ts_tmap *tm, const t
         ts_vside_open(&tr.N, &p, nw, 0, o->chunk, err) || load_watermark(nw, &p, &tr.L, err) ||
         (t->after != NULL && strcmp(t->after, "null") != 0 && resume_point(t, &p, &tr.after, err)))
         goto fail;
-    int rc = chunks(&tr, &p, lg, budget, err);
+    tr.t0 = mono_seconds();
+    tr.rows0 = rows_of(t->c.legacy, t->c.fresh);
+    int rc = chunks(&tr, &p, o, lg, budget, err);
     if (rc < 0)
         goto fail;
+    t->seconds += mono_seconds() - tr.t0;
+    if (o->tty)
+        progress(&tr, 1);
     if (rc == 1) {
         t->done = 1;
         if (ts_vlog_done(lg, t, err))
             goto fail;
-        ts_log(TS_LOG_INFO, "diff_table", "increment=%s table=%s legacy=%lld new=%lld "
-               "missing=%lld extra=%lld changed=%lld pending=%lld", t->increment, t->target,
-               (long long)t->c.legacy, (long long)t->c.fresh,
-               (long long)t->c.kinds[TS_DK_MISSING], (long long)t->c.kinds[TS_DK_EXTRA],
-               (long long)t->c.kinds[TS_DK_CHANGED], (long long)t->c.kinds[TS_DK_PENDING]);
+        if (!o->tty)
+            ts_log(TS_LOG_INFO, "diff_table", "increment=%s table=%s legacy=%lld new=%lld "
+                   "missing=%lld extra=%lld changed=%lld pending=%lld seconds=%.3f "
+                   "rows_per_s=%.0f", t->increment, t->target, (long long)t->c.legacy,
+                   (long long)t->c.fresh, (long long)t->c.kinds[TS_DK_MISSING],
+                   (long long)t->c.kinds[TS_DK_EXTRA], (long long)t->c.kinds[TS_DK_CHANGED],
+                   (long long)t->c.kinds[TS_DK_PENDING], t->seconds,
+                   t->seconds > 0 ? (double)rows_of(t->c.legacy, t->c.fresh) / t->seconds : 0);
     }
     table_run_free(&tr);
     return 0;
@@ -453,7 +495,7 @@ int ts_diff_run(ts_store *legacy, ts_store *nw, const ts_increment *const *incs,
 {
     int64_t budget = o->max_chunks > 0 ? o->max_chunks : -1;
     for (int i = 0; i < ninc; i++)
-        for (int k = 0; k < incs[i]->ntmaps; k++) {
+        for (int k = 0; k < incs[i]->ntmaps && !ts_vreport_skipped(r, incs[i]->id); k++) {
             const ts_tmap *tm = &incs[i]->tmaps[k];
             if (diff_table(legacy, nw, tm, o, r, lg, &budget, err))
                 return -1;

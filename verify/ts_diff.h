@@ -34,6 +34,8 @@
 typedef struct ts_diff_opts {
     int chunk;            /* rows per chunk and side */
     int64_t max_chunks;   /* stop after this many chunks in this run; 0: no limit */
+    int tty;              /* stderr is a terminal: a progress line (rows/s, ETA) on it per
+                             chunk; otherwise one ts_log line per table */
 } ts_diff_opts;
 
 /*
@@ -47,7 +49,8 @@ int ts_diff_select(const ts_manifest *m, const char *const *ids, int nids,
 /*
  * Diff the increments into r, logging to lg (which r->log should point at so
  * renderers find every difference). Tables already done in a replayed log are
- * skipped; a table left part way continues after its last chunk.
+ * skipped; a table left part way continues after its last chunk. Increments r
+ * says are skipped at their stage (ts_vreport_skipped) are not read at all.
  */
 int ts_diff_run(ts_store *legacy, ts_store *nw, const ts_increment *const *incs, int ninc,
                 const ts_diff_opts *o, ts_vreport *r, ts_vlog *lg, ts_error *err);

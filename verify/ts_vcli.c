@@ -6,14 +6,17 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ts_canary.h"
 #include "ts_check.h"
 #include "ts_conform.h"
 #include "ts_diff.h"
+#include "ts_log.h"
 #include "ts_manifest.h"
 #include "ts_version.h"
+#include "ts_vstage.h"
 
 const char ts_verify_usage[] =
     "usage: ts-verify [OPTIONS] COMMAND [ARGS]\n"
@@ -51,10 +54,15 @@ const char ts_verify_usage[] =
     "\n"
     "  --help, --version\n"
     "\n"
+    "Increments at a stage without the tables a command needs (legacy: no new\n"
+    "tables yet; contracted, for diff: legacy retired) are skipped and named in\n"
+    "every report.\n"
+    "\n"
     "Exit codes: 0 clean; 1 differences or violations found (or a diff stopped by\n"
-    "--max-chunks, or diff and check refused a legacy store with tables or columns\n"
-    "the manifest does not account for: nothing is clean that was not compared);\n"
-    "2 usage or configuration error; 3 a store is unreachable.\n";
+    "--max-chunks, diff and check refused a legacy store with tables or columns\n"
+    "the manifest does not account for, an increment named on the command line was\n"
+    "skipped at its stage, or a diff compared nothing at all: nothing is clean that\n"
+    "was not compared); 2 usage or configuration error; 3 a store is unreachable.\n";
 
 typedef struct vargs {
     const char *command;
@@ -262,8 +270,11 @@ static int run(const vargs *a, ts_vreport *r, FILE *out, ts_error *err)
     ts_manifest *m = NULL;
     ts_store *legacy = NULL, *nw = NULL;
     ts_vlog lg = {0};
+    struct timespec t0, t1;
     int rc = -1;
 
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ts_time_now(r->started);
     if ((a->manifest ? ts_manifest_load_file(a->manifest, &m, err)
                      : ts_manifest_load_default(&m, err))) {
         err->code = err->code == TS_E_NOMEM ? TS_E_NOMEM : TS_E_USAGE;
@@ -282,12 +293,20 @@ static int run(const vargs *a, ts_vreport *r, FILE *out, ts_error *err)
        does not know would be data no one compared (ts_conform.h). */
     if (!canary && ts_conform_require(legacy, nw, m, err))
         goto done;
+    /* Stages decide what each command can look at (ts_vstage.h). */
+    if (ts_vstage_load(r, nw, m, err))
+        goto done;
+    for (int i = 0; i < a->nids; i++)
+        ts_vstage_named(r, a->ids[i]);
     if (strcmp(a->command, "diff") == 0)
         rc = run_diff(a, legacy, nw, m, r, &lg, err);
     else if (strcmp(a->command, "check") == 0)
         rc = ts_check_run(legacy, nw, m, &a->check, r, err);
     else
         rc = run_canary(a, nw, r, err);
+    ts_vstage_attribute(r, m);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    r->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (rc == 0)
         rc = render(a, r, out, err);
 done:
@@ -296,6 +315,31 @@ done:
     ts_store_close(nw);
     ts_manifest_free(m);
     return rc;
+}
+
+/* A Telegram bot token: digits, a colon, a long secret. */
+static int is_token(const char *s)
+{
+    size_t id = strspn(s, "0123456789");
+    return id > 0 && s[id] == ':' && strlen(s + id + 1) >= 20;
+}
+
+/* The command line for reports: passwords in URLs and tokens masked. */
+static void command_line(int argc, char **argv, char *out, size_t n)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (int i = 0; i < argc && len < n; i++) {
+        char masked[1024];
+        const char *eq = strncmp(argv[i], "--", 2) == 0 ? strchr(argv[i], '=') : NULL;
+        const char *val = eq ? eq + 1 : argv[i];
+        if (is_token(val))
+            ts_redact(val, masked, sizeof masked);
+        else
+            ts_url_mask(val, masked, sizeof masked);
+        len += (size_t)snprintf(out + len, n - len, "%s%.*s%s", i ? " " : "",
+                                eq ? (int)(val - argv[i]) : 0, argv[i], masked);
+    }
 }
 
 int ts_verify_main(int argc, char **argv, FILE *out, FILE *errout)
@@ -319,6 +363,8 @@ int ts_verify_main(int argc, char **argv, FILE *out, FILE *errout)
     /* Kept differences: what the text report prints, and the HTML page's first rows. */
     ts_vreport_init(&r, a.command, a.limit > 100 ? (int)(a.limit > 100000 ? 100000 : a.limit)
                                                  : 100);
+    command_line(argc, argv, r.cmdline, sizeof r.cmdline);
+    a.diff.tty = isatty(STDERR_FILENO);
     int rc = run(&a, &r, out, &err);
     int code = rc == 0 ? (ts_vreport_clean(&r) ? TS_VEXIT_CLEAN : TS_VEXIT_DIFF)
                : err.code == TS_E_CONN   ? TS_VEXIT_UNREACHABLE
@@ -326,6 +372,13 @@ int ts_verify_main(int argc, char **argv, FILE *out, FILE *errout)
                                          : TS_VEXIT_USAGE;
     if (rc != 0)
         fprintf(errout, "ts-verify %s: %s\n", a.command, err.msg);
+    for (int i = 0; rc == 0 && i < r.nincs; i++)
+        if (r.incs[i].named && r.incs[i].skipped[0])
+            fprintf(errout, "ts-verify %s: increment %s was not compared: %s (exit 1: what was "
+                    "asked for was not verified)\n", a.command, r.incs[i].id, r.incs[i].skipped);
+    if (rc == 0 && ts_vreport_nothing_compared(&r))
+        fprintf(errout, "ts-verify %s: nothing compared: every increment is at a stage without "
+                "the tables a diff needs\n", a.command);
     ts_vreport_free(&r);
     return code;
 }

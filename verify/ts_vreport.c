@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ts_buf.h"
+#include "ts_version.h"
 #include "ts_vlog.h"
 
 static const char *const kind_names[TS_DK_COUNT] = {"missing", "extra", "changed", "pending"};
@@ -37,6 +38,7 @@ void ts_vreport_free(ts_vreport *r)
         free_strings(r->invs[i].violations, r->invs[i].nviolations);
     free(r->tables);
     free(r->invs);
+    free(r->incs);
     memset(r, 0, sizeof *r);
 }
 
@@ -107,15 +109,54 @@ int ts_vinv_violation(ts_vinv *inv, ts_error *err, const char *fmt, ...)
     return 0;
 }
 
+ts_vinc *ts_vreport_add_inc(ts_vreport *r, const char *id, const char *name, ts_stage stage,
+                            int ntables, const char *skipped)
+{
+    ts_vinc *v = realloc(r->incs, (size_t)(r->nincs + 1) * sizeof *v);
+    if (v == NULL)
+        return NULL;
+    r->incs = v;
+    v = &r->incs[r->nincs++];
+    memset(v, 0, sizeof *v);
+    snprintf(v->id, sizeof v->id, "%s", id);
+    snprintf(v->name, sizeof v->name, "%s", name);
+    snprintf(v->skipped, sizeof v->skipped, "%s", skipped ? skipped : "");
+    v->stage = stage;
+    v->ntables = ntables;
+    return v;
+}
+
+const ts_vinc *ts_vreport_find_inc(const ts_vreport *r, const char *id)
+{
+    for (int i = 0; i < r->nincs; i++)
+        if (strcmp(r->incs[i].id, id) == 0)
+            return &r->incs[i];
+    return NULL;
+}
+
+const char *ts_vreport_skipped(const ts_vreport *r, const char *id)
+{
+    const ts_vinc *v = ts_vreport_find_inc(r, id);
+    return v && v->skipped[0] ? v->skipped : NULL;
+}
+
 static int64_t differences(const ts_vtable *t)
 {
     return t->c.kinds[TS_DK_MISSING] + t->c.kinds[TS_DK_EXTRA] + t->c.kinds[TS_DK_CHANGED];
 }
 
+int ts_vreport_nothing_compared(const ts_vreport *r)
+{
+    return strcmp(r->command, "diff") == 0 && r->ntables == 0;
+}
+
 int ts_vreport_clean(const ts_vreport *r)
 {
-    if (r->stopped)
+    if (r->stopped || ts_vreport_nothing_compared(r))
         return 0;
+    for (int i = 0; i < r->nincs; i++)
+        if (r->incs[i].named && r->incs[i].skipped[0])
+            return 0;
     for (int i = 0; i < r->ntables; i++)
         if (differences(&r->tables[i]) > 0)
             return 0;
@@ -178,10 +219,20 @@ static void table_title(FILE *out, const ts_vtable *t)
         fprintf(out, "%s %s -> %s", t->increment, t->legacy, t->target);
 }
 
+static int inv_failed_first(const ts_vinv *v, int pass) { return pass == 0 ? !v->ok : v->ok; }
+
 int ts_vreport_text(const ts_vreport *r, FILE *out, int64_t limit, ts_error *err)
 {
     int64_t shown = 0, total = 0, bad_tables = 0, violations = 0;
+    int skipped = 0;
     fprintf(out, "ts-verify %s: legacy %s, new %s\n", r->command, r->legacy_url, r->new_url);
+    for (int i = 0; i < r->nincs; i++) {
+        const ts_vinc *v = &r->incs[i];
+        if (v->skipped[0])
+            fprintf(out, "%s %s: skipped: %s%s\n", v->id, v->name, v->skipped,
+                    v->named ? " (named on the command line: NOT CLEAN)" : "");
+        skipped += v->skipped[0] != 0;
+    }
     for (int i = 0; i < r->ntables; i++) {
         const ts_vtable *t = &r->tables[i];
         int64_t n = differences(t);
@@ -203,18 +254,25 @@ int ts_vreport_text(const ts_vreport *r, FILE *out, int64_t limit, ts_error *err
     if (total > shown)
         fprintf(out, "(%lld of %lld rows listed: --json or --out FILE has every one)\n",
                 (long long)shown, (long long)total);
-    for (int i = 0; i < r->ninvs; i++) {
-        const ts_vinv *v = &r->invs[i];
-        fprintf(out, "%-4s %s %s\n", v->ok ? "ok" : "FAIL", v->name, v->subject);
-        for (int k = 0; k < v->nviolations; k++)
-            fprintf(out, "     - %s\n", v->violations[k]);
-        violations += v->nviolations;
-    }
+    /* FAILs first: what an operator must act on is at the top. */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < r->ninvs; i++) {
+            const ts_vinv *v = &r->invs[i];
+            if (!inv_failed_first(v, pass))
+                continue;
+            fprintf(out, "%-4s %s %s\n", v->ok ? "ok" : "FAIL", v->name, v->subject);
+            for (int k = 0; k < v->nviolations; k++)
+                fprintf(out, "     - %s\n", v->violations[k]);
+            violations += v->nviolations;
+        }
     if (r->stopped)
         fprintf(out, "STOPPED before the end (--max-chunks): continue with --resume\n");
-    fprintf(out, "result: %s (%lld table(s) differing, %lld violation(s))\n",
-            ts_vreport_clean(r) ? "clean" : "NOT CLEAN", (long long)bad_tables,
-            (long long)violations);
+    if (ts_vreport_nothing_compared(r))
+        fprintf(out, "result: nothing compared (%d increment(s) skipped): NOT CLEAN\n", skipped);
+    else
+        fprintf(out, "result: %s (%lld table(s) differing, %lld violation(s), %d increment(s) "
+                "skipped)\n", ts_vreport_clean(r) ? "clean" : "NOT CLEAN", (long long)bad_tables,
+                (long long)violations, skipped);
     if (ferror(out))
         return ts_fail(err, TS_E_IO, "writing the report failed");
     return 0;
@@ -250,8 +308,30 @@ int ts_vreport_json(const ts_vreport *r, FILE *out, ts_error *err)
     put_json_string(out, r->legacy_url);
     fprintf(out, ",\"new\":");
     put_json_string(out, r->new_url);
-    fprintf(out, ",\"clean\":%s,\"stopped\":%s,\"tables\":[", ts_vreport_clean(r) ? "true" : "false",
-            r->stopped ? "true" : "false");
+    fprintf(out, ",\"command_line\":");
+    put_json_string(out, r->cmdline);
+    fprintf(out, ",\"started\":");
+    put_json_string(out, r->started);
+    fprintf(out, ",\"seconds\":%.3f,\"version\":", r->seconds);
+    put_json_string(out, TS_VERSION);
+    fprintf(out, ",\"clean\":%s,\"nothing_compared\":%s,\"stopped\":%s,\"increments\":[",
+            ts_vreport_clean(r) ? "true" : "false",
+            ts_vreport_nothing_compared(r) ? "true" : "false", r->stopped ? "true" : "false");
+    for (int i = 0; i < r->nincs; i++) {
+        const ts_vinc *v = &r->incs[i];
+        fprintf(out, "%s{\"id\":", i ? "," : "");
+        put_json_string(out, v->id);
+        fprintf(out, ",\"name\":");
+        put_json_string(out, v->name);
+        fprintf(out, ",\"stage\":\"%s\",\"tables\":%d,\"named\":%s,\"skipped\":",
+                ts_stage_name(v->stage), v->ntables, v->named ? "true" : "false");
+        if (v->skipped[0])
+            put_json_string(out, v->skipped);
+        else
+            fputs("null", out);
+        fputs("}", out);
+    }
+    fprintf(out, "],\"tables\":[");
     for (int i = 0; i < r->ntables; i++) {
         const ts_vtable *t = &r->tables[i];
         fprintf(out, "%s{\"increment\":", i ? "," : "");
@@ -266,8 +346,9 @@ int ts_vreport_json(const ts_vreport *r, FILE *out, ts_error *err)
                 (long long)t->c.fresh, (long long)t->c.matching);
         for (int k = 0; k < TS_DK_COUNT; k++)
             fprintf(out, ",\"%s\":%lld", kind_names[k], (long long)t->c.kinds[k]);
-        fprintf(out, ",\"chunks\":%lld,\"chunks_differing\":%lld,\"differences\":[",
-                (long long)t->c.chunks, (long long)t->c.chunks_differing);
+        fprintf(out, ",\"chunks\":%lld,\"chunks_differing\":%lld,\"seconds\":%.3f,"
+                "\"differences\":[", (long long)t->c.chunks, (long long)t->c.chunks_differing,
+                t->seconds);
         list_ctx l = {out, 0};
         if (r->log != NULL) {
             if (ts_vlog_each_diff(r->log, t->increment, t->target, put_diff, &l, err))
@@ -285,6 +366,8 @@ int ts_vreport_json(const ts_vreport *r, FILE *out, ts_error *err)
         put_json_string(out, v->name);
         fprintf(out, ",\"subject\":");
         put_json_string(out, v->subject);
+        fprintf(out, ",\"increment\":");
+        put_json_string(out, v->increment);
         fprintf(out, ",\"ok\":%s,\"violations\":[", v->ok ? "true" : "false");
         for (int k = 0; k < v->nviolations; k++) {
             fputs(k ? "," : "", out);

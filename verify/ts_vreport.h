@@ -21,6 +21,8 @@
 #include <stdio.h>
 
 #include "ts_error.h"
+#include "ts_stage.h"
+#include "ts_value.h"
 
 struct ts_vlog;
 
@@ -39,6 +41,7 @@ typedef struct ts_vtable {
     int64_t count_legacy, count_new;   /* the counts taken first */
     ts_vcount c;
     int done;                      /* compared to the end */
+    double seconds;                /* time spent comparing it (this run) */
     char *after;                   /* resumed: the last key done (ts_rowjson), or NULL */
     char **first;                  /* the first differences, JSON text */
     int nfirst;
@@ -47,14 +50,34 @@ typedef struct ts_vtable {
 typedef struct ts_vinv {
     char name[48];          /* "no_null_bot_id", "pk_includes_bot_id", ... */
     char subject[96];       /* the table, sequence or "store" it was checked on */
+    char increment[24];     /* the increment owning the subject table, "" for none */
     int ok;
     char **violations;
     int nviolations;
 } ts_vinv;
 
+/*
+ * A data increment as the run saw it: its stage (from the new store's control
+ * plane) and, when the command could not compare it at that stage, why
+ * (ts_vstage.h). named: given on the command line, so not comparing it is a
+ * failure, not a note.
+ */
+typedef struct ts_vinc {
+    char id[24], name[64];
+    ts_stage stage;
+    int ntables;                /* tables it maps */
+    char skipped[160];          /* "" when compared */
+    int named;
+} ts_vinc;
+
 typedef struct ts_vreport {
     const char *command;        /* "diff", "check", "canary" */
     char legacy_url[512], new_url[512];   /* passwords masked */
+    char cmdline[2048];         /* the command line, secrets masked ("" unknown) */
+    char started[TS_TIME_MAX];  /* when the run started (UTC), "" unknown */
+    double seconds;             /* how long it ran */
+    ts_vinc *incs;              /* empty when stages were not read (library use) */
+    int nincs;
     ts_vtable *tables;
     int ntables;
     ts_vinv *invs;
@@ -78,8 +101,23 @@ ts_vinv *ts_vreport_inv(ts_vreport *r, const char *name, const char *subject);
 int ts_vinv_violation(ts_vinv *inv, ts_error *err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* 1 when nothing differs and every invariant holds (pending rows are not differences). */
+/* Record an increment's stage; skipped NULL when the command compares it. */
+ts_vinc *ts_vreport_add_inc(ts_vreport *r, const char *id, const char *name, ts_stage stage,
+                            int ntables, const char *skipped);
+/* The increment's entry, NULL when its stage was not read. */
+const ts_vinc *ts_vreport_find_inc(const ts_vreport *r, const char *id);
+/* Why increment id is not compared in this run, NULL when it is (or unknown). */
+const char *ts_vreport_skipped(const ts_vreport *r, const char *id);
+
+/*
+ * 1 when the run is clean: nothing differs, every invariant holds (pending
+ * rows are not differences), and nothing that had to be compared was left
+ * out: a diff stopped early, an increment named on the command line that was
+ * skipped, a diff that compared no table at all.
+ */
 int ts_vreport_clean(const ts_vreport *r);
+/* A diff that compared no table (every increment skipped). */
+int ts_vreport_nothing_compared(const ts_vreport *r);
 
 const char *ts_vkind_name(int kind);
 
@@ -87,7 +125,7 @@ const char *ts_vkind_name(int kind);
 int ts_vreport_text(const ts_vreport *r, FILE *out, int64_t limit, ts_error *err);
 /* The complete report as one JSON document, every difference included. */
 int ts_vreport_json(const ts_vreport *r, FILE *out, ts_error *err);
-/* JUnit XML: a testcase per table and per invariant. */
+/* JUnit XML: a testcase per table, per invariant and per skipped increment. */
 int ts_vreport_junit(const ts_vreport *r, FILE *out, ts_error *err);
 /* One standalone HTML page: inline CSS, no scripts. */
 int ts_vreport_html(const ts_vreport *r, FILE *out, ts_error *err);

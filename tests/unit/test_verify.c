@@ -24,10 +24,12 @@
 #include "ts_control.h"
 #include "ts_diff.h"
 #include "ts_gen.h"
+#include "ts_mig.h"
 #include "ts_rowjson.h"
 #include "ts_schema.h"
 #include "ts_vcli.h"
 #include "ts_test.h"
+#include "ts_version.h"
 
 #define MASTER 1
 #define USERS 60
@@ -916,11 +918,35 @@ static void cli_configuration_is_2(void **state)
     assert_null(strstr(c.err, "wr0ngpw"));
 }
 
+/* The control plane, every data increment at dual_write but `back`, which is
+   rolled back to legacy as ts-migrate does it: its new tables dropped. */
+static void stages(pair *pr, const char *back)
+{
+    ts_error err;
+    ok(ts_control_init(pr->legacy, pr->nw, pr->m, &err), &err);
+    for (int i = 0; i < ts_manifest_count(pr->m); i++) {
+        const ts_increment *inc = ts_manifest_at(pr->m, i);
+        if (inc->kind == TS_INC_DATA && (back == NULL || strcmp(inc->id, back) != 0))
+            ts_test_set_stage(pr->nt.url, inc->id, "dual_write");
+    }
+    if (back == NULL)
+        return;
+    const ts_increment *inc = ts_manifest_find(pr->m, back);
+    const char *names[16];
+    /* Made in dependency order: dropped the other way round. */
+    for (int n = ts_mig_tables(inc, 0, names, 16); n-- > 0;) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "DROP TABLE %s", names[n]);
+        exec(pr->nw, sql, NULL, 0);
+    }
+}
+
 static void cli_on_a_pair(void **state)
 {
     PAIR();
     static cli c;
     char bad[512], html[512], junit[512];
+    stages(pr, NULL);
     ts_test_temp_path(bad, sizeof bad, ".json");
     ts_test_temp_path(html, sizeof html, ".html");
     ts_test_temp_path(junit, sizeof junit, ".xml");
@@ -979,6 +1005,137 @@ static void cli_on_a_pair(void **state)
     unlink(junit);
 }
 
+static void read_file(const char *path, char *buf, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    buf[fread(buf, 1, n - 1, f)] = '\0';
+    fclose(f);
+}
+
+/* An integer attribute of the first <elem ...> of an XML text, -1 when absent. */
+static int xml_attr(const char *xml, const char *elem, const char *name)
+{
+    char open[64], key[64];
+    snprintf(open, sizeof open, "<%s ", elem);
+    snprintf(key, sizeof key, " %s=\"", name);
+    const char *e = strstr(xml, open), *end = e ? strchr(e, '>') : NULL;
+    const char *a = e ? strstr(e, key) : NULL;
+    return a && a < end ? atoi(a + strlen(key)) : -1;
+}
+
+/* Tables of the manifest's data increments but one. */
+static int tables_but(const pair *pr, const char *id)
+{
+    int n = 0;
+    for (int i = 0; i < ts_manifest_count(pr->m); i++)
+        if (strcmp(ts_manifest_at(pr->m, i)->id, id) != 0)
+            n += ts_manifest_at(pr->m, i)->ntmaps;
+    return n;
+}
+
+/* Payments (3.3) back at legacy, the others further: every command still runs,
+   says what it skipped, and writes every report. */
+static void cli_with_an_increment_at_legacy(void **state)
+{
+    PAIR();
+    static cli c;
+    static char page[262144];
+    char html[512], junit[512], json[512];
+    const char *skip = "3.3 payments: skipped: at legacy, its new tables do not exist yet";
+    ts_test_temp_path(html, sizeof html, ".html");
+    ts_test_temp_path(junit, sizeof junit, ".xml");
+    ts_test_temp_path(json, sizeof json, ".json");
+    raise_floors(pr);
+    stages(pr, "3.3");
+    /* The second --legacy wins: the first puts a password on the command line. */
+    const char *diff[] = {"--legacy", "postgresql://qa:s3cr3tpw@db.invalid/bot", "--legacy",
+                          pr->lt.url, "--new", pr->nt.url, "--html", html, "--junit", junit,
+                          "--out", json, "diff", NULL};
+    run_cli(&c, diff);
+    assert_int_equal(c.code, 0);
+    assert_non_null(strstr(c.out, skip));
+    assert_non_null(strstr(c.out, "result: clean"));
+    assert_non_null(strstr(c.out, "1 increment(s) skipped"));
+
+    read_file(json, page, sizeof page);
+    cJSON *j = cJSON_Parse(page), *inc;
+    assert_non_null(j);
+    int found = 0;
+    cJSON_ArrayForEach(inc, cJSON_GetObjectItem(j, "increments"))
+    {
+        const cJSON *sk = cJSON_GetObjectItem(inc, "skipped");
+        if (strcmp(cJSON_GetObjectItem(inc, "id")->valuestring, "3.3") == 0) {
+            found = 1;
+            assert_true(cJSON_IsString(sk));
+            assert_string_equal(cJSON_GetObjectItem(inc, "stage")->valuestring, "legacy");
+        } else {
+            assert_true(cJSON_IsNull(sk));
+        }
+    }
+    assert_true(found);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "clean")));
+    cJSON_Delete(j);
+
+    int tables = tables_but(pr, "3.3");
+    read_file(junit, page, sizeof page);
+    static const char *const suites[] = {"testsuites", "testsuite"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(xml_attr(page, suites[i], "tests"), tables + 1);
+        assert_int_equal(xml_attr(page, suites[i], "failures"), 0);
+        assert_int_equal(xml_attr(page, suites[i], "errors"), 0);
+        assert_int_equal(xml_attr(page, suites[i], "skipped"), 1);
+    }
+    assert_non_null(strstr(page, " timestamp=\""));
+    assert_non_null(strstr(page, "name=\"3.3 payments\"><skipped message=\"at legacy"));
+
+    /* One changed row: the report is not clean, and the differing table leads. */
+    set_col(pr, "users", "first_name", pick(pr, "users", "1 = 1"), ts_text("changed"));
+    run_cli(&c, diff);
+    assert_int_equal(c.code, 1);
+    read_file(junit, page, sizeof page);
+    assert_int_equal(xml_attr(page, "testsuite", "failures"), 1);
+    assert_int_equal(xml_attr(page, "testsuites", "failures"), 1);
+    assert_non_null(strstr(page, "<failure type=\"differences\""));
+    read_file(html, page, sizeof page);
+    assert_non_null(strstr(page, "<h2>Summary</h2>"));
+    assert_non_null(strstr(page, "ts-verify " TS_VERSION));
+    assert_non_null(strstr(page, "postgresql://qa:****@db.invalid/bot"));
+    assert_null(strstr(page, "s3cr3tpw"));
+    assert_non_null(strstr(page, "skipped: at legacy, its new tables do not exist yet"));
+    assert_non_null(strstr(page, "1 of 1 rows listed"));
+    const char *users = strstr(page, "<h2>2.1 users"), *promo = strstr(page, "<h2>2.1 promo_groups");
+    assert_non_null(users);
+    assert_non_null(promo);
+    assert_true(users < promo);
+
+    /* Named, it cannot be compared: said so, exit 1, and nothing is "clean". */
+    run_cli(&c, (const char *[]){"--legacy", pr->lt.url, "--new", pr->nt.url, "diff", "3.3", NULL});
+    assert_int_equal(c.code, 1);
+    assert_non_null(strstr(c.err, "increment 3.3 was not compared: at legacy"));
+    assert_non_null(strstr(c.out, "result: nothing compared"));
+    assert_null(strstr(c.out, "result: clean"));
+    run_cli(&c, (const char *[]){"--legacy", pr->lt.url, "--new", pr->nt.url, "diff", "3.3", "2.4",
+                                 NULL});
+    assert_int_equal(c.code, 1);
+    assert_non_null(strstr(c.out, "(named on the command line: NOT CLEAN)"));
+
+    /* check and canary skip it too, and run the rest. */
+    static const char *const cmds[] = {"check", "canary"};
+    for (int i = 0; i < 2; i++) {
+        run_cli(&c, (const char *[]){"--legacy", pr->lt.url, "--new", pr->nt.url, "--junit", junit,
+                                     cmds[i], NULL});
+        if (c.code != 0)
+            fail_msg("%s: %d %s\n%s", cmds[i], c.code, c.err, c.out);
+        assert_non_null(strstr(c.out, skip));
+        read_file(junit, page, sizeof page);
+        assert_int_equal(xml_attr(page, "testsuite", "skipped"), 1);
+    }
+    unlink(html);
+    unlink(junit);
+    unlink(json);
+}
+
 #define PAIR_TEST(f, s) cmocka_unit_test_setup_teardown(f, s, pair_teardown)
 #define ALL_DIFF_TESTS(s)                                              \
     PAIR_TEST(identical_stores_are_clean, s),                          \
@@ -1008,7 +1165,8 @@ static void cli_on_a_pair(void **state)
     PAIR_TEST(canary_finds_a_unique_without_bot_id, s),                \
     PAIR_TEST(canary_catches_broken_reads, s),                         \
     PAIR_TEST(canary_removed_after_a_kill_and_a_failure, s),           \
-    PAIR_TEST(cli_on_a_pair, s)
+    PAIR_TEST(cli_on_a_pair, s),                                       \
+    PAIR_TEST(cli_with_an_increment_at_legacy, s)
 
 int main(void)
 {
