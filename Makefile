@@ -9,6 +9,8 @@
 #   make uninstall    removes exactly what install put there (same PREFIX/DESTDIR)
 #   make deps         install the Debian packages the build needs (as root)
 #   make demo         the end-to-end demo migration on SQLite
+#   make fault        the fault campaign (ts-bot killed at random under traffic), 300 s;
+#                     `make check` runs it for 30 s
 #
 # check, demo and bench run `make deps` first and then build in a second make, so
 # the pkg-config flags are computed after the packages are there (a fresh machine).
@@ -60,7 +62,7 @@ BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 BENCH_SUPPORT := $(patsubst %.c,$(BUILD)/%.o,$(filter-out tests/bench/bench_%.c,$(wildcard tests/bench/*.c)))
 
-.PHONY: all check test deps install uninstall install-check clean bench demo valgrind
+.PHONY: all check test deps install uninstall install-check clean bench demo valgrind fault
 # Keep the objects of main.c, tests and tools that only a link needs: no rebuild next time.
 .SECONDARY:
 all: $(PROGRAMS) $(BUILD)/tools/ts-traffic
@@ -139,7 +141,15 @@ deps:
 check: deps
 	$(MAKE) all tests
 	sh tests/run.sh $(BUILD)/tests
+	TS_TRAFFIC=$(BUILD)/tools/ts-traffic sh tests/fault/campaign.sh
 	$(MAKE) install-check
+
+# The fault campaign alone, longer (TS_FAULT_SECONDS, default 300): ts-bot
+# killed at random under traffic while the increments walk (tests/fault).
+fault: deps
+	$(MAKE) all
+	TS_TRAFFIC=$(BUILD)/tools/ts-traffic TS_FAULT_SECONDS=$${TS_FAULT_SECONDS:-300} \
+	    sh tests/fault/campaign.sh
 
 tests: $(TEST_BINS) $(PROGRAMS)
 

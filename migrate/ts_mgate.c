@@ -60,6 +60,23 @@ static const ts_inc_state *state_of(ts_mig *g, ts_inc_state *states, const ts_in
     return NULL;
 }
 
+/*
+ * Stages up to read_new write legacy, stages from dual_write write new. A
+ * row's references must resolve in every store it is written to, so for X
+ * depending on P (X's rows refer to P's): X writes new only when P does, and
+ * X writes legacy only when P does -- the second matters where P has legacy
+ * tables. So new_only is entered children first (every dependent already
+ * there) and left parents first (every dependency back at read_new); an
+ * increment with no legacy tables (1.1's new-only tables) never holds that up.
+ * The plan walked new_only parents first, which let a read_new increment's
+ * legacy twin refer to rows its new_only parent no longer wrote there: the
+ * bot's unit of work failed on legacy's foreign key.
+ */
+static int writes_legacy(const ts_inc_state *x)
+{
+    return x->inc->kind == TS_INC_DATA && x->inc->ntmaps > 0 && x->stage <= TS_STAGE_READ_NEW;
+}
+
 static void deps_forward(ts_mig *g, ts_inc_state *states, const ts_inc_state *st, ts_stage to,
                          ts_gates *gs)
 {
@@ -68,12 +85,23 @@ static void deps_forward(ts_mig *g, ts_inc_state *states, const ts_inc_state *st
     for (int i = 0; i < st->inc->ndeps; i++) {
         const ts_inc_state *d = state_of(g, states, st->inc->deps[i]);
         int dbeh = d->inc->kind == TS_INC_BEHAVIOUR;
-        ts_stage need = dbeh ? TS_STAGE_ON : behaviour ? TS_STAGE_READ_NEW : to;
+        ts_stage need = dbeh          ? TS_STAGE_ON
+                        : behaviour   ? TS_STAGE_READ_NEW
+                        : to == TS_STAGE_NEW_ONLY ? TS_STAGE_READ_NEW : to;
         int ok = dbeh ? d->stage == TS_STAGE_ON : d->stage >= need;
         if (!ok)
             ts_buf_printf(&why, "%s%s (%s) is at %s and must be at %s%s first", why.len ? "; " : "",
                           d->inc->id, d->inc->name, ts_stage_name(d->stage), ts_stage_name(need),
                           dbeh ? "" : " or later");
+    }
+    /* Leaving legacy: no dependent may still write legacy rows that refer to ours. */
+    for (int i = 0; to == TS_STAGE_NEW_ONLY && st->inc->ntmaps > 0 && i < ts_manifest_count(g->m);
+         i++) {
+        const ts_inc_state *x = &states[i];
+        if (x != st && ts_manifest_depends_on(g->m, x->inc, st->inc) && writes_legacy(x))
+            ts_buf_printf(&why, "%s%s (%s) depends on it and still writes legacy (at %s): move it "
+                          "to new_only first", why.len ? "; " : "", x->inc->id, x->inc->name,
+                          ts_stage_name(x->stage));
     }
     add(gs, "dependencies", why.len == 0, "%s", why.len ? why.s : "every increment it depends on is far enough");
     ts_buf_free(&why);
@@ -94,11 +122,22 @@ static void deps_backward(ts_mig *g, ts_inc_state *states, const ts_inc_state *s
             if (blocks)
                 ts_buf_printf(&why, "%s%s (%s) depends on it and is on: turn it off first",
                               why.len ? "; " : "", x->inc->id, x->inc->name);
-        } else if (x->stage > to) {
+        } else if (x->stage > to && !(st->stage == TS_STAGE_NEW_ONLY && to == TS_STAGE_READ_NEW)) {
+            /* (From new_only to read_new dependents may stay at new_only: they
+               write no legacy rows that could refer to ours.) */
             ts_buf_printf(&why, "%s%s (%s) depends on it and is at %s: roll it back to %s or "
                           "lower first", why.len ? "; " : "", x->inc->id, x->inc->name,
                           ts_stage_name(x->stage), ts_stage_name(to));
         }
+    }
+    /* Writing legacy again: what our legacy rows refer to must be written there too. */
+    for (int i = 0; st->stage == TS_STAGE_NEW_ONLY && to <= TS_STAGE_READ_NEW &&
+                    st->inc->kind == TS_INC_DATA && i < st->inc->ndeps; i++) {
+        const ts_inc_state *d = state_of(g, states, st->inc->deps[i]);
+        if (d->inc->kind == TS_INC_DATA && d->inc->ntmaps > 0 && !writes_legacy(d))
+            ts_buf_printf(&why, "%s%s (%s), which it depends on, is at %s and writes no legacy "
+                          "rows: roll it back to read_new first", why.len ? "; " : "",
+                          d->inc->id, d->inc->name, ts_stage_name(d->stage));
     }
     add(gs, "dependents", why.len == 0, "%s", why.len ? why.s : "no increment depending on it is further");
     ts_buf_free(&why);

@@ -8,7 +8,8 @@
 #   4. walk every increment through every stage while the traffic runs:
 #      expanded, dual_write (+ backfill, diff), shadow, read_new, new_only
 #   5. verify: row-level diff and invariants, reported as text, JSON, JUnit, HTML
-#   6. roll the payments increment back from new_only to legacy, verify again
+#   6. roll users, subscriptions and payments back from new_only under load,
+#      verify, then payments all the way to legacy and verify again
 #   7. stop the traffic and print what it saw
 #
 # Everything lands in $TS_DEMO_DIR (default demo/). TS_DEMO_USERS sets the dataset
@@ -78,6 +79,12 @@ walk() { for id in $data; do migrate advance "$id" --to "$1" --reason "demo: $1"
 
 step "expanded: new tables created, sequences above the legacy maximum"
 walk expanded
+# The master bot's plan and payment card live in new tables of 1.1 (the legacy
+# bot had them in its settings): one of each, so the traffic can buy and top up.
+sqlite3 -cmd ".timeout 10000" "$dir/new.db" "INSERT INTO bot_plans (bot_id, id, name,
+    period_days, price_kopeks) VALUES (1, 1, '30 days', 30, 50000);
+    INSERT INTO tenant_payment_cards (bot_id, id, card_number, card_holder_name)
+    VALUES (1, 1, '6104337812345678', 'Demo Card')"
 step "dual_write: every write goes to both stores; backfill copies the rest"
 walk dual_write
 for id in $data; do migrate backfill "$id"; done
@@ -102,13 +109,15 @@ for id in $data; do
     done
 done
 migrate advance 1.5 --reason "demo: bot context from the store"
-step "new_only: legacy is no longer written (changes journaled for rollback)"
-walk new_only
+step "new_only: legacy is no longer written (changes journaled for rollback), dependents first"
+# An increment leaves legacy only after every increment whose rows refer to its
+# rows has: their legacy rows would refer to rows legacy no longer gets.
+for id in 3.3 3.2 2.4 2.3 2.1 1.1; do migrate advance "$id" --to new_only --reason "demo: new_only"; done
 sleep 5
 migrate status
 
-step "rollback under load: payments (3.3) from new_only to read_new (journal replayed into legacy)"
-migrate rollback 3.3 --to read_new --reason "demo: rollback under load"
+step "rollback under load: users, subscriptions, payments from new_only to read_new, parents first (journal replayed into legacy)"
+for id in 2.1 2.3 3.3; do migrate rollback "$id" --to read_new --reason "demo: rollback under load"; done
 sleep 3
 
 step "stopping the traffic: the stores are quiet for the final verification"
@@ -117,7 +126,7 @@ wait "$traffic_pid" 2>/dev/null || true
 tail -n +2 "$dir/traffic.out"
 
 step "rollback of every increment to read_new: legacy catches up from the change journal"
-for id in 3.2 2.4 2.3 2.1 1.1; do migrate rollback "$id" --to read_new --reason "demo: verify"; done
+for id in 1.1 2.4 3.2; do migrate rollback "$id" --to read_new --reason "demo: verify"; done
 
 step "verify: diff and invariants; reports in $dir/ (report.html, diff.json, *.junit.xml)"
 bin/ts-verify diff --json --out "$dir/diff.json" --junit "$dir/diff.junit.xml" \

@@ -178,12 +178,16 @@ static int has_table(const char *url, const char *table)
 static const char *const data_incs[] = {"1.1", "2.1", "2.3", "2.4", "3.2", "3.3"};
 #define NDATA 6
 
-/* Every data increment one stage at a time up to `upto` (backfilling at dual_write). */
+/* Every data increment one stage at a time up to `upto` (backfilling before
+   shadow): dependencies first, except into new_only, which dependents enter
+   first (docs/architecture.md, "Stage order across increments"). */
 static void walk_to(const mpair *p, const char *upto)
 {
     static const char *const stages[] = {"expanded", "dual_write", "shadow", "read_new", "new_only"};
     for (int s = 0; s < 5; s++) {
-        for (int i = 0; i < NDATA; i++) {
+        int last = strcmp(stages[s], "new_only") == 0;
+        for (int k = 0; k < NDATA; k++) {
+            int i = last ? NDATA - 1 - k : k;
             if (strcmp(stages[s], "shadow") == 0)
                 OK(p, "backfill", data_incs[i], "--batch", "97");
             OK(p, "advance", data_incs[i], "--to", stages[s], "--min-compared", "0");
@@ -191,6 +195,15 @@ static void walk_to(const mpair *p, const char *upto)
         if (strcmp(stages[s], upto) == 0)
             return;
     }
+}
+
+/* Every data increment back to read_new from new_only: dependencies first. */
+static void all_back_to_read_new(const mpair *p)
+{
+    char st[32];
+    for (int i = 0; i < NDATA; i++)
+        if (strcmp(stage_of(p, data_incs[i], st, sizeof st), "new_only") == 0)
+            OK(p, "rollback", data_incs[i], "--to", "read_new");
 }
 
 /* ---- full walks ------------------------------------------------------------------------ */
@@ -215,6 +228,10 @@ static void walk(ts_pair_kind kind)
     EXPECT(&p, 3, "2.5 (multi-bot) depends on it and is on", "rollback", "2.1", "--to", "legacy");
     OK(&p, "rollback", "2.5");
     OK(&p, "rollback", "1.5");
+    /* Out of new_only parents first, then down dependents first. */
+    EXPECT(&p, 3, "2.3 (subscriptions), which it depends on, is at new_only", "rollback", "3.3",
+           "--to", "read_new");
+    all_back_to_read_new(&p);
     for (int i = NDATA - 1; i >= 0; i--)
         OK(&p, "rollback", data_incs[i], "--to", "legacy");
     for (int i = 0; i < NDATA; i++)
@@ -616,12 +633,7 @@ static void new_only_writes(ts_pair_kind kind)
         skip();
         return;
     }
-    for (int s = 0; s < 5; s++) {
-        if (s == 2)
-            OK(&p, "backfill", "2.1");
-        OK(&p, "advance", "1.1", "--min-compared", "0");
-        OK(&p, "advance", "2.1", "--min-compared", "0");
-    }
+    walk_to(&p, "new_only");
     ts_shim_config cfg = {p.legacy.url, p.nw.url, NULL, "test", 1, 0, 300, NULL, 0};
     if (ts_shim_open(&cfg, &sh, &err))
         fail_msg("shim: %s", err.msg);
@@ -638,7 +650,7 @@ static void new_only_writes(ts_pair_kind kind)
     assert_int_equal(count(p.legacy.url, "SELECT count(*) FROM users WHERE telegram_id = 990001"), 0);
 
     char out[OUT_MAX];
-    assert_int_equal(mig(&p, out, "rollback", "2.1", "--to", "shadow", NULL), 0);
+    assert_int_equal(mig(&p, out, "rollback", "2.1", "--to", "read_new", NULL), 0);
     assert_non_null(strstr(out, "replayed 3 change journal entries"));
     assert_non_null(strstr(out, "diff of 2.1: clean"));
     assert_int_equal(count(p.legacy.url, "SELECT count(*) FROM users WHERE telegram_id = 990001 "
@@ -657,17 +669,12 @@ static void test_new_only_writes_sqlite(void **state) { (void)state; new_only_wr
 static void test_new_only_writes_pg(void **state) { (void)state; new_only_writes(TS_PAIR_PG); }
 static void test_new_only_writes_cross(void **state) { (void)state; new_only_writes(TS_PAIR_CROSS); }
 
-/* Walk 2.1 to new_only (backfilled) and open a shim on the pair. */
+/* Walk every data increment to new_only and open a shim on the pair. */
 static ts_shim *at_new_only(mpair *p)
 {
     ts_shim *sh;
     ts_error err;
-    for (int s = 0; s < 5; s++) {
-        if (s == 2)
-            OK(p, "backfill", "2.1");
-        OK(p, "advance", "1.1", "--min-compared", "0");
-        OK(p, "advance", "2.1", "--min-compared", "0");
-    }
+    walk_to(p, "new_only");
     ts_shim_config cfg = {p->legacy.url, p->nw.url, NULL, "test", 1, 0, 300, NULL, 0};
     if (ts_shim_open(&cfg, &sh, &err))
         fail_msg("shim: %s", err.msg);
@@ -708,7 +715,7 @@ static void replay_by_foreign_keys(ts_pair_kind kind)
     ts_shim_close(sh);
 
     char out[OUT_MAX], sql[160];
-    int rc = mig(&p, out, "rollback", "2.1", "--to", "shadow", NULL);
+    int rc = mig(&p, out, "rollback", "2.1", "--to", "read_new", NULL);
     if (rc != 0 || !strstr(out, "diff of 2.1: clean"))
         fail_msg("rollback exited %d:\n%s", rc, out);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM users WHERE id = 3 AND promo_group_id = %lld "
@@ -750,7 +757,7 @@ static void test_stuck_replay_holds_rollback(void **state)
     ts_test_exec(p.legacy.url, "CREATE TRIGGER refuse BEFORE INSERT ON users "
                                "BEGIN SELECT RAISE(ABORT, 'legacy refuses new users'); END");
 
-    int rc = mig(&p, out, "rollback", "2.1", "--to", "shadow", NULL);
+    int rc = mig(&p, out, "rollback", "2.1", "--to", "read_new", NULL);
     if (rc != 1 || !strstr(out, "1 change journal entry cannot be applied and stay pending") ||
         !strstr(out, "(users [") || !strstr(out, "legacy refuses new users"))
         fail_msg("rollback exited %d:\n%s", rc, out);
@@ -763,8 +770,9 @@ static void test_stuck_replay_holds_rollback(void **state)
     ts_test_exec(p.legacy.url, "DROP TRIGGER refuse");
     EXPECT(&p, 0, "repair: applied 0 drift and 1 change journal entries; pending: 0 drift, 0 "
                   "change", "repair");
-    OK(&p, "rollback", "2.1", "--to", "shadow");
     assert_int_equal(count(p.legacy.url, "SELECT count(*) FROM users WHERE telegram_id = 990002"), 1);
+    all_back_to_read_new(&p);
+    EXPECT(&p, 0, "rolled back 3.3", "rollback", "3.3", "--to", "shadow");
     drop_pair(&p);
 }
 
