@@ -21,7 +21,7 @@ ok() { echo "install-check: ok   $*"; }
 
 $MAKE -s install PREFIX="$prefix" >"$tmp/install.log" 2>&1 || { cat "$tmp/install.log"; fail "make install"; }
 lib=$prefix/lib
-for p in ts-bot ts-migrate ts-verify ts-fixtures; do
+for p in ts-bot ts-migrate ts-admin ts-verify ts-fixtures; do
     "$prefix/bin/$p" --version | grep -q "^$p " || fail "$p --version"
     [ -f "$prefix/share/man/man1/$p.1" ] || fail "no man page for $p"
 done
