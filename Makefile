@@ -168,7 +168,7 @@ SYSCONFDIR    ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 # The headers an application that embeds the shim includes: ts_shim.h and
 # ts_repo.h, what they include, logging and the version (docs/architecture.md).
-PUBLIC_HEADERS := ts_shim.h ts_repo.h ts_store.h ts_value.h ts_error.h ts_stage.h \
+PUBLIC_HEADERS := ts_shim.h ts_repo.h ts_store.h ts_value.h ts_error.h ts_stage.h ts_arena.h \
                   ts_manifest.h ts_schema.h ts_buf.h ts_log.h ts_version.h
 MAN1 := $(patsubst bin/%,man/%.1,$(PROGRAMS))
 D := $(DESTDIR)

@@ -33,7 +33,7 @@ soname=$(objdump -p "$lib/libtsshim.so" | awk '$1 == "SONAME" { print $2 }')
 ok "libtsshim.so (soname $soname) and libtsshim.a"
 
 headers=$(cd "$prefix/include/tenantshift" && ls | tr '\n' ' ')
-want="ts_buf.h ts_error.h ts_log.h ts_manifest.h ts_repo.h ts_schema.h ts_shim.h ts_stage.h ts_store.h ts_value.h ts_version.h "
+want="ts_arena.h ts_buf.h ts_error.h ts_log.h ts_manifest.h ts_repo.h ts_schema.h ts_shim.h ts_stage.h ts_store.h ts_value.h ts_version.h "
 [ "$headers" = "$want" ] || fail "installed headers: $headers; want: $want"
 # Each public header compiles on its own, with nothing but the installed ones.
 for h in $headers; do
