@@ -460,16 +460,7 @@ static int bot_list(run_ctx *r, ts_error *err)
     for (int i = 0; i < ts_result_count(res); i++) {
         ts_bot b;
         ts_repo_bot_from(res, i, &b);
-        cJSON *j = cJSON_CreateObject();
-        char red[64];
-        cJSON_AddNumberToObject(j, "id", (double)b.id);
-        cJSON_AddStringToObject(j, "name", b.name);
-        cJSON_AddStringToObject(j, "telegram_bot_token",
-                                ts_redact(b.telegram_bot_token, red, sizeof red));
-        cJSON_AddBoolToObject(j, "is_master", b.is_master);
-        cJSON_AddBoolToObject(j, "is_active", b.is_active);
-        cJSON_AddStringToObject(j, "default_language", b.default_language);
-        cJSON_AddNumberToObject(j, "wallet_balance_kopeks", (double)b.wallet_balance_kopeks);
+        cJSON *j = bot_json(&b);
         cJSON_AddItemToArray(r->result, j);
     }
     ts_result_free(res);
