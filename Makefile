@@ -1,6 +1,7 @@
 # tenantshift build.
 #
-#   make              libtsshim.a and bin/ts-bot, bin/ts-migrate, bin/ts-verify, bin/ts-fixtures
+#   make              libtsshim.a and bin/ts-bot, bin/ts-migrate, bin/ts-admin, bin/ts-verify,
+#                     bin/ts-fixtures
 #   make check        every test (installs missing Debian packages first, starts its own PostgreSQL)
 #   make SANITIZE=1   the same with -fsanitize=address,undefined
 #   make bench        the benchmarks under tests/bench/
@@ -15,7 +16,7 @@
 # check, demo and bench run `make deps` first and then build in a second make, so
 # the pkg-config flags are computed after the packages are there (a fresh machine).
 #
-# Layout: each of shim/ runtime/ migrate/ verify/ fixtures/ builds a static library
+# Layout: each of shim/ runtime/ migrate/ admin/ verify/ fixtures/ builds a static library
 # from its *.c except main.c; each program is its directory's main.c linked with the
 # libraries. tests/unit/test_*.c each become one cmocka binary.
 
@@ -33,7 +34,7 @@ PKG_ERROR  := $(shell pkg-config --exists $(PKGS) 2>/dev/null || echo missing)
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers -Wno-format-truncation \
-           -Ishim -Iruntime -Imigrate -Iverify -Ifixtures $(PKG_CFLAGS) -MMD -MP
+           -Ishim -Iruntime -Imigrate -Iadmin -Iverify -Ifixtures $(PKG_CFLAGS) -MMD -MP
 LDLIBS  += $(PKG_LIBS) -lpthread -lm
 
 ifeq ($(SANITIZE),1)
@@ -42,19 +43,20 @@ LDFLAGS += -fsanitize=address,undefined
 BUILD   := build-san
 endif
 
-DIRS     := shim runtime migrate verify fixtures
+DIRS     := shim runtime migrate admin verify fixtures
 lib_srcs  = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c))
 lib_objs  = $(patsubst %.c,$(BUILD)/%.o,$(call lib_srcs,$(1)))
 
 LIB_shim     := $(BUILD)/libtsshim.a
 LIB_runtime  := $(BUILD)/libtsruntime.a
 LIB_migrate  := $(BUILD)/libtsmigrate.a
+LIB_admin    := $(BUILD)/libtsadmin.a
 LIB_verify   := $(BUILD)/libtsverify.a
 LIB_fixtures := $(BUILD)/libtsfixtures.a
 # Link order: users before what they use.
-ALL_LIBS := $(LIB_runtime) $(LIB_migrate) $(LIB_verify) $(LIB_fixtures) $(LIB_shim)
+ALL_LIBS := $(LIB_admin) $(LIB_runtime) $(LIB_migrate) $(LIB_verify) $(LIB_fixtures) $(LIB_shim)
 
-PROGRAMS := bin/ts-bot bin/ts-migrate bin/ts-verify bin/ts-fixtures
+PROGRAMS := bin/ts-bot bin/ts-migrate bin/ts-admin bin/ts-verify bin/ts-fixtures
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_SUPPORT := $(patsubst %.c,$(BUILD)/%.o,$(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c)))
@@ -101,6 +103,7 @@ $(BUILD)/gen/ts_manifest_default.c: shim/manifest.json
 $(LIB_shim): $(call lib_objs,shim) $(BUILD)/gen/ts_manifest_default.o
 $(LIB_runtime): $(call lib_objs,runtime)
 $(LIB_migrate): $(call lib_objs,migrate)
+$(LIB_admin): $(call lib_objs,admin)
 $(LIB_verify): $(call lib_objs,verify)
 $(LIB_fixtures): $(call lib_objs,fixtures)
 $(BUILD)/lib%.a:
@@ -175,7 +178,7 @@ SYSCONFDIR    ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 # The headers an application that embeds the shim includes: ts_shim.h and
 # ts_repo.h, what they include, logging and the version (docs/architecture.md).
-PUBLIC_HEADERS := ts_shim.h ts_repo.h ts_store.h ts_value.h ts_error.h ts_stage.h \
+PUBLIC_HEADERS := ts_shim.h ts_repo.h ts_store.h ts_value.h ts_error.h ts_stage.h ts_arena.h \
                   ts_manifest.h ts_schema.h ts_buf.h ts_log.h ts_version.h
 MAN1 := $(patsubst bin/%,man/%.1,$(PROGRAMS))
 D := $(DESTDIR)

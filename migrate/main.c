@@ -79,7 +79,7 @@ static void audit(ts_mig *g, const ts_margs *a, int argc, char **argv, int rc, c
 {
     ts_buf args = {0}, msg = {0};
     ts_error err;
-    ts_margs_redacted(argc, argv, &args);
+    ts_margs_redacted(argc, argv, ts_migrate_longopts, &args);
     if (rc)
         ts_buf_puts(&msg, e->msg);
     if (g->notes.len)

@@ -73,21 +73,18 @@ const char ts_migrate_usage[] =
     "  75 locked by another operator (the message names the holder)\n";
 
 enum {
-    O_LEGACY = 256, O_NEW, O_CONFIG, O_MANIFEST, O_ACTOR, O_REASON, O_TOKEN, O_MNAME, O_JSON,
-    O_DRY, O_FORCE, O_CONFIRM, O_DROP, O_ORPHANS, O_TO, O_BATCH, O_RATE, O_THROTTLE, O_ACK,
-    O_LIVE, O_MINCMP, O_SOAK, O_TTL, O_AUDIT, O_HELP, O_VERSION
+    O_TOKEN = TS_OPT_COMMON_END, O_MNAME, O_DRY, O_FORCE, O_CONFIRM, O_DROP, O_ORPHANS, O_TO,
+    O_BATCH, O_RATE, O_THROTTLE, O_ACK, O_LIVE, O_MINCMP, O_SOAK, O_TTL, O_AUDIT
 };
 
-static const struct option longopts[] = {
-    {"legacy", 1, 0, O_LEGACY}, {"new", 1, 0, O_NEW}, {"config", 1, 0, O_CONFIG},
-    {"manifest", 1, 0, O_MANIFEST}, {"actor", 1, 0, O_ACTOR}, {"reason", 1, 0, O_REASON},
-    {"master-token", 1, 0, O_TOKEN}, {"master-name", 1, 0, O_MNAME}, {"json", 0, 0, O_JSON},
+const struct option ts_migrate_longopts[] = {
+    TS_MARGS_COMMON_OPTIONS,
+    {"master-token", 1, 0, O_TOKEN}, {"master-name", 1, 0, O_MNAME},
     {"dry-run", 0, 0, O_DRY}, {"force", 0, 0, O_FORCE}, {"confirm", 0, 0, O_CONFIRM},
     {"drop", 0, 0, O_DROP}, {"export-orphans", 1, 0, O_ORPHANS}, {"to", 1, 0, O_TO},
     {"batch", 1, 0, O_BATCH}, {"max-rate", 1, 0, O_RATE}, {"throttle-file", 1, 0, O_THROTTLE},
     {"ack-timeout", 1, 0, O_ACK}, {"liveness", 1, 0, O_LIVE}, {"min-compared", 1, 0, O_MINCMP},
-    {"soak", 1, 0, O_SOAK}, {"lock-ttl", 1, 0, O_TTL}, {"audit", 1, 0, O_AUDIT},
-    {"help", 0, 0, O_HELP}, {"version", 0, 0, O_VERSION}, {0, 0, 0, 0},
+    {"soak", 1, 0, O_SOAK}, {"lock-ttl", 1, 0, O_TTL}, {"audit", 1, 0, O_AUDIT}, {0, 0, 0, 0},
 };
 
 static int number(const char *opt, const char *s, double lo, double hi, double *out, ts_error *err)
@@ -184,7 +181,6 @@ static int check_stage(const char *name, ts_error *err)
 int ts_margs_parse(int argc, char **argv, ts_margs *a, ts_error *err)
 {
     ts_mig_opts *o = &a->o;
-    const char *legacy = NULL, *fresh = NULL, *manifest = NULL, *actor = NULL, *token = NULL;
     double v;
     int c;
     memset(a, 0, sizeof *a);
@@ -199,23 +195,15 @@ int ts_margs_parse(int argc, char **argv, ts_margs *a, ts_error *err)
     o->recheck_ms = 1000;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", ts_migrate_longopts, NULL)) != -1) {
+        int common = ts_margs_common(a, c, optarg, err);
+        if (common < 0)
+            return -1;
+        if (common)
+            continue;
         switch (c) {
-        case O_LEGACY: legacy = optarg; break;
-        case O_NEW: fresh = optarg; break;
-        case O_CONFIG: o->config_path = optarg; break;
-        case O_MANIFEST: manifest = optarg; break;
-        case O_ACTOR: actor = optarg; break;
-        case O_REASON:
-            ts_buf_reset(&a->reason);
-            ts_margs_mask(optarg, &a->reason);
-            if (a->reason.oom)
-                return ts_fail(err, TS_E_NOMEM, "out of memory reading --reason");
-            o->reason = a->reason.s ? a->reason.s : "";
-            break;
-        case O_TOKEN: token = optarg; break;
+        case O_TOKEN: a->given.master_token = optarg; break;
         case O_MNAME: o->master_name = optarg; break;
-        case O_JSON: o->json = 1; break;
         case O_DRY: o->dry_run = 1; break;
         case O_FORCE: o->force = 1; break;
         case O_CONFIRM: o->confirm = 1; break;
@@ -262,9 +250,7 @@ int ts_margs_parse(int argc, char **argv, ts_margs *a, ts_error *err)
                 return -1;
             o->audit_n = (int)v;
             break;
-        case 'h':
-        case O_HELP: a->help = 1; break;
-        case O_VERSION: a->version = 1; break;
+        case 'h': a->help = 1; break;
         default:
             return ts_fail(err, TS_E_USAGE, "unknown or incomplete option '%s': see --help",
                            argv[optind - 1]);
@@ -295,19 +281,51 @@ int ts_margs_parse(int argc, char **argv, ts_margs *a, ts_error *err)
     if (needs != (a->id != NULL))
         return ts_fail(err, TS_E_USAGE, needs ? "%s needs an increment id: ts-migrate %s ID"
                                               : "%s takes no increment id", a->command, a->command);
+    if (ts_margs_stores(a, err))
+        return -1;
+    return check_stage(o->to_stage, err);
+}
+
+int ts_margs_common(ts_margs *a, int c, const char *arg, ts_error *err)
+{
+    switch (c) {
+    case TS_OPT_LEGACY: a->given.legacy = arg; break;
+    case TS_OPT_NEW: a->given.fresh = arg; break;
+    case TS_OPT_CONFIG: a->o.config_path = arg; break;
+    case TS_OPT_MANIFEST: a->given.manifest = arg; break;
+    case TS_OPT_ACTOR: a->given.actor = arg; break;
+    case TS_OPT_REASON:
+        ts_buf_reset(&a->reason);
+        ts_margs_mask(arg, &a->reason);
+        if (a->reason.oom)
+            return ts_fail(err, TS_E_NOMEM, "out of memory reading --reason");
+        a->o.reason = a->reason.s ? a->reason.s : "";
+        break;
+    case TS_OPT_JSON: a->o.json = 1; break;
+    case TS_OPT_HELP: a->help = 1; break;
+    case TS_OPT_VERSION: a->version = 1; break;
+    default: return 0;
+    }
+    return 1;
+}
+
+int ts_margs_stores(ts_margs *a, ts_error *err)
+{
+    ts_mig_opts *o = &a->o;
     if (o->config_path && load_config(a, o->config_path, err))
         return -1;
     const cJSON *cfg = a->config;
-    o->legacy_url = first(legacy, cfg_str(cfg, "legacy"), getenv("TS_LEGACY_URL"));
-    o->new_url = first(fresh, cfg_str(cfg, "new"), getenv("TS_NEW_URL"));
-    o->manifest_path = first(manifest, cfg_str(cfg, "manifest"), NULL);
-    o->actor = first(actor, cfg_str(cfg, "actor"), NULL);
-    o->master_token = first(token, cfg_str(cfg, "master_token"), getenv("TS_MASTER_TOKEN"));
+    o->legacy_url = first(a->given.legacy, cfg_str(cfg, "legacy"), getenv("TS_LEGACY_URL"));
+    o->new_url = first(a->given.fresh, cfg_str(cfg, "new"), getenv("TS_NEW_URL"));
+    o->manifest_path = first(a->given.manifest, cfg_str(cfg, "manifest"), NULL);
+    o->actor = first(a->given.actor, cfg_str(cfg, "actor"), NULL);
+    o->master_token = first(a->given.master_token, cfg_str(cfg, "master_token"),
+                            getenv("TS_MASTER_TOKEN"));
     if (check_url(o->legacy_url, "legacy store (--legacy, the config's \"legacy\" or "
                   "TS_LEGACY_URL)", err) ||
         check_url(o->new_url, "new store (--new, the config's \"new\" or TS_NEW_URL)", err))
         return -1;
-    return check_stage(o->to_stage, err);
+    return 0;
 }
 
 void ts_margs_free(ts_margs *a)
@@ -367,21 +385,52 @@ void ts_margs_mask(const char *s, ts_buf *out)
     }
 }
 
-void ts_margs_redacted(int argc, char **argv, ts_buf *out)
+/* The options whose value is a secret. */
+static const char *const secret_opts[] = {"master-token", "token", "zarinpal-merchant", NULL};
+
+/* The length of "--NAME" (before any '=') when it names a secret option of
+   opts, else 0. Resolved as getopt_long does: an exact name, else the one
+   option it is a prefix of ("--tok" is --token; "--to" is ts-migrate's --to). */
+static size_t secret_opt(const char *s, const struct option *opts)
+{
+    if (strncmp(s, "--", 2) != 0)
+        return 0;
+    size_t n = strcspn(s + 2, "=");
+    const char *name = NULL;
+    int prefixes = 0;
+    for (int i = 0; n > 0 && opts[i].name; i++) {
+        if (strncmp(s + 2, opts[i].name, n) != 0)
+            continue;
+        if (strlen(opts[i].name) == n) {
+            name = opts[i].name;
+            prefixes = 1;
+            break;
+        }
+        name = opts[i].name;
+        prefixes++;
+    }
+    for (int i = 0; prefixes == 1 && secret_opts[i]; i++)
+        if (strcmp(name, secret_opts[i]) == 0)
+            return n + 2;
+    return 0;
+}
+
+void ts_margs_redacted(int argc, char **argv, const struct option *opts, ts_buf *out)
 {
     int secret_next = 0;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
         char red[64];
+        size_t n = secret_next ? 0 : secret_opt(s, opts);
         if (i > 1)
             ts_buf_puts(out, " ");
         if (secret_next) {
             ts_buf_puts(out, ts_redact(s, red, sizeof red));
             secret_next = 0;
-        } else if (strncmp(s, "--master-token=", 15) == 0) {
-            ts_buf_printf(out, "--master-token=%s", ts_redact(s + 15, red, sizeof red));
+        } else if (n > 0 && s[n] == '=') {
+            ts_buf_printf(out, "%.*s%s", (int)n + 1, s, ts_redact(s + n + 1, red, sizeof red));
         } else {
-            secret_next = strcmp(s, "--master-token") == 0;
+            secret_next = n > 0;
             ts_margs_mask(s, out);
         }
     }

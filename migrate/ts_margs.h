@@ -8,6 +8,8 @@
 #ifndef TS_MARGS_H
 #define TS_MARGS_H
 
+#include <getopt.h>
+
 #include "ts_buf.h"
 #include "ts_mig.h"
 
@@ -17,15 +19,42 @@ typedef struct ts_margs {
     int help, version;
     void *config;          /* the parsed config file (cJSON), owns its strings */
     ts_buf reason;         /* --reason as kept: secrets masked (ts_margs_mask) */
+    /* What the command line gave, before the config file and the environment. */
+    struct { const char *legacy, *fresh, *manifest, *actor, *master_token; } given;
 } ts_margs;
 
 extern const char ts_migrate_usage[];
+extern const struct option ts_migrate_longopts[];
 
 int ts_margs_parse(int argc, char **argv, ts_margs *a, ts_error *err);
 void ts_margs_free(ts_margs *a);
 
-/* The command line as the audit keeps it: secrets masked (tokens, URL passwords). */
-void ts_margs_redacted(int argc, char **argv, ts_buf *out);
+/*
+ * The options every operator CLI takes alike (ts-migrate, ts-admin): stores,
+ * config file, manifest, actor, reason, --json, --help, --version. A program's
+ * getopt table starts with TS_MARGS_COMMON_OPTIONS, numbers its own options
+ * from TS_OPT_COMMON_END, hands each option to ts_margs_common first, and ends
+ * with ts_margs_stores, so the same config file and environment serve both.
+ */
+enum {
+    TS_OPT_LEGACY = 256, TS_OPT_NEW, TS_OPT_CONFIG, TS_OPT_MANIFEST, TS_OPT_ACTOR,
+    TS_OPT_REASON, TS_OPT_JSON, TS_OPT_HELP, TS_OPT_VERSION, TS_OPT_COMMON_END
+};
+#define TS_MARGS_COMMON_OPTIONS                                                              \
+    {"legacy", 1, 0, TS_OPT_LEGACY}, {"new", 1, 0, TS_OPT_NEW}, {"config", 1, 0, TS_OPT_CONFIG}, \
+    {"manifest", 1, 0, TS_OPT_MANIFEST}, {"actor", 1, 0, TS_OPT_ACTOR},                       \
+    {"reason", 1, 0, TS_OPT_REASON}, {"json", 0, 0, TS_OPT_JSON}, {"help", 0, 0, TS_OPT_HELP}, \
+    {"version", 0, 0, TS_OPT_VERSION}
+/* 1 when c was a common option (taken into a), 0 when not one, -1 error. */
+int ts_margs_common(ts_margs *a, int c, const char *arg, ts_error *err);
+/* Resolve the stores, manifest, actor and master token by precedence (command
+   line, --config file, environment) and check the store URLs. */
+int ts_margs_stores(ts_margs *a, ts_error *err);
+
+/* The command line as the audit keeps it: secrets masked (tokens, URL passwords,
+   the value of --master-token, --token and --zarinpal-merchant, also abbreviated
+   as getopt_long takes them from opts, the program's option table). */
+void ts_margs_redacted(int argc, char **argv, const struct option *opts, ts_buf *out);
 
 /*
  * Free text (an operator's --reason, an argument) with the secrets in it

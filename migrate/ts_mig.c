@@ -14,20 +14,26 @@
 
 int64_t ts_mig_now(void) { return (int64_t)time(NULL); }
 
+void ts_mig_whoami(const char *given, char actor[256], char host[256])
+{
+    memset(host, 0, 256);
+    gethostname(host, 255);
+    if (given && *given) {
+        snprintf(actor, 256, "%s", given);
+    } else {
+        const struct passwd *pw = getpwuid(getuid());
+        const char *u = getenv("USER");
+        u = u && *u ? u : pw ? pw->pw_name : "unknown";
+        snprintf(actor, 256, "%s@%s", u, host);
+    }
+}
+
 int ts_mig_open(ts_mig *g, const ts_mig_opts *o, ts_error *err)
 {
     memset(g, 0, sizeof *g);
     g->o = *o;
     g->out = stdout;
-    gethostname(g->host, sizeof g->host - 1);
-    if (o->actor && *o->actor) {
-        snprintf(g->actor, sizeof g->actor, "%s", o->actor);
-    } else {
-        const struct passwd *pw = getpwuid(getuid());
-        const char *u = getenv("USER");
-        u = u && *u ? u : pw ? pw->pw_name : "unknown";
-        snprintf(g->actor, sizeof g->actor, "%s@%s", u, g->host);
-    }
+    ts_mig_whoami(o->actor, g->actor, g->host);
     if (o->legacy_url == NULL || o->new_url == NULL)
         return ts_fail(err, TS_E_USAGE, "both stores are needed: --legacy URL and --new URL, "
                        "TS_LEGACY_URL and TS_NEW_URL, or --config FILE");

@@ -66,6 +66,10 @@ typedef struct ts_mig {
     int64_t legacy_asked_ms;      /* when ts_mig_recheck last asked (monotonic) */
 } ts_mig;
 
+/* Who runs a command: actor is given, else user@host (USER or the passwd
+   entry); host is this machine's name. ts-admin audits the same way. */
+void ts_mig_whoami(const char *given, char actor[256], char host[256]);
+
 /* Load the manifest and open both stores (new beside legacy). */
 int ts_mig_open(ts_mig *g, const ts_mig_opts *o, ts_error *err);
 void ts_mig_close(ts_mig *g);

@@ -178,8 +178,10 @@ int ts_repo_txn_complete(ts_tx *tx, int64_t id, ts_error *err);
 int ts_repo_txn_list(ts_tx *tx, int64_t user_id, int limit, ts_result **out, ts_error *err);
 
 /* A purchase paid from the balance: debit, subscription (the active paid one
-   extended, or a new one), a completed subscription_payment transaction, and
-   on the user's first payment the referrer's reward. */
+   extended, or a new one), a completed subscription_payment transaction, on
+   the user's first payment the referrer's reward, and in a tenant bot (not the
+   master) the credit of that bot's wallet (ts_repo_bot_wallet_credit): all in
+   the caller's unit of work. */
 typedef struct ts_purchase {
     int64_t user_id;
     int64_t period_days, price_kopeks, traffic_limit_gb, device_limit;
@@ -454,7 +456,8 @@ typedef struct ts_bot {
     char support_username[TS_REPO_TEXT(255)];
     int64_t admin_chat_id, admin_topic_id, card_receipt_topic_id;
     int64_t notification_group_id, notification_topic_id;
-    int64_t wallet_balance_kopeks;
+    int64_t wallet_balance_kopeks;  /* the tenant's earnings from its users' purchases */
+    int64_t traffic_sold_bytes, traffic_consumed_bytes;
 } ts_bot;
 
 typedef struct ts_bot_new {
@@ -486,6 +489,15 @@ int ts_repo_bot_set_active(ts_tx *tx, int64_t id, int active, ts_error *err);
    refused (its rows are the legacy data). 1 deleted, 0 no such bot. */
 int ts_repo_bot_delete(ts_tx *tx, int64_t id, ts_error *err);
 void ts_repo_bot_from(const ts_result *r, int row, ts_bot *out);
+/* Every bot, master included, in id order. */
+int ts_repo_bot_list(ts_tx *tx, ts_result **out, ts_error *err);
+/*
+ * wallet_balance_kopeks += kopeks and traffic_sold_bytes += traffic_bytes of
+ * bot id, in one UPDATE ... SET col = col + $1 (concurrent purchases lose no
+ * credit). 1 credited, 0 no such bot.
+ */
+int ts_repo_bot_wallet_credit(ts_tx *tx, int64_t id, int64_t kopeks, int64_t traffic_bytes,
+                              ts_error *err);
 
 /* ---- feature flags and configuration ------------------------------------------------------------ */
 

@@ -31,6 +31,8 @@ void ts_repo_bot_from(const ts_result *r, int row, ts_bot *b)
     b->notification_group_id = ts_result_int(r, row, "notification_group_id");
     b->notification_topic_id = ts_result_int(r, row, "notification_topic_id");
     b->wallet_balance_kopeks = ts_result_int(r, row, "wallet_balance_kopeks");
+    b->traffic_sold_bytes = ts_result_int(r, row, "traffic_sold_bytes");
+    b->traffic_consumed_bytes = ts_result_int(r, row, "traffic_consumed_bytes");
 }
 
 static int bot_find(ts_tx *tx, const ts_cond *c, ts_bot *out, ts_error *err)
@@ -107,6 +109,19 @@ int ts_repo_bot_list_active(ts_tx *tx, ts_result **out, ts_error *err)
 {
     ts_cond c = {"is_active", ts_bool(1)};
     return ts_tx_select(tx, "bots", &c, 1, "id", 0, out, err);
+}
+
+int ts_repo_bot_list(ts_tx *tx, ts_result **out, ts_error *err)
+{
+    return ts_tx_select(tx, "bots", NULL, 0, "id", 0, out, err);
+}
+
+int ts_repo_bot_wallet_credit(ts_tx *tx, int64_t id, int64_t kopeks, int64_t traffic_bytes,
+                              ts_error *err)
+{
+    ts_set s[2] = {{"wallet_balance_kopeks", ts_int(kopeks), 1},
+                   {"traffic_sold_bytes", ts_int(traffic_bytes), 1}};
+    return repo_update_id(tx, "bots", id, s, 2, err);
 }
 
 int ts_repo_bot_update(ts_tx *tx, int64_t id, const ts_set *fields, int nfields, ts_error *err)

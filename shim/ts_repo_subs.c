@@ -1,7 +1,10 @@
 /* ts_repo_subs.c: subscriptions, transactions and purchases (increment 2.3). */
+#include <stdint.h>
 #include <string.h>
 
 #include "ts_repo_int.h"
+
+#define TS_GIB ((int64_t)1 << 30)   /* a plan's traffic_limit_gb in traffic_sold_bytes */
 
 static void sub_from(const ts_result *r, int row, ts_subscription *s)
 {
@@ -178,8 +181,20 @@ int ts_repo_purchase(ts_tx *tx, const ts_purchase *p, ts_purchase_result *out, t
         return ts_fail(err, TS_E_INVALID, "a purchase of %lld days for %lld kopeks: give a "
                        "period and a price that are not negative", (long long)p->period_days,
                        (long long)p->price_kopeks);
+    if (p->traffic_limit_gb < 0 || p->traffic_limit_gb > INT64_MAX / TS_GIB)
+        return ts_fail(err, TS_E_INVALID, "a purchase of %lld GB: give a traffic limit from 0 "
+                       "(unlimited) to %lld", (long long)p->traffic_limit_gb,
+                       (long long)(INT64_MAX / TS_GIB));
     if ((rc = ts_repo_user_debit(tx, p->user_id, p->price_kopeks, err)) <= 0)
         return rc;
+    /* The tenant's users pay the tenant: its wallet grows in this same unit,
+       so a purchase and its credit commit or roll back together. */
+    const ts_ctx *ctx = ts_tx_ctx(tx);
+    if (!ctx->is_master &&
+        (rc = ts_repo_bot_wallet_credit(tx, ctx->bot_id, p->price_kopeks,
+                                        p->traffic_limit_gb * TS_GIB, err)) != 1)
+        return rc < 0 ? -1 : ts_fail(err, TS_E_NOTFOUND, "bot %lld of this unit of work is "
+                                     "not registered", (long long)ctx->bot_id);
     /* A paid plan extends the paid subscription running now; after a trial
        (or none) it starts a new one. */
     if ((rc = ts_repo_sub_active(tx, p->user_id, &s, err)) < 0)

@@ -21,7 +21,7 @@ ok() { echo "install-check: ok   $*"; }
 
 $MAKE -s install PREFIX="$prefix" >"$tmp/install.log" 2>&1 || { cat "$tmp/install.log"; fail "make install"; }
 lib=$prefix/lib
-for p in ts-bot ts-migrate ts-verify ts-fixtures; do
+for p in ts-bot ts-migrate ts-admin ts-verify ts-fixtures; do
     "$prefix/bin/$p" --version | grep -q "^$p " || fail "$p --version"
     [ -f "$prefix/share/man/man1/$p.1" ] || fail "no man page for $p"
 done
@@ -33,7 +33,7 @@ soname=$(objdump -p "$lib/libtsshim.so" | awk '$1 == "SONAME" { print $2 }')
 ok "libtsshim.so (soname $soname) and libtsshim.a"
 
 headers=$(cd "$prefix/include/tenantshift" && ls | tr '\n' ' ')
-want="ts_buf.h ts_error.h ts_log.h ts_manifest.h ts_repo.h ts_schema.h ts_shim.h ts_stage.h ts_store.h ts_value.h ts_version.h "
+want="ts_arena.h ts_buf.h ts_error.h ts_log.h ts_manifest.h ts_repo.h ts_schema.h ts_shim.h ts_stage.h ts_store.h ts_value.h ts_version.h "
 [ "$headers" = "$want" ] || fail "installed headers: $headers; want: $want"
 # Each public header compiles on its own, with nothing but the installed ones.
 for h in $headers; do

@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ts_control.h"
@@ -193,6 +196,51 @@ void ts_test_set_stage(const char *new_url, const char *increment_id, const char
 }
 
 /* The whole file at path (malloc'd, NUL-terminated); fails the test when unreadable. */
+static char *read_whole(const char *path);
+
+int ts_test_run(const char *const *args, const char *const *env, char **out, char **errout)
+{
+    char po[512], pe[512];
+    int status;
+    ts_test_temp_path(po, sizeof po, "-run.out");
+    ts_test_temp_path(pe, sizeof pe, "-run.err");
+    extern char **environ;
+    size_t n = 0, k = 0;
+    while (environ[n])
+        n++;
+    for (; env && env[k]; k++)
+        ;
+    /* the environment is built here: the child only calls what is safe after fork */
+    char **envp = calloc(n + k + 1, sizeof *envp);
+    assert_non_null(envp);
+    if (k)
+        memcpy(envp, env, k * sizeof *envp);
+    memcpy(envp + k, environ, n * sizeof *envp);   /* the extras first: they win */
+    pid_t pid = fork();
+    if (pid < 0)
+        fail_msg("fork: %s", strerror(errno));
+    if (pid == 0) {
+        /* the child: only async-signal-safe calls until exec (the test may have threads) */
+        int fo = open(po, O_WRONLY | O_TRUNC), fe = open(pe, O_WRONLY | O_TRUNC);
+        if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
+            _exit(126);
+        execve(args[0], (char *const *)args, envp);
+        _exit(127);
+    }
+    int waited = waitpid(pid, &status, 0) == pid;
+    free(envp);
+    if (!waited || !WIFEXITED(status))
+        fail_msg("%s did not exit normally", args[0]);
+    *out = read_whole(po);
+    *errout = read_whole(pe);
+    unlink(po);
+    unlink(pe);
+    if (WEXITSTATUS(status) == 127)
+        fail_msg("%s could not be run (make all first)", args[0]);
+    return WEXITSTATUS(status);
+}
+
+
 static char *read_whole(const char *path)
 {
     FILE *f = fopen(path, "rb");

@@ -94,6 +94,15 @@ int ts_test_setup_sqlite(void **state);
 int ts_test_setup_pg(void **state);
 int ts_test_teardown_store(void **state);
 
+/*
+ * Run a program of the repository (bin/ts-admin...; tests run from its root)
+ * with args (NULL-terminated, args[0] the path) and env entries "NAME=value"
+ * added (NULL: none); its stdout and stderr into out and errout (NUL-ended,
+ * malloc'd, free them). Returns the exit status; fails the test when it
+ * cannot be run or dies on a signal.
+ */
+int ts_test_run(const char *const *args, const char *const *env, char **out, char **errout);
+
 /* A file of the repository (tests run from its root), malloc'd; fails the test when unreadable. */
 char *ts_test_read_file(const char *path);
 /* Create the real bot's 48 tables (fixtures/real-schema) in the store at url. */
