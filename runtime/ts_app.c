@@ -259,7 +259,7 @@ static int on_zarinpal(void *arg, int64_t bot_id, const char *authority, int ok,
 /*
  * Reconciliation: a payment whose callback never came (the bot was down, the
  * payer closed the page) stays pending; once older than
- * zarinpal_reconcile_age_s it is settled as if the payer had come back with
+ * zarinpal_stale_s it is settled as if the payer had come back with
  * OK, so the gateway's verify decides, through the same path. The feature flag
  * is not asked: a payment made while it was on is settled anyway.
  */
@@ -284,7 +284,7 @@ static void reconcile_bot(ts_app *a, const ts_bot_ctx *bot, const ts_bot_setting
     int64_t ids[RECONCILE_BATCH];
     int n = 0;
     if (ts_shim_begin(a->svc.sh, &ctx, &tx, &err) != 0 ||
-        ts_repo_zarinpal_stale(tx, a->svc.cfg->zarinpal_reconcile_age_s, RECONCILE_BATCH, ids, &n,
+        ts_repo_zarinpal_stale(tx, a->svc.cfg->zarinpal_stale_s, RECONCILE_BATCH, ids, &n,
                                &err) != 0) {
         ts_tx_rollback(tx);
         unsettled(bot, 0, &err);

@@ -48,7 +48,7 @@ static const key keys[] = {
      NULL, "300", "how often pending Zarinpal payments are verified with the gateway, seconds"},
     /* Older than a payer can stay on the payment page: a younger one may
        still be paid, and its verify would say "not paid" and fail it. */
-    {"zarinpal_reconcile_age_s", "TS_ZARINPAL_RECONCILE_AGE", K_INT, F(zarinpal_reconcile_age_s),
+    {"zarinpal_stale_s", "TS_ZARINPAL_STALE", K_INT, F(zarinpal_stale_s),
      1, 604800, NULL, "1800", "age at which a pending Zarinpal payment is reconciled, seconds"},
     {"http_listen", "TS_HTTP_LISTEN", K_ADDR, F(http_listen), 0, 0, NULL, "127.0.0.1",
      "IP address the HTTP endpoint binds"},

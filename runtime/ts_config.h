@@ -24,7 +24,7 @@ typedef struct ts_config {
     char *zarinpal_merchant;   /* the master bot's merchant id; "" = Zarinpal off */
     char *public_url;          /* how Zarinpal reaches our HTTP endpoint; "" = off */
     int zarinpal_reconcile_s;  /* how often pending payments are verified with the gateway */
-    int zarinpal_reconcile_age_s;   /* ... once they are this old */
+    int zarinpal_stale_s;   /* ... once they are this old */
     char *http_listen;         /* address the HTTP endpoint binds */
     int http_port;             /* 0 = any free port */
     int poll_timeout_s;        /* getUpdates long-poll timeout */

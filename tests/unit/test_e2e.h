@@ -60,7 +60,7 @@ static const char *e2e_env(const char *name)
     if (strcmp(name, "TS_ADMIN_CHAT_ID") == 0) return "9000";
     if (strcmp(name, "TS_BOTS_REFRESH") == 0) return e->bots_refresh;
     if (strcmp(name, "TS_ZARINPAL_RECONCILE") == 0) return e->reconcile;
-    if (strcmp(name, "TS_ZARINPAL_RECONCILE_AGE") == 0) return e->reconcile_age;
+    if (strcmp(name, "TS_ZARINPAL_STALE") == 0) return e->reconcile_age;
     if (strcmp(name, "TS_LOG_LEVEL") == 0) return "error";
     return NULL;
 }
