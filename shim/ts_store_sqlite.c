@@ -3,9 +3,13 @@
  *
  * Parameters are written $1, $2, ... as for PostgreSQL; SQLite treats "$1" as a
  * named parameter, so values are bound by name, which keeps reuse and any order
- * of placeholders correct. Booleans are stored as 0/1 in BOOLEAN columns and
- * timestamps as canonical text in TIMESTAMP columns; the declared column type
- * tells the reader which ts_type to hand back.
+ * of placeholders correct. Booleans are stored as 0/1 in BOOLEAN columns.
+ * Timestamps are stored as the text SQLAlchemy writes and reads on SQLite
+ * ("2024-01-31 12:00:00.000000", UTC, no zone): the bot whose database this is
+ * cannot parse ISO "T...Z" text, and would fail on every row tenantshift wrote.
+ * Read back, TIMESTAMP columns come canonical (ts_time_canon), as from
+ * PostgreSQL; the declared column type tells the reader which ts_type to hand
+ * back.
  */
 #include "ts_store_driver.h"
 
@@ -29,6 +33,7 @@ typedef struct sq_rows {
     int ncols;
     int done;       /* stepped to the end: sqlite3_step would start over */
     ts_type *decl;  /* per column: TS_BOOL, TS_TIME or TS_NULL (use the storage class) */
+    char (*times)[TS_TIME_MAX];   /* per column: the current row's canonical timestamp */
 } sq_rows;
 
 typedef struct sq_bulk {
@@ -171,6 +176,22 @@ static int sq_same_database(ts_conn *c, const ts_url *base, const ts_url *other)
     return !is_wal(SQ(c)->db) && !file_is_wal(other->target);
 }
 
+/* Canonical "2024-01-31T12:00:00.5Z" as SQLAlchemy's "2024-01-31 12:00:00.500000", in place
+   (TS_TIME_MAX holds either); infinity and -infinity stay as they are. */
+static void sqlalchemy_time(char *t)
+{
+    size_t n = strlen(t);
+    if (n < 20 || t[10] != 'T' || t[n - 1] != 'Z')
+        return;
+    t[10] = ' ';
+    t[--n] = '\0';
+    if (n == 19)
+        t[n++] = '.';
+    while (n < 26)
+        t[n++] = '0';
+    t[n] = '\0';
+}
+
 /* Bind params by name "$N"; every placeholder of the statement must be one of them. */
 static int bind_all(sqlite3 *db, sqlite3_stmt *st, const ts_value *p, int np, const char *sql,
                     ts_error *err)
@@ -197,6 +218,7 @@ static int bind_all(sqlite3 *db, sqlite3_stmt *st, const ts_value *p, int np, co
         case TS_TIME:
             if (ts_time_canon(v->s, v->len, canon, err))
                 return -1;
+            sqlalchemy_time(canon);
             rc = sqlite3_bind_text(st, k, canon, -1, SQLITE_TRANSIENT);
             break;
         default: return ts_fail(err, TS_E_INTERNAL, "sqlite: unknown value type %d", v->type);
@@ -268,8 +290,11 @@ static int sq_query(ts_conn *c, ts_store *s, const char *sql, const ts_value *p,
     r->base.store = s;
     r->ncols = sqlite3_column_count(r->stmt);
     r->decl = calloc((size_t)r->ncols + 1, sizeof *r->decl);
-    if (r->decl == NULL) {
+    r->times = calloc((size_t)r->ncols + 1, sizeof *r->times);
+    if (r->decl == NULL || r->times == NULL) {
         sqlite3_finalize(r->stmt);
+        free(r->decl);
+        free(r->times);
         free(r);
         return ts_fail(err, TS_E_NOMEM, "out of memory starting a query");
     }
@@ -324,6 +349,11 @@ static ts_value sq_get(const ts_rows *rows, int col)
         v.type = r->decl[col] == TS_TIME ? TS_TIME : TS_TEXT;
         v.s = (const char *)sqlite3_column_text(st, col);
         v.len = (size_t)sqlite3_column_bytes(st, col);
+        /* Canonical, as PostgreSQL's come; text that is no timestamp stays as stored. */
+        if (v.type == TS_TIME && ts_time_canon(v.s, v.len, r->times[col], NULL) == 0) {
+            v.s = r->times[col];
+            v.len = strlen(r->times[col]);
+        }
         return v;
     }
 }
@@ -333,6 +363,7 @@ static void sq_rows_close(ts_rows *rows)
     sq_rows *r = (sq_rows *)rows;
     sqlite3_finalize(r->stmt);
     free(r->decl);
+    free(r->times);
     free(r);
 }
 

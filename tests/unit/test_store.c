@@ -914,6 +914,42 @@ static int setup_pg(void **state) { return setup_engine(state, TS_ENGINE_PG); }
     {#fn "/sqlite", fn, setup_sqlite, teardown, NULL}, \
     {#fn "/postgresql", fn, setup_pg, teardown, NULL}
 
+/* SQLite keeps timestamps in the spelling SQLAlchemy (the bot's ORM) writes and
+   parses; they read back canonical, as PostgreSQL's do. */
+static void test_sqlite_time_spelling(void **state)
+{
+    fixture *f = fx(state);
+    char text[64];
+    OK(f, ts_store_exec(f->s, "CREATE TABLE ts_spell (id INTEGER PRIMARY KEY, at TIMESTAMP)",
+                        NULL, 0, NULL, &f->err));
+    ts_value v[3] = {ts_time("2024-01-31T15:30:00+03:30"), ts_time("2024-02-01T00:00:00.5Z"),
+                     ts_time("infinity")};
+    for (int i = 0; i < 3; i++) {
+        ts_value p[2] = {ts_int(i + 1), v[i]};
+        OK(f, ts_store_exec(f->s, "INSERT INTO ts_spell (id, at) VALUES ($1, $2)", p, 2, NULL,
+                            &f->err));
+    }
+    static const char *const stored[] = {"2024-01-31 12:00:00.000000",
+                                         "2024-02-01 00:00:00.500000", "infinity"};
+    static const char *const canon[] = {"2024-01-31T12:00:00Z", "2024-02-01T00:00:00.5Z",
+                                        "infinity"};
+    for (int i = 0; i < 3; i++) {
+        char sql[96];
+        ts_value id = ts_int(i + 1);
+        snprintf(sql, sizeof sql, "SELECT '' || at FROM ts_spell WHERE id = $1");
+        assert_int_equal(ts_store_query_text(f->s, sql, &id, 1, text, sizeof text, &f->err), 1);
+        assert_string_equal(text, stored[i]);
+        ts_rows *r;
+        OK(f, ts_store_query(f->s, "SELECT at FROM ts_spell WHERE id = $1", &id, 1, &r, &f->err));
+        assert_int_equal(ts_rows_next(r, &f->err), 1);
+        ts_value got = ts_rows_get(r, 0);
+        assert_int_equal(got.type, TS_TIME);
+        assert_int_equal(got.len, strlen(canon[i]));
+        assert_memory_equal(got.s, canon[i], got.len);
+        ts_rows_close(r);
+    }
+}
+
 /* Timestamps tenantshift cannot carry say why; infinity it carries, and it
    sorts after (before) every real time. */
 static void test_time_words(void **state)
@@ -961,6 +997,7 @@ int main(void)
         {"test_pg_fatal_is_lost_connection", test_pg_fatal_is_lost_connection, setup_pg, teardown,
          NULL},
         cmocka_unit_test(test_time_words),
+        {"test_sqlite_time_spelling", test_sqlite_time_spelling, setup_sqlite, teardown, NULL},
         cmocka_unit_test(test_bad_urls),
         cmocka_unit_test(test_pg_unreachable),
         cmocka_unit_test(test_pg_auth_refused),
