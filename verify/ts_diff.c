@@ -303,6 +303,7 @@ typedef struct table_run {
     ts_buf after, hi, keytext;
     double t0;             /* when this run started the table (monotonic seconds) */
     int64_t rows0;         /* rows done before (a resumed table) */
+    double snap_t0;        /* when the open read transactions began; 0: none open */
 } table_run;
 
 static double mono_seconds(void)
@@ -333,8 +334,28 @@ static void progress(const table_run *tr, int final)
     fflush(stderr);
 }
 
+/*
+ * Pages are read in transactions that see one moment of both stores where the
+ * engines allow (ts_store_read_together): a unit of work the bot commits to
+ * both between the two reads would otherwise show as a row missing on one
+ * side while live traffic runs. A pair of transactions serves the pages of
+ * SNAPSHOT_SPAN seconds, then the next pair begins: opening one per page cost
+ * a fifth of a diff's time, and a SQLite writer waits for a span at most.
+ */
+#define SNAPSHOT_SPAN 0.05
+
+static void end_snapshot(table_run *tr)
+{
+    if (tr->snap_t0 > 0) {
+        ts_store_rollback(tr->N.s, NULL);
+        ts_store_rollback(tr->L.s, NULL);
+        tr->snap_t0 = 0;
+    }
+}
+
 static void table_run_free(table_run *tr)
 {
+    end_snapshot(tr);
     ts_vside_close(&tr->L);
     ts_vside_close(&tr->N);
     ts_buf_free(&tr->ch.diffs);
@@ -364,20 +385,18 @@ static void *page_thread(void *arg)
     return NULL;
 }
 
-/*
- * Both pages are read in transactions that see one moment of both stores where
- * the engines allow (ts_store_read_together): a unit of work the bot commits
- * to both between the two reads would otherwise show as a row missing on one
- * side while live traffic runs. One chunk at a time, so a SQLite writer waits
- * for one chunk's reading at most.
- */
 static int pages(table_run *tr, ts_error *err)
 {
     page_job lj = {&tr->L, &tr->after, 0, {0}};
     pthread_t t;
     int consistent;
-    if (ts_store_read_together(tr->L.s, tr->N.s, &consistent, err))
-        return -1;
+    if (tr->snap_t0 > 0 && mono_seconds() - tr->snap_t0 > SNAPSHOT_SPAN)
+        end_snapshot(tr);
+    if (tr->snap_t0 == 0) {
+        if (ts_store_read_together(tr->L.s, tr->N.s, &consistent, err))
+            return -1;
+        tr->snap_t0 = mono_seconds();
+    }
     int threaded = pthread_create(&t, NULL, page_thread, &lj) == 0;
     if (!threaded)
         page_thread(&lj);
@@ -385,8 +404,8 @@ static int pages(table_run *tr, ts_error *err)
                            tr->after.len, err);
     if (threaded)
         pthread_join(t, NULL);
-    ts_store_rollback(tr->N.s, NULL);
-    ts_store_rollback(tr->L.s, NULL);
+    if (lj.rc || rc)
+        end_snapshot(tr);
     if (lj.rc) {
         *err = lj.err;
         return -1;
