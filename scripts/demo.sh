@@ -16,6 +16,7 @@
 # size, TS_DEMO_RATE the live updates per second.
 set -eu
 cd "$(dirname "$0")/.."
+. scripts/traffic.sh
 dir=${TS_DEMO_DIR:-demo}
 users=${TS_DEMO_USERS:-10000}
 rate=${TS_DEMO_RATE:-40}
@@ -45,14 +46,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# A free loopback port for the bot's HTTP endpoint (Zarinpal calls back there).
-free_port() {
-    while :; do
-        p=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000))
-        ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
-    done
-}
-
 step "starting live traffic ($traffic_users users, $rate updates/s) and ts-bot serving it"
 # The tenant bot's users start writing at once; their updates wait at the fake
 # Telegram until ts-bot serves that bot (multi-bot, after read_new).
@@ -62,17 +55,8 @@ build/tools/ts-traffic --token "$TS_MASTER_TOKEN" --token "$tenant_token" \
     >"$dir/traffic.out" 2>"$dir/traffic.log" &
 traffic_pid=$!
 pids="$pids $traffic_pid"
-for _ in $(seq 50); do [ -s "$dir/traffic.out" ] && break; sleep 0.1; done
-fake=$(head -n 1 "$dir/traffic.out")
-port=$(free_port)
-cat >"$dir/bot.json" <<EOF
-{"legacy_url": "$TS_LEGACY_URL", "new_url": "$TS_NEW_URL", "bot_token": "$TS_MASTER_TOKEN",
- "telegram_url": "$fake", "zarinpal_url": "$fake",
- "zarinpal_merchant": "00000000-0000-0000-0000-000000000000",
- "public_url": "http://127.0.0.1:$port", "http_port": $port, "poll_timeout_s": 1,
- "flag_cache_ttl_s": 1, "bots_refresh_s": 2,
- "admin_chat_id": 424242, "kill_switch_file": "$dir/KILL"}
-EOF
+bot_config "$dir/bot.json" "$(traffic_wait "$dir")" \
+    "\"bots_refresh_s\": 2, \"kill_switch_file\": \"$dir/KILL\""
 bin/ts-bot --config "$dir/bot.json" >"$dir/bot.log" 2>&1 &
 pids="$pids $!"
 sleep 2

@@ -26,6 +26,7 @@
 # `make check` runs it for 30 s, `make fault` for 300 s (TS_FAULT_SECONDS).
 set -eu
 cd "$(dirname "$0")/../.."
+. scripts/traffic.sh
 secs=${TS_FAULT_SECONDS:-30}
 users=${TS_FAULT_USERS:-300}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/ts-fault.XXXXXX")
@@ -57,12 +58,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-free_port() {
-    while :; do
-        p=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000))
-        ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
-    done
-}
 # A random number of milliseconds in [lo, hi).
 rand_ms() { echo $(($1 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % ($2 - $1))); }
 
@@ -79,16 +74,7 @@ sql "UPDATE promocodes SET type = 'balance', balance_bonus_kopeks = 10000, max_u
     2>"$dir/traffic.log" &
 traffic=$!
 pids="$pids $traffic"
-for _ in $(seq 50); do [ -s "$dir/traffic.out" ] && break; sleep 0.1; done
-fake=$(head -n 1 "$dir/traffic.out")
-port=$(free_port)
-cat >"$dir/bot.json" <<EOF
-{"legacy_url": "$TS_LEGACY_URL", "new_url": "$TS_NEW_URL", "bot_token": "$TS_MASTER_TOKEN",
- "telegram_url": "$fake", "zarinpal_url": "$fake",
- "zarinpal_merchant": "00000000-0000-0000-0000-000000000000",
- "public_url": "http://127.0.0.1:$port", "http_port": $port, "poll_timeout_s": 1,
- "flag_cache_ttl_s": 1, "admin_chat_id": 424242}
-EOF
+bot_config "$dir/bot.json" "$(traffic_wait "$dir")"
 start_bot() {
     bin/ts-bot --config "$dir/bot.json" >>"$dir/bot.log" 2>&1 &
     echo $! >"$dir/bot.pid"

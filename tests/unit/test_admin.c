@@ -406,26 +406,6 @@ static void test_wallet_concurrent(void **state)
     run_free(&r);
 }
 
-static repo_fx fixtures[2];
-
-static int group_setup(void **state, int i, ts_pair_kind kind)
-{
-    fixtures[i] = (repo_fx){kind, "read_new"};
-    if (repo_fx_open(&fixtures[i]))
-        return -1;
-    *state = &fixtures[i];
-    return 0;
-}
-
-static int setup_sqlite(void **state) { return group_setup(state, 0, TS_PAIR_SQLITE); }
-static int setup_pg(void **state) { return group_setup(state, 1, TS_PAIR_PG); }
-
-static int group_teardown(void **state)
-{
-    repo_fx_close(*state);
-    return 0;
-}
-
 #define T(fn) cmocka_unit_test_teardown(fn, repo_test_teardown)
 
 static const struct CMUnitTest tests[] = {
@@ -438,11 +418,5 @@ static const struct CMUnitTest tests[] = {
 
 int main(void)
 {
-    const char *pg = getenv("TS_TEST_PG_URL"), *require = getenv("TS_TEST_REQUIRE_PG");
-    int have_pg = (pg && *pg) || (require && strcmp(require, "1") == 0);
-    size_t n = sizeof tests / sizeof tests[0];
-    int failed = _cmocka_run_group_tests("admin sqlite", tests, n, setup_sqlite, group_teardown);
-    if (have_pg)
-        failed += _cmocka_run_group_tests("admin postgresql", tests, n, setup_pg, group_teardown);
-    return failed;
+    return repo_run_groups("admin", tests, sizeof tests / sizeof tests[0], 0);
 }

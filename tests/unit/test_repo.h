@@ -7,6 +7,7 @@
 #define TEST_REPO_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ts_repo.h"
@@ -58,6 +59,51 @@ static inline int repo_test_teardown(void **state)
     ts_tx_rollback(fx->open);
     fx->open = NULL;
     return 0;
+}
+
+/*
+ * Run tests as groups on store pairs at read_new: SQLite always, PostgreSQL
+ * (and, with cross, SQLite -> PostgreSQL) when a server is there or required.
+ * Each group opens one fixture for all its tests.
+ */
+static repo_fx repo_groups_fx[3];
+
+static inline int repo_group_setup(void **state, int i, ts_pair_kind kind)
+{
+    repo_groups_fx[i] = (repo_fx){kind, "read_new"};
+    if (repo_fx_open(&repo_groups_fx[i]))
+        return -1;
+    *state = &repo_groups_fx[i];
+    return 0;
+}
+
+static inline int repo_setup_sqlite(void **state) { return repo_group_setup(state, 0, TS_PAIR_SQLITE); }
+static inline int repo_setup_pg(void **state) { return repo_group_setup(state, 1, TS_PAIR_PG); }
+static inline int repo_setup_cross(void **state) { return repo_group_setup(state, 2, TS_PAIR_CROSS); }
+
+static inline int repo_group_teardown(void **state)
+{
+    repo_fx_close(*state);
+    return 0;
+}
+
+static inline int repo_run_groups(const char *name, const struct CMUnitTest *tests, size_t n,
+                                  int cross)
+{
+    const char *pg = getenv("TS_TEST_PG_URL"), *require = getenv("TS_TEST_REQUIRE_PG");
+    int have_pg = (pg && *pg) || (require && strcmp(require, "1") == 0);
+    char group[96];
+    snprintf(group, sizeof group, "%s sqlite", name);
+    int failed = _cmocka_run_group_tests(group, tests, n, repo_setup_sqlite, repo_group_teardown);
+    if (have_pg) {
+        snprintf(group, sizeof group, "%s postgresql", name);
+        failed += _cmocka_run_group_tests(group, tests, n, repo_setup_pg, repo_group_teardown);
+    }
+    if (have_pg && cross) {
+        snprintf(group, sizeof group, "%s cross", name);
+        failed += _cmocka_run_group_tests(group, tests, n, repo_setup_cross, repo_group_teardown);
+    }
+    return failed;
 }
 
 static inline ts_tx *repo_begin(repo_fx *fx, int64_t bot)
