@@ -138,15 +138,21 @@ static void junit_table(FILE *out, const ts_vtable *t)
             (long long)t->c.kinds[TS_DK_PENDING]);
 }
 
-static void junit_inv(FILE *out, const ts_vreport *r, const ts_vinv *v)
+/* <testcase classname="ts-verify.COMMAND" name="FIRST SECOND"> */
+static void testcase_open(FILE *out, const ts_vreport *r, const char *first, const char *second)
 {
     fputs("<testcase classname=\"ts-verify.", out);
     esc(out, r->command);
     fputs("\" name=\"", out);
-    esc(out, v->name);
+    esc(out, first);
     fputc(' ', out);
-    esc(out, v->subject);
+    esc(out, second);
     fputs("\">", out);
+}
+
+static void junit_inv(FILE *out, const ts_vreport *r, const ts_vinv *v)
+{
+    testcase_open(out, r, v->name, v->subject);
     if (!v->ok) {
         fputs("<failure type=\"", out);
         esc(out, v->name);
@@ -162,13 +168,7 @@ static void junit_inv(FILE *out, const ts_vreport *r, const ts_vinv *v)
 
 static void junit_inc(FILE *out, const ts_vreport *r, const ts_vinc *v)
 {
-    fputs("<testcase classname=\"ts-verify.", out);
-    esc(out, r->command);
-    fputs("\" name=\"", out);
-    esc(out, v->id);
-    fputc(' ', out);
-    esc(out, v->name);
-    fputs("\">", out);
+    testcase_open(out, r, v->id, v->name);
     fputs(inc_failed(v) ? "<failure type=\"not_compared\" message=\"" : "<skipped message=\"", out);
     esc(out, v->skipped);
     fputs(inc_failed(v) ? "\">named on the command line, but not compared</failure>" : "\"/>", out);

@@ -91,6 +91,18 @@ static inline void e2e_check(int rc, const ts_error *err, const char *what)
 }
 
 /* Open the shim (and the fakes when not yet started). */
+/* A read_new SQLite pair serving every active bot (1.5 and 2.5 on, the bot
+   list re-read every second); 0, or 1 when it cannot be made (skip). */
+static inline int e2e_multibot_pair(e2e *e)
+{
+    if (e2e_pair(e, TS_PAIR_SQLITE, "read_new") != 0)
+        return 1;
+    ts_test_set_stage(e->pair.nw.url, "1.5", "on");
+    ts_test_set_stage(e->pair.nw.url, "2.5", "on");
+    e->bots_refresh = "1";
+    return 0;
+}
+
 static inline void e2e_open_shim(e2e *e)
 {
     ts_error err;

@@ -20,11 +20,8 @@ static void test_cli_bot_served_without_restart(void **state)
     (void)state;
     e2e e;
     char *out, *err;
-    if (e2e_pair(&e, TS_PAIR_SQLITE, "read_new") != 0)
+    if (e2e_multibot_pair(&e) != 0)
         skip();
-    ts_test_set_stage(e.pair.nw.url, "1.5", "on");
-    ts_test_set_stage(e.pair.nw.url, "2.5", "on");
-    e.bots_refresh = "1";
     e2e_open_shim(&e);
     e2e_seed(&e, 1, "BONUS");
     e2e_start(&e);

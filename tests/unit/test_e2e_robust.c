@@ -87,11 +87,8 @@ static void test_two_bots_isolated(void **state)
     ts_tx *tx;
     int64_t tenant;
     char api[TS_REPO_API_TOKEN_SIZE];
-    if (e2e_pair(&e, TS_PAIR_SQLITE, "read_new") != 0)
+    if (e2e_multibot_pair(&e) != 0)
         skip();
-    ts_test_set_stage(e.pair.nw.url, "1.5", "on");
-    ts_test_set_stage(e.pair.nw.url, "2.5", "on");
-    e.bots_refresh = "1";
     e2e_open_shim(&e);
     ts_ctx master = ts_shim_master(e.sh);
     e2e_check(ts_shim_begin(e.sh, &master, &tx, &err), &err, "begin");
