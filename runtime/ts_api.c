@@ -18,7 +18,8 @@
 
 #define SLOTS 256                /* addresses whose failures are remembered */
 #define DELAY_MAX_MS 60000
-#define TOKEN_MAX 128            /* longer is no token of ours: not even hashed */
+#define TOKEN_MAX 128
+#define TS_API_ORDER_MAX 256     /* plans one order request names */            /* longer is no token of ours: not even hashed */
 
 typedef struct failures {
     char addr[64];
@@ -188,16 +189,16 @@ static int json_int(const cJSON *v, int64_t *out)
     return 1;
 }
 
-/* The bot fields of body into op (create, update). 0, or -1 with err (TS_E_INVALID). */
-static int bot_fields(const cJSON *body, ts_tenant_op *op, ts_error *err)
+/* The fields of e in body into op (create, update). 0, or -1 with err (TS_E_INVALID). */
+static int fields_of(ts_tenant_entity e, const cJSON *body, ts_tenant_op *op, ts_error *err)
 {
     for (const cJSON *m = body->child; m; m = m->next) {
-        int kind = ts_tenant_field_kind(m->string);
+        int kind = ts_tenant_field_kind(e, m->string);
         int64_t i;
         for (int k = 0; k < op->nfields; k++)
             if (strcmp(op->fields[k].col, m->string) == 0)
                 return ts_fail(err, TS_E_INVALID, "%s: given twice", m->string);
-        if (strcmp(m->string, "telegram_bot_token") == 0) {
+        if (e == TS_TENANT_BOT && strcmp(m->string, "telegram_bot_token") == 0) {
             if (op->token != NULL || !cJSON_IsString(m))
                 return ts_fail(err, TS_E_INVALID, "telegram_bot_token: expected one string");
             if (ts_tenant_check_token(m->valuestring, err))
@@ -206,9 +207,12 @@ static int bot_fields(const cJSON *body, ts_tenant_op *op, ts_error *err)
             continue;
         }
         if (kind < 0)
-            return ts_fail(err, TS_E_INVALID, "%.64s: no such bot field", m->string);
+            return ts_fail(err, TS_E_INVALID, "%.64s: no such %s field", m->string,
+                           e == TS_TENANT_BOT ? "bot" : "plan");
         if (kind == TS_TENANT_INT && !json_int(m, &i))
             return ts_fail(err, TS_E_INVALID, "%s: expected an integer", m->string);
+        if (kind == TS_TENANT_INT && ts_tenant_check_int(e, m->string, i, err))
+            return -1;
         if (kind == TS_TENANT_BOOL && !cJSON_IsBool(m))
             return ts_fail(err, TS_E_INVALID, "%s: expected true or false", m->string);
         if (kind == TS_TENANT_TEXT &&
@@ -255,11 +259,21 @@ static const route routes[] = {
     {"PUT", "/bots/#/config/*", TS_TENANT_CONFIG_SET, OWN, 1, 0},
     {"DELETE", "/bots/#/config/*", TS_TENANT_CONFIG_UNSET, OWN, 0, 0},
     {"GET", "/bots/#/wallet", TS_TENANT_WALLET, OWN, 0, 0},
+    {"GET", "/bots/#/plans", TS_TENANT_PLAN_LIST, OWN, 0, 0},
+    {"POST", "/bots/#/plans", TS_TENANT_PLAN_CREATE, OWN, 1, 1},
+    {"PUT", "/bots/#/plans/order", TS_TENANT_PLAN_ORDER, OWN, 1, 0},
+    {"GET", "/bots/#/plans/#", TS_TENANT_PLAN_GET, OWN, 0, 0},
+    {"PATCH", "/bots/#/plans/#", TS_TENANT_PLAN_UPDATE, OWN, 1, 0},
+    {"DELETE", "/bots/#/plans/#", TS_TENANT_PLAN_DELETE, OWN, 0, 0},
+    {"POST", "/bots/#/plans/#/activate", TS_TENANT_PLAN_ACTIVATE, OWN, 0, 0},
+    {"POST", "/bots/#/plans/#/deactivate", TS_TENANT_PLAN_DEACTIVATE, OWN, 0, 0},
 };
 
-/* path against shape: 1 matches, with the id and the key (copied into key). */
-static int match(const char *shape, const char *path, int64_t *id, char *key, size_t keysz)
+/* path against shape: 1 matches, with the ids (the bot's, then the plan's:
+   -1 when not a positive decimal) and the key (copied into key). */
+static int match(const char *shape, const char *path, int64_t id[2], char *key, size_t keysz)
 {
+    int nid = 0;
     while (*shape && *path) {
         if (*shape == '#' || *shape == '*') {
             size_t n = strcspn(path, "/");
@@ -270,10 +284,7 @@ static int match(const char *shape, const char *path, int64_t *id, char *key, si
                 errno = 0;
                 long long v = strtoll(path, &end, 10);
                 /* an id that is not a positive decimal names no bot */
-                if (path[0] < '1' || path[0] > '9' || end != path + n || errno)
-                    *id = -1;
-                else
-                    *id = v;
+                id[nid++] = path[0] < '1' || path[0] > '9' || end != path + n || errno ? -1 : v;
             } else {
                 /* cut, a key too long stays too long for ts_tenant_check_key */
                 size_t k = n < keysz - 1 ? n : keysz - 1;
@@ -293,7 +304,7 @@ static int changes(const route *rt) { return strcmp(rt->method, "GET") != 0; }
 /* Arguments are kept short: ts_audit's args column holds 4096 characters. */
 #define AUDIT_ARGS_MAX 3000
 
-static void audit(ts_api *a, const ts_http_request *req, const route *rt, int64_t id,
+static void audit(ts_api *a, const ts_http_request *req, const route *rt, const int64_t id[2],
                   const char *key, const ts_bot *caller, const cJSON *body, int status,
                   const ts_error *err, const ts_buf *note)
 {
@@ -303,8 +314,10 @@ static void audit(ts_api *a, const ts_http_request *req, const route *rt, int64_
     snprintf(actor, sizeof actor, "api:%" PRId64, caller->id);
     /* the route, not the path: the command column is short, the key is in args */
     snprintf(command, sizeof command, "%s /api/v1%s", rt->method, rt->shape);
-    if (id > 0)
-        ts_buf_printf(&args, "bot_id=%" PRId64, id);
+    if (id[0] > 0)
+        ts_buf_printf(&args, "bot_id=%" PRId64, id[0]);
+    if (id[1] > 0)
+        ts_buf_printf(&args, " plan_id=%" PRId64, id[1]);
     if (key != NULL)   /* checked (NULL when not) */
         ts_buf_printf(&args, "%skey=%s", args.len ? " " : "", key);
     /* the member names only: the values may be secrets (a Telegram token) */
@@ -330,10 +343,31 @@ static int is_flag(ts_tenant_verb v)
     return v == TS_TENANT_FLAG_GET || v == TS_TENANT_FLAG_SET || v == TS_TENANT_FLAG_UNSET;
 }
 
+/* {"order": [plan ids]} into op: every id once. */
+static int plan_order(const cJSON *body, ts_tenant_op *op, int64_t *order, ts_error *err)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(body, "order"), *v;
+    if (!cJSON_IsArray(list) || cJSON_GetArraySize(body) != 1 ||
+        cJSON_GetArraySize(list) > TS_API_ORDER_MAX)
+        return ts_fail(err, TS_E_INVALID, "expected {\"order\": [plan ids]}, at most %d",
+                       TS_API_ORDER_MAX), 422;
+    cJSON_ArrayForEach(v, list) {
+        int64_t id;
+        if (!json_int(v, &id) || id < 1)
+            return ts_fail(err, TS_E_INVALID, "order: plan ids are positive integers"), 422;
+        for (int i = 0; i < op->norder; i++)
+            if (order[i] == id)
+                return ts_fail(err, TS_E_INVALID, "order: plan %lld twice", (long long)id), 422;
+        order[op->norder++] = id;
+    }
+    op->order = order;
+    return 0;
+}
+
 /* The operation from the route, the key and the body: 0, or the status to
    refuse it with (400 a bad key, 422 a body that does not fit), err saying why. */
 static int build(const route *rt, const cJSON *body, const char *key, ts_tenant_op *op,
-                 ts_error *err)
+                 int64_t *order, ts_error *err)
 {
     const cJSON *v;
     if (key[0] && ts_tenant_check_key(is_flag(rt->verb), key, err))
@@ -341,9 +375,23 @@ static int build(const route *rt, const cJSON *body, const char *key, ts_tenant_
     op->key = key[0] ? key : NULL;
     op->confirm = 1;   /* DELETE says it: the cascade is documented */
     switch (rt->verb) {
+    case TS_TENANT_PLAN_CREATE:
+    case TS_TENANT_PLAN_UPDATE:
+        if (fields_of(TS_TENANT_PLAN, body, op, err))
+            return 422;
+        if (rt->verb == TS_TENANT_PLAN_CREATE &&
+            (!cJSON_HasObjectItem(body, "name") || !cJSON_HasObjectItem(body, "period_days") ||
+             !cJSON_HasObjectItem(body, "price_kopeks")))
+            return ts_fail(err, TS_E_INVALID, "a new plan needs name, period_days and "
+                           "price_kopeks"), 422;
+        if (op->nfields == 0)
+            return ts_fail(err, TS_E_INVALID, "give at least one field to change"), 422;
+        return 0;
+    case TS_TENANT_PLAN_ORDER:
+        return plan_order(body, op, order, err);
     case TS_TENANT_BOT_CREATE:
     case TS_TENANT_BOT_UPDATE:
-        if (bot_fields(body, op, err))
+        if (fields_of(TS_TENANT_BOT, body, op, err))
             return 422;
         if (rt->verb == TS_TENANT_BOT_CREATE && (op->token == NULL ||
             !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(body, "name"))))
@@ -371,8 +419,8 @@ static int build(const route *rt, const cJSON *body, const char *key, ts_tenant_
 }
 
 /* The route of the request, its id and key; NULL answered (404, 405). */
-static const route *find_route(const ts_http_request *req, int64_t *id, char *key, size_t keysz,
-                               ts_http_reply *r)
+static const route *find_route(const ts_http_request *req, int64_t id[2], char *key,
+                               size_t keysz, ts_http_reply *r)
 {
     int path_known = 0;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
@@ -392,9 +440,10 @@ static const route *find_route(const ts_http_request *req, int64_t *id, char *ke
 void ts_api_handle(void *arg, const ts_http_request *req, ts_http_reply *r)
 {
     ts_api *a = arg;
-    int64_t id = 0;
+    int64_t ids[2] = {0, 0}, order[TS_API_ORDER_MAX];
     char key[TS_TENANT_CONFIG_KEY_MAX + 2] = "";
-    const route *rt = find_route(req, &id, key, sizeof key, r);
+    const route *rt = find_route(req, ids, key, sizeof key, r);
+    int64_t id = ids[0];
     ts_bot caller;
     if (rt == NULL || !authenticate(a, req, &caller, r))
         return;
@@ -406,22 +455,22 @@ void ts_api_handle(void *arg, const ts_http_request *req, ts_http_reply *r)
         fail(r, 403, "forbidden", "this token manages only its own bot, and does not create, "
              "delete, activate or deactivate bots");
         if (changes(rt))   /* an attempt on another bot is worth a trace */
-            audit(a, req, rt, id, NULL, &caller, NULL, r->status, &err, &none);
+            audit(a, req, rt, ids, NULL, &caller, NULL, r->status, &err, &none);
         return;
     }
-    if (id < 0) {
-        fail(r, 404, "not_found", "no such bot");
+    if (id < 0 || ids[1] < 0) {
+        fail(r, 404, "not_found", id < 0 ? "no such bot" : "no such plan");
         return;
     }
     cJSON *body = NULL;
     if (rt->body && (body = body_object(req, r)) == NULL)
         return;
-    ts_tenant_op op = {.verb = rt->verb, .bot_id = id,
+    ts_tenant_op op = {.verb = rt->verb, .bot_id = id, .item_id = ids[1],
                        .only_bot = caller.is_master ? 0 : caller.id};
     ts_buf note = {0};
     ts_error err = {0};
     char *json = NULL;
-    int status = build(rt, body, key, &op, &err);
+    int status = build(rt, body, key, &op, order, &err);
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, rt->verb == TS_TENANT_FLAG_SET
                                                                  ? "config" : "value");
     if (status == 0 && v != NULL &&
@@ -439,7 +488,7 @@ void ts_api_handle(void *arg, const ts_http_request *req, ts_http_reply *r)
         fail_op(r, &err);
     }
     if (changes(rt))
-        audit(a, req, rt, id, op.key, &caller, body, r->status, &err, &note);
+        audit(a, req, rt, ids, op.key, &caller, body, r->status, &err, &note);
     ts_buf_free(&note);
     free(json);
     cJSON_Delete(body);

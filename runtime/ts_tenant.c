@@ -1,6 +1,7 @@
 /* ts_tenant.c: the tenant operations of ts-admin and the management API. */
 #include "ts_tenant.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,21 +68,55 @@ int ts_tenant_check_key(int flag, const char *key, ts_error *err)
                        "letters, digits, '_', '.' and '-'", err);
 }
 
-static const struct { const char *col; ts_tenant_kind kind; } fields[] = {
-    {"name", TS_TENANT_TEXT}, {"default_language", TS_TENANT_TEXT},
-    {"support_username", TS_TENANT_TEXT}, {"zarinpal_merchant_id", TS_TENANT_TEXT},
-    {"admin_chat_id", TS_TENANT_INT}, {"admin_topic_id", TS_TENANT_INT},
-    {"card_receipt_topic_id", TS_TENANT_INT}, {"notification_group_id", TS_TENANT_INT},
-    {"notification_topic_id", TS_TENANT_INT}, {"card_to_card_enabled", TS_TENANT_BOOL},
-    {"zarinpal_enabled", TS_TENANT_BOOL}, {"zarinpal_sandbox", TS_TENANT_BOOL},
+#define ANY_INT INT64_MIN
+
+static const struct field {
+    ts_tenant_entity e;
+    const char *col;
+    ts_tenant_kind kind;
+    int64_t min;                  /* integers */
+} fields[] = {
+    {TS_TENANT_BOT, "name", TS_TENANT_TEXT, 0},
+    {TS_TENANT_BOT, "default_language", TS_TENANT_TEXT, 0},
+    {TS_TENANT_BOT, "support_username", TS_TENANT_TEXT, 0},
+    {TS_TENANT_BOT, "zarinpal_merchant_id", TS_TENANT_TEXT, 0},
+    {TS_TENANT_BOT, "admin_chat_id", TS_TENANT_INT, ANY_INT},
+    {TS_TENANT_BOT, "admin_topic_id", TS_TENANT_INT, ANY_INT},
+    {TS_TENANT_BOT, "card_receipt_topic_id", TS_TENANT_INT, ANY_INT},
+    {TS_TENANT_BOT, "notification_group_id", TS_TENANT_INT, ANY_INT},
+    {TS_TENANT_BOT, "notification_topic_id", TS_TENANT_INT, ANY_INT},
+    {TS_TENANT_BOT, "card_to_card_enabled", TS_TENANT_BOOL, 0},
+    {TS_TENANT_BOT, "zarinpal_enabled", TS_TENANT_BOOL, 0},
+    {TS_TENANT_BOT, "zarinpal_sandbox", TS_TENANT_BOOL, 0},
+    {TS_TENANT_PLAN, "name", TS_TENANT_TEXT, 0},
+    {TS_TENANT_PLAN, "period_days", TS_TENANT_INT, 1},
+    {TS_TENANT_PLAN, "price_kopeks", TS_TENANT_INT, 0},
+    {TS_TENANT_PLAN, "traffic_limit_gb", TS_TENANT_INT, 0},   /* 0: unlimited */
+    {TS_TENANT_PLAN, "device_limit", TS_TENANT_INT, 1},
+    {TS_TENANT_PLAN, "is_active", TS_TENANT_BOOL, 0},
+    {TS_TENANT_PLAN, "sort_order", TS_TENANT_INT, ANY_INT},
 };
 
-int ts_tenant_field_kind(const char *col)
+static const struct field *field_of(ts_tenant_entity e, const char *col)
 {
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-        if (strcmp(fields[i].col, col) == 0)
-            return (int)fields[i].kind;
-    return -1;
+        if (fields[i].e == e && strcmp(fields[i].col, col) == 0)
+            return &fields[i];
+    return NULL;
+}
+
+int ts_tenant_field_kind(ts_tenant_entity e, const char *col)
+{
+    const struct field *f = field_of(e, col);
+    return f ? (int)f->kind : -1;
+}
+
+int ts_tenant_check_int(ts_tenant_entity e, const char *col, int64_t v, ts_error *err)
+{
+    const struct field *f = field_of(e, col);
+    if (f != NULL && v < f->min)
+        return ts_fail(err, TS_E_INVALID, "%s: at least %lld", col, (long long)f->min);
+    return 0;
 }
 
 int ts_tenant_check_field(const char *col, const char *what, const char *s, ts_error *err)
@@ -350,6 +385,89 @@ static int wallet_show(run_ctx *r, ts_error *err)
     return 0;
 }
 
+static cJSON *plan_json(const ts_plan *p)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "id", (double)p->id);
+    cJSON_AddStringToObject(j, "name", p->name);
+    cJSON_AddNumberToObject(j, "period_days", (double)p->period_days);
+    cJSON_AddNumberToObject(j, "price_kopeks", (double)p->price_kopeks);
+    cJSON_AddNumberToObject(j, "traffic_limit_gb", (double)p->traffic_limit_gb);
+    cJSON_AddNumberToObject(j, "device_limit", (double)p->device_limit);
+    cJSON_AddBoolToObject(j, "is_active", p->is_active);
+    cJSON_AddNumberToObject(j, "sort_order", (double)p->sort_order);
+    return j;
+}
+
+static int plan_list(run_ctx *r, ts_error *err)
+{
+    ts_result *res;
+    if (ts_repo_plan_list(r->tx, &res, err))
+        return -1;
+    r->result = cJSON_CreateArray();
+    for (int i = 0; i < ts_result_count(res); i++) {
+        ts_plan p;
+        ts_repo_plan_from(res, i, &p);
+        cJSON_AddItemToArray(r->result, plan_json(&p));
+    }
+    ts_result_free(res);
+    return 0;
+}
+
+/* 1 done, 0 no such plan (TS_E_NOTFOUND set). */
+static int plan_found(int rc, int64_t id, ts_error *err)
+{
+    return rc == 0 ? ts_fail(err, TS_E_NOTFOUND, "no plan %lld of this bot", (long long)id) : rc;
+}
+
+static int plan_op(run_ctx *r, ts_error *err)
+{
+    const ts_tenant_op *op = r->op;
+    int64_t id = op->item_id;
+    ts_plan p = {.is_active = 1, .device_limit = 1};
+    int rc = 1;
+    switch (op->verb) {
+    case TS_TENANT_PLAN_LIST:
+        return plan_list(r, err);
+    case TS_TENANT_PLAN_CREATE:
+        /* the defaults are the columns'; the fields, checked, change them */
+        if (ts_repo_plan_create(r->tx, &p, &id, err) < 0 ||
+            ts_repo_plan_update(r->tx, id, op->fields, op->nfields, err) < 0)
+            return -1;
+        break;
+    case TS_TENANT_PLAN_UPDATE:
+        rc = ts_repo_plan_update(r->tx, id, op->fields, op->nfields, err);
+        break;
+    case TS_TENANT_PLAN_ACTIVATE:
+    case TS_TENANT_PLAN_DEACTIVATE: {
+        ts_set s = {"is_active", ts_bool(op->verb == TS_TENANT_PLAN_ACTIVATE)};
+        rc = ts_repo_plan_update(r->tx, id, &s, 1, err);
+        break;
+    }
+    case TS_TENANT_PLAN_DELETE:
+        if (plan_found(ts_repo_plan_delete(r->tx, id, err), id, err) < 0)
+            return -1;
+        r->result = cJSON_CreateObject();
+        cJSON_AddNumberToObject(r->result, "deleted", (double)id);
+        return 0;
+    case TS_TENANT_PLAN_ORDER:
+        /* sort_order 1, 2... in the order given, in one unit: all or none */
+        for (int i = 0; i < op->norder; i++) {
+            ts_set s = {"sort_order", ts_int(i + 1)};
+            if (plan_found(ts_repo_plan_update(r->tx, op->order[i], &s, 1, err), op->order[i],
+                           err) < 0)
+                return -1;
+        }
+        return plan_list(r, err);
+    default:
+        break;
+    }
+    if (plan_found(rc, id, err) < 0 || plan_found(ts_repo_plan_get(r->tx, id, &p, err), id, err) < 0)
+        return -1;
+    r->result = plan_json(&p);
+    return 0;
+}
+
 static int dispatch(run_ctx *r, ts_error *err)
 {
     const ts_tenant_op *op = r->op;
@@ -366,6 +484,9 @@ static int dispatch(run_ctx *r, ts_error *err)
     case TS_TENANT_FLAG_SET: case TS_TENANT_FLAG_UNSET: return keyed_change(r, 1, err);
     case TS_TENANT_CONFIG_SET: case TS_TENANT_CONFIG_UNSET: return keyed_change(r, 0, err);
     case TS_TENANT_WALLET: return wallet_show(r, err);
+    case TS_TENANT_PLAN_LIST: case TS_TENANT_PLAN_CREATE: case TS_TENANT_PLAN_GET:
+    case TS_TENANT_PLAN_UPDATE: case TS_TENANT_PLAN_DELETE: case TS_TENANT_PLAN_ACTIVATE:
+    case TS_TENANT_PLAN_DEACTIVATE: case TS_TENANT_PLAN_ORDER: return plan_op(r, err);
     default: return bot_change(r, err);
     }
 }

@@ -434,6 +434,8 @@ int ts_repo_plan_create(ts_tx *tx, const ts_plan *p, int64_t *id, ts_error *err)
 int ts_repo_plan_get(ts_tx *tx, int64_t id, ts_plan *out, ts_error *err);
 /* Active plans by sort_order. */
 int ts_repo_plan_list_active(ts_tx *tx, ts_result **out, ts_error *err);
+/* Every plan of the bot, active or not, by sort_order. */
+int ts_repo_plan_list(ts_tx *tx, ts_result **out, ts_error *err);
 /* Set name, period_days, price_kopeks, traffic_limit_gb, device_limit, is_active,
    sort_order. 1 updated, 0 no such plan. */
 int ts_repo_plan_update(ts_tx *tx, int64_t id, const ts_set *fields, int nfields, ts_error *err);

@@ -537,6 +537,93 @@ static void test_cli_issues_token(void **state)
     e2e_close(&fx->e);
 }
 
+static void test_plans(void **state)
+{
+    api_fx *fx = api_open(state);
+    char t1[TS_REPO_API_TOKEN_SIZE], t[200], p[128], body[160];
+    int64_t b1 = make_tenant(fx, TENANT_TG, "Shop", t1), ids[3];
+    snprintf(t, sizeof t, "%s", xtok(t1));
+#define AT(fmt, ...) (snprintf(p, sizeof p, "/bots/%lld" fmt, (long long)b1, __VA_ARGS__), p)
+    static const char *const names[3] = {"Bronze", "Silver", "Gold"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(body, sizeof body, "{\"name\":\"%s\",\"period_days\":%d,\"price_kopeks\":%d,"
+                 "\"traffic_limit_gb\":50,\"sort_order\":%d}", names[i], 30 * (i + 1),
+                 90000 * (i + 1), i + 1);
+        answer a = call(fx, "POST", AT("/plans%s", ""), t, body, -1);
+        assert_int_equal(a.status, 201);
+        ids[i] = jnum(a.json, "id");
+        assert_true(cJSON_IsTrue(cJSON_GetObjectItem(a.json, "is_active")));
+        assert_int_equal(jnum(a.json, "device_limit"), 1);
+        cJSON_Delete(a.json);
+    }
+    answer a = call(fx, "GET", AT("/plans/%lld", (long long)ids[1]), t, NULL, -1);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(jstr(a.json, "name"), "Silver");
+    assert_int_equal(jnum(a.json, "price_kopeks"), 180000);
+    cJSON_Delete(a.json);
+    a = call(fx, "PATCH", AT("/plans/%lld", (long long)ids[1]), t,
+             "{\"price_kopeks\":170000,\"device_limit\":2}", -1);
+    assert_int_equal(jnum(a.json, "price_kopeks"), 170000);
+    assert_int_equal(jnum(a.json, "device_limit"), 2);
+    assert_int_equal(jnum(a.json, "period_days"), 60);
+    cJSON_Delete(a.json);
+    a = call(fx, "POST", AT("/plans/%lld/deactivate", (long long)ids[0]), t, NULL, -1);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(a.json, "is_active")));
+    cJSON_Delete(a.json);
+    assert_int_equal(status_of(fx, "POST", AT("/plans/%lld/activate", (long long)ids[0]), t,
+                               NULL), 200);
+    /* the order: Gold, Bronze, Silver */
+    snprintf(body, sizeof body, "{\"order\":[%lld,%lld,%lld]}", (long long)ids[2],
+             (long long)ids[0], (long long)ids[1]);
+    a = call(fx, "PUT", AT("/plans/order%s", ""), t, body, -1);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(jstr(cJSON_GetArrayItem(a.json, 0), "name"), "Gold");
+    assert_string_equal(jstr(cJSON_GetArrayItem(a.json, 2), "name"), "Silver");
+    cJSON_Delete(a.json);
+    /* an unknown plan in the order changes nothing */
+    snprintf(body, sizeof body, "{\"order\":[%lld,999999]}", (long long)ids[1]);
+    assert_int_equal(status_of(fx, "PUT", AT("/plans/order%s", ""), t, body), 404);
+    a = call(fx, "GET", AT("/plans%s", ""), t, NULL, -1);
+    assert_int_equal(cJSON_GetArraySize(a.json), 3);
+    assert_string_equal(jstr(cJSON_GetArrayItem(a.json, 0), "name"), "Gold");
+    cJSON_Delete(a.json);
+    snprintf(body, sizeof body, "{\"order\":[%lld,%lld]}", (long long)ids[1], (long long)ids[1]);
+    assert_int_equal(status_of(fx, "PUT", AT("/plans/order%s", ""), t, body), 422);
+    /* bad input */
+    assert_int_equal(status_of(fx, "POST", AT("/plans%s", ""), t, "{\"name\":\"x\"}"), 422);
+    assert_int_equal(status_of(fx, "POST", AT("/plans%s", ""), t,
+                               "{\"name\":\"x\",\"period_days\":0,\"price_kopeks\":1}"), 422);
+    assert_int_equal(status_of(fx, "PATCH", AT("/plans/%lld", (long long)ids[0]), t,
+                               "{\"price_kopeks\":-1}"), 422);
+    assert_int_equal(status_of(fx, "PATCH", AT("/plans/%lld", (long long)ids[0]), t,
+                               "{\"bot_id\":1}"), 422);
+    assert_int_equal(status_of(fx, "GET", AT("/plans/%s", "abc"), t, NULL), 404);
+    assert_int_equal(status_of(fx, "GET", AT("/plans/%d", 999999), t, NULL), 404);
+    /* another bot's plan is not this bot's: the master's plan id under the tenant */
+    char mp[64], mt[200];
+    snprintf(mp, sizeof mp, "/bots/%lld/plans", (long long)fx->master);
+    snprintf(mt, sizeof mt, "%s", xtok(fx->master_token));
+    a = call(fx, "POST", mp, mt, "{\"name\":\"Master\",\"period_days\":30,\"price_kopeks\":1}", -1);
+    assert_int_equal(a.status, 201);
+    int64_t master_plan = jnum(a.json, "id");
+    cJSON_Delete(a.json);
+    assert_int_equal(status_of(fx, "GET", AT("/plans/%lld", (long long)master_plan), t, NULL), 404);
+    assert_int_equal(status_of(fx, "DELETE", AT("/plans/%lld", (long long)master_plan), t, NULL),
+                     404);
+    a = call(fx, "DELETE", AT("/plans/%lld", (long long)ids[0]), t, NULL, -1);
+    assert_int_equal(a.status, 200);
+    assert_int_equal(jnum(a.json, "deleted"), ids[0]);
+    cJSON_Delete(a.json);
+    assert_int_equal(status_of(fx, "GET", AT("/plans/%lld", (long long)ids[0]), t, NULL), 404);
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM ts_audit WHERE command = "
+             "'PATCH /api/v1/bots/#/plans/#' AND args = 'bot_id=%lld plan_id=%lld "
+             "fields=price_kopeks,device_limit'", (long long)b1, (long long)ids[1]);
+    assert_int_equal(ts_test_int(fx->e.pair.nw.url, sql), 1);
+#undef AT
+    e2e_close(&fx->e);
+}
+
 static ts_pair_kind sqlite_kind = TS_PAIR_SQLITE, pg_kind = TS_PAIR_PG;
 
 #define BOTH(t) cmocka_unit_test_prestate(t, &sqlite_kind), cmocka_unit_test_prestate(t, &pg_kind)
@@ -551,6 +638,7 @@ int main(void)
         BOTH(test_bad_input),
         BOTH(test_audit),
         BOTH(test_concurrent_updates),
+        BOTH(test_plans),
         cmocka_unit_test_prestate(test_cli_issues_token, &sqlite_kind),
     };
     return cmocka_run_group_tests_name("e2e api", tests, NULL, NULL);
