@@ -15,21 +15,16 @@
 
 #include "ts_margs.h"
 #include "ts_shim.h"
+#include "ts_tenant.h"
 
 /* Exit codes: ts-migrate's where they mean the same (ts_mig.h), and 4. */
 enum { TS_ADMIN_EXIT_NOTFOUND = 4 };   /* no such bot */
 
-#define TS_ADMIN_MAX_FIELDS 16   /* bot fields an option sets (create, update) */
-
 typedef struct ts_admin_args {
     ts_margs m;                    /* the shared options; m.command is "bot create" etc. */
     const char *noun, *verb;       /* "bot" "create" */
-    int64_t bot_id;                /* ID, when the command takes one */
-    const char *key, *value, *json; /* flags/config KEY, on|off, JSON */
-    ts_set fields[TS_ADMIN_MAX_FIELDS];
-    int nfields;
-    const char *token;             /* --token or $TS_TENANT_TOKEN (bot create, update) */
-    int confirm;
+    ts_tenant_op op;               /* what it does: ID, KEY, values, fields, --token (or
+                                      $TS_TENANT_TOKEN for bot create), --confirm */
     char command[32];
 } ts_admin_args;
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ts_api.h"
 #include "ts_convo.h"
 #include "ts_flags.h"
 #include "ts_handlers.h"
@@ -21,6 +22,7 @@ struct ts_app {
     ts_services svc;
     ts_registry *reg;
     ts_convo *convo;
+    ts_api *api;
     ts_bot *bot;
     const ts_bot_info *bots;     /* the served set of the last refresh (the registry's) */
     int nbots;
@@ -38,7 +40,8 @@ int ts_app_open(const ts_config *cfg, ts_shim *sh, const ts_app_opts *opts, ts_a
     a->svc.pick.seed = opts ? opts->card_seed : NULL;
     if ((a->svc.flags = ts_flags_new(cfg->flag_cache_ttl_s)) == NULL ||
         (a->reg = ts_registry_new(cfg, sh)) == NULL ||
-        (a->convo = ts_convo_new(CONVO_CAPACITY, CONVO_TTL_S)) == NULL) {
+        (a->convo = ts_convo_new(CONVO_CAPACITY, CONVO_TTL_S)) == NULL ||
+        (a->api = ts_api_new(sh)) == NULL) {
         ts_app_close(a);
         return ts_fail(err, TS_E_NOMEM, "out of memory starting the bot");
     }
@@ -56,6 +59,7 @@ void ts_app_close(ts_app *a)
         return;
     ts_zp_close(a->svc.zp);
     ts_convo_free(a->convo);
+    ts_api_free(a->api);
     ts_registry_free(a->reg);
     ts_flags_free(a->svc.flags);
     free(a);
@@ -406,6 +410,12 @@ static void metrics(void *arg, ts_buf *out)
     ts_buf_free(&l);
 }
 
+static void on_api(void *arg, const ts_http_request *req, ts_http_reply *reply)
+{
+    ts_app *a = arg;
+    ts_api_handle(a->api, req, reply);
+}
+
 ts_bot_hooks ts_app_hooks(ts_app *a)
 {
     return (ts_bot_hooks){.handler = {.handle = handle, .handle_batch = handle_batch, .arg = a},
@@ -413,6 +423,7 @@ ts_bot_hooks ts_app_hooks(ts_app *a)
                           .tick = tick,
                           .kill_switch = kill_switch,
                           .on_zarinpal = on_zarinpal,
+                          .on_api = on_api,
                           .health = health,
                           .metrics = metrics,
                           .arg = a};

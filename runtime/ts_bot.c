@@ -259,6 +259,7 @@ int ts_bot_open(const ts_config *cfg, const ts_bot_hooks *hooks, ts_bot **out, t
                          .may_poll = may_poll, .arg = b};
     ts_http_opts ho = {.listen = cfg->http_listen, .port = cfg->http_port, .metrics = b->metrics,
                        .on_zarinpal = hooks->on_zarinpal, .zarinpal_arg = hooks->arg,
+                       .on_api = hooks->on_api, .api_arg = hooks->arg,
                        .health = hooks->health, .health_arg = hooks->arg};
     if (ts_poller_open(&po, &b->poller, err) != 0 ||
         ts_outbox_open(b->poller, cfg->telegram_url, &hooks->http, &b->outbox, err) != 0 ||

@@ -84,6 +84,7 @@ typedef struct ts_bot_hooks {
     int (*tick)(void *arg, ts_error *err);   /* housekeeping; errors are logged */
     void (*kill_switch)(void *arg, int on);
     ts_zarinpal_fn on_zarinpal;              /* the HTTP callback route */
+    ts_api_fn on_api;                        /* /api/v1/: the management API; NULL: 404 */
     int (*health)(void *arg, ts_error *err); /* /healthz: 0 healthy; NULL: always */
     ts_metrics_hook metrics;                 /* more families for /metrics */
     void *arg;                               /* for all the hooks above */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ts_log.h"
 #include "ts_zarinpal.h"
@@ -78,35 +79,146 @@ static void route(ts_http *h, struct MHD_Connection *c, const char *url, ts_http
         say(r, 404, "not found\n");
 }
 
+/* One request's state between libmicrohttpd's calls: its body so far. */
+typedef struct req_state {
+    ts_buf body;
+    int too_big;
+} req_state;
+
+static const char api_prefix[] = "/api/v1";
+
+static int is_api(const char *url)
+{
+    size_t n = sizeof api_prefix - 1;
+    return strncmp(url, api_prefix, n) == 0 && (url[n] == '/' || url[n] == '\0');
+}
+
+/* X-API-Token, else the credential of Authorization: Bearer. */
+static const char *api_token(struct MHD_Connection *c)
+{
+    const char *t = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-API-Token");
+    const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    if (t != NULL || a == NULL || strncasecmp(a, "Bearer ", 7) != 0)
+        return t;
+    for (a += 7; *a == ' '; a++)
+        ;
+    return a;
+}
+
+static void client_address(struct MHD_Connection *c, char *out, size_t n)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    snprintf(out, n, "unknown");
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)n);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)n);
+}
+
+static void api(ts_http *h, struct MHD_Connection *c, const char *method, const char *url,
+                req_state *st, ts_http_reply *r)
+{
+    char client[INET6_ADDRSTRLEN];
+    r->content_type = "application/json";
+    if (h->o.on_api == NULL) {
+        say(r, 404, "{\"error\":\"not_found\",\"message\":\"the management API is not served\"}\n");
+        return;
+    }
+    if (st->body.oom) {
+        say(r, 500, "{\"error\":\"internal\",\"message\":\"out of memory\"}\n");
+        return;
+    }
+    if (st->too_big) {
+        ts_buf_printf(&r->body, "{\"error\":\"too_large\",\"message\":\"the body is over %d "
+                      "bytes\"}\n", TS_HTTP_BODY_MAX);
+        r->status = 413;
+        return;
+    }
+    client_address(c, client, sizeof client);
+    ts_http_request req = {method, url + sizeof api_prefix - 1, st->body.s ? st->body.s : "",
+                           st->body.len, api_token(c), client};
+    h->o.on_api(h->o.api_arg, &req, r);
+}
+
+static enum MHD_Result respond(struct MHD_Connection *c, const char *url, ts_http_reply *r)
+{
+    if (r->body.oom) {
+        ts_buf_reset(&r->body);
+        say(r, 500, "out of memory\n");
+    }
+    size_t len = r->body.len;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, len ? ts_buf_take(&r->body) : NULL,
+                                        len ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    ts_buf_free(&r->body);
+    if (resp == NULL)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type",
+                            r->content_type ? r->content_type : "text/plain; charset=utf-8");
+    if (r->retry_after > 0) {
+        char v[24];
+        snprintf(v, sizeof v, "%d", r->retry_after);
+        MHD_add_response_header(resp, "Retry-After", v);
+    }
+    enum MHD_Result rc = MHD_queue_response(c, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    if (r->status >= 500)
+        ts_log(TS_LOG_WARN, "http_error", "path=%.64s status=%d", url, r->status);
+    return rc;
+}
+
+/*
+ * libmicrohttpd calls this first with the headers (*state NULL), then with
+ * each piece of the body (*upload_size > 0), then once more with none: the
+ * API answers then. A body over the limit is refused at once when
+ * Content-Length says so, else its rest is read and dropped and 413 answered.
+ */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **state)
 {
     ts_http *h = cls;
     ts_http_reply r = {.status = 200};
-    (void)version, (void)upload, (void)upload_size, (void)state;
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+    req_state *st = *state;
+    (void)version;
+    if (is_api(url)) {
+        if (st == NULL) {
+            const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+            if ((st = calloc(1, sizeof *st)) == NULL)
+                return MHD_NO;
+            *state = st;
+            st->too_big = cl != NULL && strtoull(cl, NULL, 10) > TS_HTTP_BODY_MAX;
+            if (!st->too_big)
+                return MHD_YES;
+        } else if (*upload_size > 0) {
+            if (!st->too_big && st->body.len + *upload_size <= TS_HTTP_BODY_MAX)
+                ts_buf_add(&st->body, upload, *upload_size);
+            else
+                st->too_big = 1;
+            *upload_size = 0;
+            return MHD_YES;
+        }
+        api(h, c, method, url, st, &r);
+    } else if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
         say(&r, 405, "only GET is served\n");
-    else
+    } else {
         route(h, c, url, &r);
-    if (r.body.oom) {
-        ts_buf_reset(&r.body);
-        say(&r, 500, "out of memory\n");
     }
-    size_t len = r.body.len;
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, len ? ts_buf_take(&r.body) : NULL,
-                                        len ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-    ts_buf_free(&r.body);
-    if (resp == NULL)
-        return MHD_NO;
-    MHD_add_response_header(resp, "Content-Type",
-                            r.content_type ? r.content_type : "text/plain; charset=utf-8");
-    enum MHD_Result rc = MHD_queue_response(c, (unsigned)r.status, resp);
-    MHD_destroy_response(resp);
-    if (r.status >= 500)
-        ts_log(TS_LOG_WARN, "http_error", "path=%.64s status=%d", url, r.status);
-    return rc;
+    return respond(c, url, &r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **state,
+                         enum MHD_RequestTerminationCode why)
+{
+    req_state *st = *state;
+    (void)cls, (void)c, (void)why;
+    if (st != NULL) {
+        ts_buf_free(&st->body);
+        free(st);
+        *state = NULL;
+    }
 }
 
 int ts_http_start(const ts_http_opts *opts, ts_http **out, ts_error *err)
@@ -128,7 +240,8 @@ int ts_http_start(const ts_http_opts *opts, ts_http **out, ts_error *err)
         return ts_fail(err, TS_E_NOMEM, "out of memory starting the HTTP endpoint");
     h->o = *opts;
     h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, sa,
-                            MHD_OPTION_CONNECTION_TIMEOUT, 10U, MHD_OPTION_EXTERNAL_LOGGER,
+                            MHD_OPTION_CONNECTION_TIMEOUT, 10U, MHD_OPTION_NOTIFY_COMPLETED,
+                            on_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER,
                             mhd_log, NULL, MHD_OPTION_END);
     if (h->d == NULL) {
         free(h);

@@ -6,6 +6,9 @@
  *   GET /metrics                 Prometheus text (ts_metrics)
  *   GET /zarinpal/callback/<bot_id>?Authority=...&Status=OK|NOK
  *                                checked, then handed to the owner's handler
+ *   any method /api/v1/...       the management API (ts_api.h): the request with
+ *                                its body (at most TS_HTTP_BODY_MAX bytes, else 413
+ *                                before the handler sees it) handed to on_api
  *
  * The daemon runs without a thread of its own (epoll, external polling): the
  * owner waits on ts_http_fd together with its other descriptors and calls
@@ -29,7 +32,22 @@ typedef struct ts_http_reply {
     int status;                  /* 200 unless set */
     const char *content_type;    /* static string; "text/plain; charset=utf-8" unless set */
     ts_buf body;
+    int retry_after;             /* > 0: a Retry-After header of that many seconds */
 } ts_http_reply;
+
+#define TS_HTTP_BODY_MAX 65536
+
+/* A request of the management API, valid during the call. */
+typedef struct ts_http_request {
+    const char *method;          /* GET, POST, PUT, PATCH, DELETE... */
+    const char *path;            /* after /api/v1 ("/bots/2"), without the query */
+    const char *body;            /* NUL-terminated; "" when none */
+    size_t body_len;             /* may be less than strlen when the body holds a NUL */
+    const char *token;           /* X-API-Token, else the Authorization: Bearer credential; NULL */
+    const char *client;          /* the peer's address, numeric */
+} ts_http_request;
+
+typedef void (*ts_api_fn)(void *arg, const ts_http_request *req, ts_http_reply *reply);
 
 /* A checked Zarinpal callback: ok is Status=OK. Return -1 for a 500. */
 typedef int (*ts_zarinpal_fn)(void *arg, int64_t bot_id, const char *authority, int ok,
@@ -41,6 +59,8 @@ typedef struct ts_http_opts {
     ts_metrics *metrics;         /* may be NULL: /metrics is 404 */
     ts_zarinpal_fn on_zarinpal;  /* NULL: the callback answers 503 */
     void *zarinpal_arg;
+    ts_api_fn on_api;            /* NULL: /api/v1/ is 404 */
+    void *api_arg;
     /* NULL, or 0 when healthy; -1 with err saying why not (/healthz answers 503). */
     int (*health)(void *arg, ts_error *err);
     void *health_arg;

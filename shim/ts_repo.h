@@ -434,6 +434,8 @@ int ts_repo_plan_create(ts_tx *tx, const ts_plan *p, int64_t *id, ts_error *err)
 int ts_repo_plan_get(ts_tx *tx, int64_t id, ts_plan *out, ts_error *err);
 /* Active plans by sort_order. */
 int ts_repo_plan_list_active(ts_tx *tx, ts_result **out, ts_error *err);
+/* Every plan of the bot, active or not, by sort_order. */
+int ts_repo_plan_list(ts_tx *tx, ts_result **out, ts_error *err);
 /* Set name, period_days, price_kopeks, traffic_limit_gb, device_limit, is_active,
    sort_order. 1 updated, 0 no such plan. */
 int ts_repo_plan_update(ts_tx *tx, int64_t id, const ts_set *fields, int nfields, ts_error *err);
@@ -449,6 +451,7 @@ typedef struct ts_bot {
     int64_t id;
     char name[TS_REPO_TEXT(255)];
     char telegram_bot_token[TS_REPO_TEXT(255)]; /* a secret: ts_redact before logging */
+    char api_token_hash[65];        /* hex SHA-256 of the api token; "" when none was issued */
     int is_master, is_active;
     int card_to_card_enabled, zarinpal_enabled, zarinpal_sandbox;
     char zarinpal_merchant_id[TS_REPO_TEXT(64)]; /* a secret */
@@ -474,7 +477,13 @@ int ts_repo_bot_create(ts_tx *tx, const ts_bot_new *b, int64_t *id,
                        char api_token[TS_REPO_API_TOKEN_SIZE], ts_error *err);
 int ts_repo_bot_get(ts_tx *tx, int64_t id, ts_bot *out, ts_error *err);
 int ts_repo_bot_by_telegram_token(ts_tx *tx, const char *token, ts_bot *out, ts_error *err);
-/* The bot whose api token this is (compared by hash). */
+/* A new api token for bot id, replacing the one it had (the master bot has
+   none until one is issued); handed out once in api_token, only its hash is
+   stored. 1 issued, 0 no such bot. */
+int ts_repo_bot_issue_api_token(ts_tx *tx, int64_t id, char api_token[TS_REPO_API_TOKEN_SIZE],
+                                ts_error *err);
+/* The bot whose api token this is: looked up by its SHA-256, the stored hash
+   then compared in constant time. */
 int ts_repo_bot_by_api_token(ts_tx *tx, const char *api_token, ts_bot *out, ts_error *err);
 int ts_repo_bot_master(ts_tx *tx, ts_bot *out, ts_error *err);
 /* Active bots in id order. */

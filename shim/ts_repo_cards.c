@@ -234,6 +234,11 @@ int ts_repo_plan_list_active(ts_tx *tx, ts_result **out, ts_error *err)
     return ts_tx_select(tx, "bot_plans", &c, 1, "sort_order", 0, out, err);
 }
 
+int ts_repo_plan_list(ts_tx *tx, ts_result **out, ts_error *err)
+{
+    return ts_tx_select(tx, "bot_plans", NULL, 0, "sort_order", 0, out, err);
+}
+
 int ts_repo_plan_update(ts_tx *tx, int64_t id, const ts_set *fields, int nfields, ts_error *err)
 {
     static const char *const allowed[] = {"name", "period_days", "price_kopeks",
