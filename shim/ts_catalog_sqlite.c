@@ -323,7 +323,7 @@ static int read_columns(ts_store *s, cat_builder *b, cat_table *t, const create_
         return -1;
     while ((rc = ts_rows_next(r, err)) == 1) {
         ts_column c = {0};
-        char decl[256], pg[128];
+        char decl[256];
         c.name = text_dup(b, r, 0);
         text_of(r, 1, decl, sizeof decl);
         c.sqltype = cat_str(b, decl, strlen(decl));
@@ -340,7 +340,7 @@ static int read_columns(ts_store *s, cat_builder *b, cat_table *t, const create_
             continue;
         }
         ts_error terr;
-        if (ts_typemap_sqlite(decl, &c.type, &c.maxlen, pg, sizeof pg, &terr))
+        if (ts_typemap_sqlite(decl, &c.type, &c.maxlen, &terr))
             ts_problems_add(&b->problems, "column %s.%s: %s", t->name, c.name, terr.msg);
         if (pk > 0 && pk <= 32)
             snprintf(pkcols[pk - 1], sizeof pkcols[0], "%s", c.name);
