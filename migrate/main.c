@@ -79,6 +79,14 @@ static void audit(ts_mig *g, const ts_margs *a, int argc, char **argv, int rc, c
 {
     ts_buf args = {0}, msg = {0};
     ts_error err;
+    int version;
+    /* Before init (manifest check, an init refused) there is no ts_audit to write to. */
+    if (ts_schema_applied_version(g->nw, ts_schema_control(), &version, &err) == 0 &&
+        version == 0) {
+        ts_log(TS_LOG_INFO, "not_audited", "command=%s note=\"the new store has no control plane "
+               "yet (ts-migrate init makes it)\"", a->command);
+        return;
+    }
     ts_margs_redacted(argc, argv, ts_migrate_longopts, &args);
     if (rc)
         ts_buf_puts(&msg, e->msg);
@@ -124,9 +132,7 @@ int main(int argc, char **argv)
     }
     int64_t t0 = now_ms();
     int rc = ts_mig_open(&g, &a.o, &err);
-    /* manifest check changes nothing and is mostly run before init, when there
-       is no control plane to audit into. */
-    int opened = g.nw != NULL && strcmp(a.command, "manifest") != 0;
+    int opened = g.nw != NULL;
     if (rc == 0)
         rc = run(&g, &a, &err);
     if (opened)
