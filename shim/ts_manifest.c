@@ -1261,6 +1261,17 @@ const ts_increment *ts_manifest_find(const ts_manifest *m, const char *id)
     return find_increment(m, id);
 }
 
+int ts_manifest_nignored(const ts_manifest *m) { return m->ignored ? count_children(m->ignored) : 0; }
+
+const char *ts_manifest_ignored_at(const ts_manifest *m, int i, const char **reason)
+{
+    const cJSON *c = m->ignored ? m->ignored->child : NULL;
+    for (; c && i > 0; i--)
+        c = c->next;
+    *reason = c ? c->valuestring : NULL;
+    return c ? c->string : NULL;
+}
+
 const char *ts_manifest_ignored(const ts_manifest *m, const char *table)
 {
     const cJSON *r = m->ignored ? cJSON_GetObjectItemCaseSensitive(m->ignored, table) : NULL;

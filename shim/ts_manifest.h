@@ -126,6 +126,9 @@ int ts_manifest_depends_on(const ts_manifest *m, const ts_increment *a, const ts
 /* Why legacy table table is not moved (the manifest's "ignored"), NULL when it
    is not declared so. */
 const char *ts_manifest_ignored(const ts_manifest *m, const char *table);
+/* The tables declared "ignored", in file order: the i-th name (reason in *reason). */
+int ts_manifest_nignored(const ts_manifest *m);
+const char *ts_manifest_ignored_at(const ts_manifest *m, int i, const char **reason);
 
 /* The increment whose stage governs a table (legacy or new name): the one that
    maps it, else the one that creates it; NULL when no increment names it. */

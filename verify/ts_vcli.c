@@ -293,6 +293,14 @@ static int run(const vargs *a, ts_vreport *r, FILE *out, ts_error *err)
        does not know would be data no one compared (ts_conform.h). */
     if (!canary && ts_conform_require(legacy, nw, m, err))
         goto done;
+    /* ... and the tables it ignores on purpose are named as not compared. */
+    for (int i = 0; !canary && i < ts_manifest_nignored(m); i++) {
+        const char *why, *table = ts_manifest_ignored_at(m, i, &why);
+        if (ts_vreport_ignored(r, table, why)) {
+            ts_fail(err, TS_E_NOMEM, "out of memory");
+            goto done;
+        }
+    }
     /* Stages decide what each command can look at (ts_vstage.h). */
     if (ts_vstage_load(r, nw, m, err))
         goto done;

@@ -39,7 +39,20 @@ void ts_vreport_free(ts_vreport *r)
     free(r->tables);
     free(r->invs);
     free(r->incs);
+    free(r->ignored);
     memset(r, 0, sizeof *r);
+}
+
+int ts_vreport_ignored(ts_vreport *r, const char *table, const char *reason)
+{
+    struct ts_vignored *v = realloc(r->ignored, (size_t)(r->nignored + 1) * sizeof *v);
+    if (v == NULL)
+        return -1;
+    r->ignored = v;
+    snprintf(v[r->nignored].table, sizeof v->table, "%s", table);
+    snprintf(v[r->nignored].reason, sizeof v->reason, "%s", reason);
+    r->nignored++;
+    return 0;
 }
 
 ts_vtable *ts_vreport_table(ts_vreport *r, const char *increment, const char *legacy,
@@ -233,6 +246,9 @@ int ts_vreport_text(const ts_vreport *r, FILE *out, int64_t limit, ts_error *err
                     v->named ? " (named on the command line: NOT CLEAN)" : "");
         skipped += v->skipped[0] != 0;
     }
+    for (int i = 0; i < r->nignored; i++)
+        fprintf(out, "table %s: not compared: the manifest ignores it (%s)\n",
+                r->ignored[i].table, r->ignored[i].reason);
     for (int i = 0; i < r->ntables; i++) {
         const ts_vtable *t = &r->tables[i];
         int64_t n = differences(t);
@@ -329,6 +345,14 @@ int ts_vreport_json(const ts_vreport *r, FILE *out, ts_error *err)
             put_json_string(out, v->skipped);
         else
             fputs("null", out);
+        fputs("}", out);
+    }
+    fprintf(out, "],\"ignored\":[");
+    for (int i = 0; i < r->nignored; i++) {
+        fprintf(out, "%s{\"table\":", i ? "," : "");
+        put_json_string(out, r->ignored[i].table);
+        fputs(",\"reason\":", out);
+        put_json_string(out, r->ignored[i].reason);
         fputs("}", out);
     }
     fprintf(out, "],\"tables\":[");

@@ -82,12 +82,19 @@ typedef struct ts_vreport {
     int ntables;
     ts_vinv *invs;
     int ninvs;
+    /* Legacy tables the manifest declares "ignored": present, never compared. */
+    struct ts_vignored {
+        char table[64], reason[256];
+    } *ignored;
+    int nignored;
     int keep;                   /* differences kept in memory per table */
     int stopped;                /* diff stopped early (--max-chunks): resume it */
     struct ts_vlog *log;        /* where every difference is, or NULL */
 } ts_vreport;
 
 void ts_vreport_init(ts_vreport *r, const char *command, int keep);
+/* Record a legacy table the run does not compare, and why; -1 on out of memory. */
+int ts_vreport_ignored(ts_vreport *r, const char *table, const char *reason);
 void ts_vreport_free(ts_vreport *r);
 
 /* The table entry for (increment, new table), made when missing; NULL on OOM. */

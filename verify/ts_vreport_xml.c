@@ -108,6 +108,8 @@ static totals count(const ts_vreport *r)
         n.failures += inc_failed(&r->incs[i]);
         n.skipped += r->incs[i].skipped[0] && !inc_failed(&r->incs[i]);
     }
+    n.tests += r->nignored;
+    n.skipped += r->nignored;
     n.failures += ts_vreport_nothing_compared(r);
     return n;
 }
@@ -204,6 +206,12 @@ int ts_vreport_junit(const ts_vreport *r, FILE *out, ts_error *err)
         fputs("<testcase classname=\"ts-verify.diff\" name=\"nothing compared\"><failure "
               "type=\"nothing_compared\" message=\"every increment was skipped at its stage\"/>"
               "</testcase>\n", out);
+    for (int i = 0; i < r->nignored; i++) {
+        testcase_open(out, r, "ignored", r->ignored[i].table);
+        fputs("<skipped message=\"not compared: the manifest ignores it: ", out);
+        esc(out, r->ignored[i].reason);
+        fputs("\"/></testcase>\n", out);
+    }
     for (int pass = 0; pass < 2; pass++) {
         for (int i = 0; i < r->nincs; i++)
             if (r->incs[i].skipped[0] && in_pass(inc_failed(&r->incs[i]), pass))
@@ -368,6 +376,13 @@ static void summary(FILE *out, const ts_vreport *r)
     for (int k = 0; k < 4; k++)
         num_cell(out, sum[k]);
     fputs("</tr></table>\n", out);
+    for (int i = 0; i < r->nignored; i++) {
+        fputs("<p>Not compared: legacy table <code>", out);
+        esc(out, r->ignored[i].table);
+        fputs("</code>, which the manifest ignores (", out);
+        esc(out, r->ignored[i].reason);
+        fputs(").</p>\n", out);
+    }
 }
 
 int ts_vreport_html(const ts_vreport *r, FILE *out, ts_error *err)

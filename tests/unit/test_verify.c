@@ -987,6 +987,35 @@ static void cli_on_a_pair(void **state)
     fclose(f);
     assert_non_null(strstr(page, "<failure"));
 
+    /* A legacy table the manifest ignores is named as not compared in every report. */
+    char mf[512];
+    ts_test_temp_path(mf, sizeof mf, ".json");
+    char *json = ts_test_read_file("shim/manifest.json");
+    char *at = strstr(json, "\"increments\"");
+    f = fopen(mf, "w");
+    fprintf(f, "%.*s\"ignored\": {\"audit_trail\": \"kept by the auditors\"},\n  %s",
+            (int)(at - json), json, at);
+    fclose(f);
+    free(json);
+    ts_error ierr;
+    if (ts_store_script(pr->legacy, "CREATE TABLE audit_trail (id INTEGER PRIMARY KEY, what TEXT)",
+                        &ierr))
+        fail_msg("create: %s", ierr.msg);
+    run_cli(&c, (const char *[]){"--legacy", pr->lt.url, "--new", pr->nt.url, "--manifest", mf,
+                                 "--junit", junit, "diff", NULL});
+    assert_non_null(strstr(c.out, "table audit_trail: not compared: the manifest ignores it "
+                                  "(kept by the auditors)"));
+    f = fopen(junit, "r");
+    page[fread(page, 1, sizeof page - 1, f)] = '\0';
+    fclose(f);
+    assert_non_null(strstr(page, "name=\"ignored audit_trail\"><skipped"));
+    run_cli(&c, (const char *[]){"--legacy", pr->lt.url, "--new", pr->nt.url, "--manifest", mf,
+                                 "--json", "diff", NULL});
+    assert_non_null(strstr(c.out, "\"ignored\":[{\"table\":\"audit_trail\",\"reason\":"));
+    if (ts_store_script(pr->legacy, "DROP TABLE audit_trail", &ierr))
+        fail_msg("drop: %s", ierr.msg);
+    unlink(mf);
+
     /* A legacy column the manifest does not carry is data no diff compared:
        diff and check refuse (exit 1, not clean) and name it. */
     ts_error err;
