@@ -1,4 +1,4 @@
-/* ts-migrate: the operator CLI: status, plan, advance, backfill, rollback, repair, contract. */
+/* ts-migrate: the operator CLI: status, plan, advance, backfill, sync, rollback, repair, contract. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,7 +9,9 @@
 #include "ts_log.h"
 #include "ts_margs.h"
 #include "ts_mlock.h"
+#include "ts_mdraft.h"
 #include "ts_mops.h"
+#include "ts_msync.h"
 #include "ts_mstatus.h"
 #include "ts_version.h"
 
@@ -32,8 +34,8 @@ static int run(ts_mig *g, const ts_margs *a, ts_error *err)
     if (strcmp(c, "manifest") == 0)
         return strcmp(a->id, "check") == 0
                    ? ts_mstatus_manifest_check(g, err)
-                   : ts_fail(err, TS_E_USAGE, "unknown manifest command '%.20s': the one there "
-                             "is is 'ts-migrate manifest check'", a->id);
+                   : ts_fail(err, TS_E_USAGE, "unknown manifest command '%.20s': use "
+                             "'ts-migrate manifest check' or 'ts-migrate manifest draft'", a->id);
     /* What moves or compares rows first makes sure the manifest accounts for
        every legacy table and column (ts_conform.h); rollback, repair and
        contract do not: undoing must work whatever was added meanwhile. */
@@ -64,6 +66,8 @@ static int run(ts_mig *g, const ts_margs *a, ts_error *err)
         rc = ts_mops_contract(g, &lock, a->id, err);
     else if (strcmp(c, "repair") == 0)
         rc = ts_mops_repair(g, err);
+    else if (strcmp(c, "sync") == 0)
+        rc = ts_msync_run(g, a->id, err);
     else {
         const ts_increment *inc = ts_manifest_find(g->m, a->id);
         snprintf(g->audit_inc, sizeof g->audit_inc, "%s", a->id);
@@ -129,6 +133,15 @@ int main(int argc, char **argv)
         fputs(a.help ? ts_migrate_usage : "ts-migrate " TS_VERSION "\n", stdout);
         ts_margs_free(&a);
         return 0;
+    }
+    /* A draft reads only the legacy store, whose tables the built-in
+       manifest may not fit at all: before anything loads a manifest. */
+    if (strcmp(a.command, "manifest") == 0 && strcmp(a.id, "draft") == 0) {
+        int drc = ts_mdraft_run(a.o.legacy_url, stdout, &err);
+        if (drc)
+            fprintf(stderr, "ts-migrate: %s\n", err.msg);
+        ts_margs_free(&a);
+        return drc ? ts_margs_exit_code(&err, 0) : 0;
     }
     int64_t t0 = now_ms();
     int rc = ts_mig_open(&g, &a.o, &err);

@@ -277,7 +277,7 @@ static int staged_col(const bf *b, const char *name)
  */
 static int build_fkcheck(bf *b, ts_buf *o, const char *source, ts_error *err)
 {
-    const ts_schema *sc = ts_schema_new();
+    const ts_schema *sc = ts_manifest_new_schema(b->g->m);
     char qt[TS_QNAME_MAX];
     int param = 0;
     ts_buf_reset(o);
@@ -1049,6 +1049,14 @@ static int setup(bf *b, ts_error *err)
         }
     for (int f = 0; f < b->lt->nfks; f++) {
         const ts_fk *fk = &b->lt->fks[f];
+        /* Tables come after the tables they refer to, but for a cycle. */
+        const ts_table *rt = ts_schema_table(ts_manifest_legacy_schema(b->g->m), fk->table);
+        if (rt != NULL && rt > b->lt)
+            return ts_fail(err, TS_E_INVALID, "tables %s and %s refer to each other, and the "
+                           "backfill copies one table at a time, so it cannot carry a cycle of "
+                           "references between tables: list one of them under \"ignored\" or "
+                           "drop one reference of the cycle in the legacy store", b->lt->name,
+                           rt->name);
         if (strcmp(fk->table, b->lt->name) != 0)
             continue;
         int from = ts_table_column_index(b->lt, fk->cols);

@@ -22,6 +22,8 @@ const char ts_migrate_usage[] =
     "  plan              each increment's next step and its gates, pass or fail, and why\n"
     "  advance ID        one stage forward through the gates (--to STAGE: assert the target)\n"
     "  backfill ID       copy legacy rows into new at dual_write; resumable\n"
+    "  sync ID           legacy columns added after ID made its new tables: add them to new\n"
+    "                    and copy their values (expanded to read_new)\n"
     "  rollback ID       back to --to STAGE (default: one stage); from new_only replays the\n"
     "                    change journal into legacy and diffs\n"
     "  contract ID       new_only -> contracted with --confirm: legacy tables renamed\n"
@@ -32,6 +34,8 @@ const char ts_migrate_usage[] =
     "                    every column it carries that the legacy store lacks, every type\n"
     "                    change; exit 1 when there is any (init, advance, backfill and\n"
     "                    ts-verify refuse then)\n"
+    "  manifest draft    a manifest for the legacy store as it is, on stdout (only --legacy\n"
+    "                    needed): every table in an increment, keys from primary keys\n"
     "\n"
     "Stores and identity:\n"
     "  --legacy URL      legacy store (default $TS_LEGACY_URL)\n"
@@ -266,7 +270,7 @@ int ts_margs_parse(int argc, char **argv, ts_margs *a, ts_error *err)
     if (optind < argc)
         return ts_fail(err, TS_E_USAGE, "unexpected argument '%s': one command and at most one "
                        "increment id", argv[optind]);
-    static const char *const with_id[] = {"advance", "backfill", "rollback", "contract",
+    static const char *const with_id[] = {"advance", "backfill", "sync", "rollback", "contract",
                                           "manifest", NULL};
     static const char *const without[] = {"init", "status", "plan", "repair", "unlock", NULL};
     int needs = -1;
@@ -277,7 +281,8 @@ int ts_margs_parse(int argc, char **argv, ts_margs *a, ts_error *err)
     if (needs < 0)
         return ts_fail(err, TS_E_USAGE, "unknown command '%.40s': see --help", a->command);
     if (strcmp(a->command, "manifest") == 0 && a->id == NULL)
-        return ts_fail(err, TS_E_USAGE, "manifest needs what to do: ts-migrate manifest check");
+        return ts_fail(err, TS_E_USAGE, "manifest needs what to do: ts-migrate manifest check, "
+                       "or ts-migrate manifest draft");
     if (needs != (a->id != NULL))
         return ts_fail(err, TS_E_USAGE, needs ? "%s needs an increment id: ts-migrate %s ID"
                                               : "%s takes no increment id", a->command, a->command);

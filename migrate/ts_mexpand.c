@@ -9,7 +9,7 @@
 #include "ts_log.h"
 #include "ts_rowjson.h"
 
-#define MAX_TABLES 32
+#define MAX_TABLES TS_INCREMENT_MAX_TABLES
 
 static int exists(ts_mig *g, const char *table, int *yes, ts_error *err)
 {
@@ -61,16 +61,16 @@ static int owns_bots(const ts_increment *inc)
 int ts_mexpand_create(ts_mig *g, const ts_increment *inc, ts_error *err)
 {
     const char *names[MAX_TABLES];
-    int n = ts_mig_tables(inc, 0, names, MAX_TABLES);
+    int n = ts_mig_tables(g->m, inc, 0, names, MAX_TABLES);
     if (n > 0) {
         ts_mig_step(g, "create the new tables of increment %s (%d)", inc->id, n);
         if (g->o.dry_run) {
             char *ddl;
-            if (ts_schema_tables_ddl(ts_schema_new(), names, n, 0, g->nw, &ddl, err))
+            if (ts_schema_tables_ddl(ts_manifest_new_schema(g->m), names, n, 0, g->nw, &ddl, err))
                 return -1;
             fprintf(g->out, "%s", ddl);
             free(ddl);
-        } else if (ts_schema_apply_tables(g->nw, ts_schema_new(), names, n, err)) {
+        } else if (ts_schema_apply_tables(g->nw, ts_manifest_new_schema(g->m), names, n, err)) {
             return -1;
         }
     }
@@ -110,7 +110,7 @@ static int forget_backfill(ts_mig *g, const ts_increment *inc, ts_error *err)
 int ts_mexpand_shrink(ts_mig *g, const ts_increment *inc, ts_stage to, ts_error *err)
 {
     const char *made[MAX_TABLES];
-    int nmade = to == TS_STAGE_LEGACY ? ts_mig_tables(inc, 0, made, MAX_TABLES) : 0;
+    int nmade = to == TS_STAGE_LEGACY ? ts_mig_tables(g->m, inc, 0, made, MAX_TABLES) : 0;
     if (!g->o.dry_run && ts_store_begin(g->nw, err))
         return -1;
     /* Filled tables in reverse map order: referencing rows go first. */
@@ -131,11 +131,11 @@ int ts_mexpand_shrink(ts_mig *g, const ts_increment *inc, ts_stage to, ts_error 
         ts_mig_step(g, "drop the new tables of increment %s (%d)", inc->id, nmade);
         if (g->o.dry_run) {
             char *ddl;
-            if (ts_schema_tables_ddl(ts_schema_new(), made, nmade, 1, g->nw, &ddl, err))
+            if (ts_schema_tables_ddl(ts_manifest_new_schema(g->m), made, nmade, 1, g->nw, &ddl, err))
                 goto fail;
             fprintf(g->out, "%s", ddl);
             free(ddl);
-        } else if (ts_schema_drop_tables(g->nw, ts_schema_new(), made, nmade, err)) {
+        } else if (ts_schema_drop_tables(g->nw, ts_manifest_new_schema(g->m), made, nmade, err)) {
             goto fail;
         }
     }
@@ -167,7 +167,7 @@ static int each_orphan_table(ts_mig *g, const ts_increment *inc,
                              void *ctx, ts_error *err)
 {
     const char *names[MAX_TABLES];
-    int n = ts_mig_tables(inc, 1, names, MAX_TABLES);
+    int n = ts_mig_tables(g->m, inc, 1, names, MAX_TABLES);
     for (int i = 0; i < n; i++) {
         char qt[TS_QNAME_MAX];
         int yes;
@@ -221,7 +221,7 @@ static int export_one(ts_mig *g, const char *table, const char *qt, const char *
                       ts_error *err)
 {
     export_ctx *c = vctx;
-    const ts_table *t = ts_schema_table(ts_schema_new(), table);
+    const ts_table *t = ts_schema_table(ts_manifest_new_schema(g->m), table);
     char sql[TS_QNAME_MAX + 2048];
     ts_buf cols = {0}, line = {0};
     ts_rows *r;

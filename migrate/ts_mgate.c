@@ -13,7 +13,7 @@
 #include "ts_mproc.h"
 #include "ts_shim_int.h"
 
-#define MAX_TABLES 32
+#define MAX_TABLES TS_INCREMENT_MAX_TABLES
 
 static ts_gate *add(ts_gates *gs, const char *name, int ok, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -257,7 +257,7 @@ int ts_mgate_shadow(ts_mig *g, const ts_inc_state *st, int64_t *compared, int64_
 {
     sum_ctx c = {{0}, 0, "shadow_compared", 0, NULL, NULL};
     char qt[TS_QNAME_MAX], sql[TS_QNAME_MAX + 96];
-    c.n = ts_mig_tables(st->inc, 1, c.tables, MAX_TABLES);
+    c.n = ts_mig_tables(g->m, st->inc, 1, c.tables, MAX_TABLES);
     if (ts_mproc_each(g, sum_one, &c, err))
         return -1;
     *compared = c.sum;
@@ -287,7 +287,7 @@ int ts_mgate_legacy_access(ts_mig *g, const ts_inc_state *st, int64_t *count, ts
 {
     sum_ctx c = {{0}, 0, NULL, 0, NULL, who};
     cJSON *base = load_baseline(g, st->inc->id, err);
-    c.n = ts_mig_tables(st->inc, 1, c.tables, MAX_TABLES);
+    c.n = ts_mig_tables(g->m, st->inc, 1, c.tables, MAX_TABLES);
     c.baseline = base;
     int rc = ts_mproc_each(g, sum_one, &c, err);
     cJSON_Delete(base);
@@ -317,7 +317,7 @@ int ts_mgate_soak_baseline(ts_mig *g, const ts_inc_state *st, ts_error *err)
     base_ctx c = {{0}, 0, cJSON_CreateObject()};
     if (c.obj == NULL)
         return ts_fail(err, TS_E_NOMEM, "out of memory");
-    c.n = ts_mig_tables(st->inc, 1, c.tables, MAX_TABLES);
+    c.n = ts_mig_tables(g->m, st->inc, 1, c.tables, MAX_TABLES);
     int rc = ts_mproc_each(g, base_one, &c, err);
     char *json = rc ? NULL : cJSON_PrintUnformatted(c.obj);
     cJSON_Delete(c.obj);
@@ -342,7 +342,7 @@ static int gate_tables(ts_mig *g, const ts_inc_state *st, ts_gates *gs, ts_error
 {
     const char *names[MAX_TABLES];
     ts_buf miss = {0};
-    int n = ts_mig_tables(st->inc, 1, names, MAX_TABLES);
+    int n = ts_mig_tables(g->m, st->inc, 1, names, MAX_TABLES);
     for (int i = 0; i < n; i++) {
         int yes;
         if (ts_store_table_exists(g->nw, names[i], &yes, err)) {

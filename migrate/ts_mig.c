@@ -37,16 +37,15 @@ int ts_mig_open(ts_mig *g, const ts_mig_opts *o, ts_error *err)
     if (o->legacy_url == NULL || o->new_url == NULL)
         return ts_fail(err, TS_E_USAGE, "both stores are needed: --legacy URL and --new URL, "
                        "TS_LEGACY_URL and TS_NEW_URL, or --config FILE");
-    int rc = o->manifest_path ? ts_manifest_load_file(o->manifest_path, &g->m, err)
-                              : ts_manifest_load_default(&g->m, err);
-    if (rc)
+    /* The manifest is read against the legacy store's live tables. */
+    if (ts_store_open(o->legacy_url, &g->legacy, err) ||
+        ts_manifest_load_live(o->manifest_path, g->legacy, &g->m, err))
         return -1;
     const ts_value *master = ts_manifest_constant(g->m, "master_bot_id");
     if (master == NULL || master->type != TS_INT)
         return ts_fail(err, TS_E_INVALID, "the manifest defines no integer constant master_bot_id");
     g->master = master->i;
-    if (ts_store_open(o->legacy_url, &g->legacy, err) ||
-        ts_store_open_beside(g->legacy, o->new_url, &g->nw, err))
+    if (ts_store_open_beside(g->legacy, o->new_url, &g->nw, err))
         return -1;
     g->shared = ts_store_shares_txn(g->legacy, g->nw);
     return 0;
@@ -169,14 +168,15 @@ static int add_name(const char **names, int n, int max, const char *name)
     return n;
 }
 
-int ts_mig_tables(const ts_increment *inc, int all, const char **names, int max)
+int ts_mig_tables(const ts_manifest *m, const ts_increment *inc, int all, const char **names,
+                  int max)
 {
     int n = 0;
     for (int i = 0; i < inc->ncreates; i++)
         n = add_name(names, n, max, inc->creates[i]->name);
     for (int i = 0; i < inc->ntmaps; i++) {
         const ts_table *t = inc->tmaps[i].target;
-        if (all || ts_schema_table(ts_schema_legacy(), t->name) != NULL)
+        if (all || ts_schema_table(ts_manifest_legacy_schema(m), t->name) != NULL)
             n = add_name(names, n, max, t->name);
     }
     return n;

@@ -103,7 +103,8 @@ ts_inc_state *ts_mig_find(ts_mig *g, ts_inc_state *states, const char *id, ts_er
  * (tables created by a dependency it fills are not its own). With all set,
  * every new table it touches: made or filled. Returns the count (<= max).
  */
-int ts_mig_tables(const ts_increment *inc, int all, const char **names, int max);
+int ts_mig_tables(const ts_manifest *m, const ts_increment *inc, int all, const char **names,
+                  int max);
 
 /* max(id) of a table (0 when empty); master_only restricts it to the master bot's rows. */
 int ts_mig_max_id(ts_mig *g, ts_store *s, const char *table, int master_only, int64_t *out,

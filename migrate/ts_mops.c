@@ -262,7 +262,7 @@ static int find_table(ts_mig *g, const char *name, find_ctx *c, ts_error *err)
 static int referenced_by(ts_mig *g, const ts_increment *inc, const char *t, char *by, size_t n,
                          ts_error *err)
 {
-    const ts_schema *sc = ts_schema_legacy();
+    const ts_schema *sc = ts_manifest_legacy_schema(g->m);
     by[0] = '\0';
     for (int i = 0; i < sc->ntables; i++) {
         const ts_table *u = &sc->tables[i];

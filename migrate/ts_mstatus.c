@@ -12,7 +12,7 @@
 #include "ts_mproc.h"
 #include "ts_shim_int.h"
 
-#define MAX_TABLES 32
+#define MAX_TABLES TS_INCREMENT_MAX_TABLES
 
 static void print_json(ts_mig *g, cJSON *doc)
 {
@@ -305,15 +305,8 @@ int ts_mstatus_audit(ts_mig *g, int n, ts_error *err)
 int ts_mstatus_manifest_check(ts_mig *g, ts_error *err)
 {
     ts_problems p = {0};
-    unsigned char *retired = calloc((size_t)ts_manifest_count(g->m) + 1, 1);
-    if (retired == NULL)
-        return ts_fail(err, TS_E_NOMEM, "out of memory checking the manifest");
-    int rc = ts_conform_retired(g->nw, g->m, retired, err) ||
-             ts_conform_legacy(g->legacy, g->m, retired, &p, err);
-    free(retired);
-    if (rc == 0 && p.oom)
-        rc = ts_fail(err, TS_E_NOMEM, "out of memory listing the differences");
-    if (rc) {
+    int rc = 0;
+    if (ts_conform_collect(g->legacy, g->nw, g->m, &p, err)) {
         ts_problems_free(&p);
         return -1;
     }

@@ -61,7 +61,15 @@ static int check_tables(const ts_config *cfg, ts_error *err)
         ts_store_close(legacy);
         return 2;
     }
-    int rc = ts_manifest_load_default(&m, err) || ts_conform_require(legacy, nw, m, err);
+    ts_problems p = {0};
+    int rc = ts_manifest_load_live(NULL, legacy, &m, err) ||
+                     ts_conform_collect(legacy, nw, m, &p, err) ||
+                     ts_conform_repositories(legacy, m, &p, err)
+                 ? -1
+                 : ts_problems_fail(&p, err, TS_E_SCHEMA, "the legacy store does not match what "
+                                    "ts-bot and the manifest need", "account for each, then "
+                                    "check again");
+    ts_problems_free(&p);
     ts_manifest_free(m);
     ts_store_close(nw);
     ts_store_close(legacy);

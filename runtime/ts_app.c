@@ -352,8 +352,8 @@ static void metrics(void *arg, ts_buf *out)
 {
     ts_app *a = arg;
     ts_shim *sh = a->svc.sh;
-    const ts_schema *sc = ts_schema_new();
     const ts_manifest *m = ts_shim_manifest(sh);
+    const ts_schema *sc = ts_manifest_new_schema(m);
     ts_buf l = {0};
     ts_prom_family(out, "ts_shim_ops_total", "counter",
                    "Reads and writes the shim sent to each store, per new-schema table");

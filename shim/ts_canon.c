@@ -1,6 +1,7 @@
 /* ts_canon.c: the canonical row encoding (format in ts_canon.h) and SHA-256 over it. */
 #include "ts_canon.h"
 
+#include <cJSON.h>
 #include <math.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@ ts_value ts_canon_coerce(const ts_value *v, ts_coltype type)
             return ts_int((int64_t)v->d);
         break;
     case TS_COL_DOUBLE:
+    case TS_COL_NUMERIC: /* SQLite keeps an integral NUMERIC as an integer */
         if (v->type == TS_INT)
             return ts_double((double)v->i);
         break;
@@ -26,6 +28,7 @@ ts_value ts_canon_coerce(const ts_value *v, ts_coltype type)
             return ts_bool(v->i != 0);
         break;
     case TS_COL_TIME:
+    case TS_COL_TIMESTAMP:
         if (v->type == TS_TEXT) {
             ts_value t = *v;
             t.type = TS_TIME;
@@ -96,11 +99,55 @@ static void put_value(ts_buf *b, const ts_value *v)
     }
 }
 
+/* Objects' members in byte order of their names, at every depth. */
+static void sort_members(cJSON *j)
+{
+    for (cJSON *c = j->child; c; c = c->next)
+        sort_members(c);
+    if (!cJSON_IsObject(j) || j->child == NULL)
+        return;
+    cJSON *sorted = NULL, *next;
+    for (cJSON *c = j->child; c; c = next) { /* insertion sort of a short list */
+        next = c->next;
+        cJSON **at = &sorted;
+        while (*at && strcmp((*at)->string, c->string) <= 0)
+            at = &(*at)->next;
+        c->next = *at;
+        *at = c;
+    }
+    cJSON *last = NULL;
+    for (cJSON *c = sorted; c; last = c, c = c->next)
+        c->prev = last;
+    sorted->prev = last; /* cJSON keeps the last member in the first one's prev */
+    j->child = sorted;
+}
+
+/* A JSON column's value as JSON: whitespace and the order of object members
+   do not count, values do (numbers by their double value). Text that is not
+   JSON is encoded as it is. */
+static void put_json(ts_buf *b, const ts_value *v)
+{
+    cJSON *j = cJSON_ParseWithLength(v->s, v->len);
+    char *text = NULL;
+    if (j != NULL) {
+        sort_members(j);
+        text = cJSON_PrintUnformatted(j);
+    }
+    if (text != NULL)
+        put_bytes(b, 'S', text, strlen(text));
+    else
+        put_bytes(b, 'S', v->s, v->len);
+    free(text);
+    cJSON_Delete(j);
+}
+
 void ts_canon_row(ts_buf *b, const ts_value *vals, const ts_coltype *types, int n)
 {
     put_u64(b, 'R', (uint64_t)n);
     for (int i = 0; i < n; i++) {
-        if (types != NULL) {
+        if (types != NULL && types[i] == TS_COL_JSON && vals[i].type == TS_TEXT) {
+            put_json(b, &vals[i]);
+        } else if (types != NULL) {
             ts_value v = ts_canon_coerce(&vals[i], types[i]);
             put_value(b, &v);
         } else {

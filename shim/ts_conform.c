@@ -62,13 +62,17 @@ static int same_list(const char *a, const char *b)
     }
 }
 
-static void compare_table(const ts_table *want, const ts_table *live, const char *inc,
-                          ts_engine e, ts_problems *out)
+static void compare_table(const ts_tmap *tm, const ts_table *live, ts_engine e,
+                          ts_problems *out)
 {
+    const ts_table *want = tm->legacy;
+    const char *inc = tm->inc->id;
     for (int c = 0; c < live->ncols; c++) {
         const ts_column *lc = &live->cols[c];
-        const ts_column *wc = ts_table_column(want, lc->name);
-        if (wc == NULL) {
+        int wi = ts_table_column_index(want, lc->name);
+        const ts_column *wc = wi < 0 ? NULL : &want->cols[wi];
+        /* Carried (restored from some new column) or dropped with a reason. */
+        if (wc == NULL || (tm->restore[wi] < 0 && tm->drop_reason[wi] == NULL)) {
             ts_problems_add(out, "column %s.%s (%s) is not accounted for: increment %s would "
                             "leave its values behind", live->name, lc->name, lc->sqltype, inc);
             continue;
@@ -86,10 +90,18 @@ static void compare_table(const ts_table *want, const ts_table *live, const char
         if (ts_table_column(live, want->cols[c].name) == NULL)
             ts_problems_add(out, "column %s.%s, which increment %s carries, is not in the "
                             "legacy store", want->name, want->cols[c].name, inc);
-    if (!same_list(want->pk, live->pk))
-        ts_problems_add(out, "table %s: the primary key is (%s) in the legacy store, the "
-                        "manifest finds rows by (%s)", live->name,
-                        live->pk ? live->pk : "none", want->pk);
+    /* Rows are found by the manifest's key: the live primary key or a unique. */
+    ts_buf key = {0};
+    for (int k = 0; k < tm->nkey; k++)
+        ts_buf_printf(&key, "%s%s", k ? ", " : "", want->cols[tm->key[k]].name);
+    int found = key.s && same_list(key.s, live->pk);
+    for (int u = 0; !found && key.s && live->uniques && live->uniques[u]; u++)
+        found = same_list(key.s, live->uniques[u]);
+    if (!found)
+        ts_problems_add(out, "table %s: the manifest finds rows by (%s), which is neither the "
+                        "primary key (%s) nor a unique key in the legacy store", live->name,
+                        key.s ? key.s : "", live->pk ? live->pk : "none");
+    ts_buf_free(&key);
 }
 
 int ts_conform_legacy(ts_store *legacy, const ts_manifest *m, const unsigned char *retired,
@@ -106,7 +118,7 @@ int ts_conform_legacy(ts_store *legacy, const ts_manifest *m, const unsigned cha
         int inc;
         const ts_tmap *tm = mover(m, lt->name, &inc);
         if (tm != NULL && !(retired && retired[inc]))
-            compare_table(tm->legacy, lt, tm->inc->id, e, out);
+            compare_table(tm, lt, e, out);
     }
     for (int i = 0; i < live->ntables; i++) {
         const ts_table *lt = &live->tables[i];
@@ -128,6 +140,61 @@ int ts_conform_legacy(ts_store *legacy, const ts_manifest *m, const unsigned cha
             if (first && ts_schema_table(live, name) == NULL)
                 ts_problems_add(out, "table %s, which increment %s moves, is not in the "
                                 "legacy store", name, in->id);
+        }
+    }
+    ts_schema_free(live);
+    return 0;
+}
+
+int ts_conform_new(ts_store *nw, const ts_manifest *m, const unsigned char *retired,
+                   ts_problems *out, ts_error *err)
+{
+    ts_schema *live;
+    if (nw == NULL)
+        return 0;
+    if (ts_catalog_read(nw, "new", &live, err))
+        return -1;
+    for (int i = 0; i < ts_manifest_count(m); i++) {
+        const ts_increment *in = ts_manifest_at(m, i);
+        for (int t = 0; t < in->ntmaps && !(retired && retired[i]); t++) {
+            const ts_table *want = in->tmaps[t].target;
+            const ts_table *have = ts_schema_table(live, want->name);
+            for (int c = 0; have && c < want->ncols; c++)
+                if (ts_table_column(have, want->cols[c].name) == NULL)
+                    ts_problems_add(out, "column %s.%s is in the legacy store but not in the new "
+                                    "store's %s, which increment %s made before the column came: "
+                                    "run 'ts-migrate sync %s' (it adds the column to new and "
+                                    "copies its values)", want->name, want->cols[c].name,
+                                    want->name, in->id, in->id);
+        }
+    }
+    ts_schema_free(live);
+    return 0;
+}
+
+int ts_conform_repositories(ts_store *legacy, const ts_manifest *m, ts_problems *out,
+                            ts_error *err)
+{
+    const ts_schema *decl = ts_schema_legacy();
+    ts_schema *live;
+    if (ts_catalog_read(legacy, "legacy", &live, err))
+        return -1;
+    for (int i = 0; i < live->ntables; i++) {
+        const ts_table *lt = &live->tables[i], *dt = ts_schema_table(decl, lt->name);
+        int inc;
+        if (dt == NULL || mover(m, lt->name, &inc) == NULL)
+            continue;
+        for (int c = 0; c < dt->ncols; c++)
+            if (ts_table_column(lt, dt->cols[c].name) == NULL)
+                ts_problems_add(out, "ts-bot writes column %s.%s, which the legacy store lacks: "
+                                "add the column to the legacy table", lt->name, dt->cols[c].name);
+        for (int c = 0; c < lt->ncols; c++) {
+            const ts_column *lc = &lt->cols[c];
+            if (lc->notnull && lc->dflt == NULL && lc->identity == TS_IDENT_NONE &&
+                ts_table_column(dt, lc->name) == NULL)
+                ts_problems_add(out, "ts-bot does not set column %s.%s, which is NOT NULL without "
+                                "a default in the legacy store, so every row it inserts there "
+                                "would be refused: give the column a DEFAULT", lt->name, lc->name);
         }
     }
     ts_schema_free(live);
@@ -167,20 +234,31 @@ int ts_conform_retired(ts_store *nw, const ts_manifest *m, unsigned char *retire
     return rc < 0 ? -1 : 0;
 }
 
-int ts_conform_require(ts_store *legacy, ts_store *nw, const ts_manifest *m, ts_error *err)
+int ts_conform_collect(ts_store *legacy, ts_store *nw, const ts_manifest *m, ts_problems *out,
+                       ts_error *err)
 {
-    ts_problems p = {0};
     unsigned char *retired = calloc((size_t)ts_manifest_count(m) + 1, 1);
     if (retired == NULL)
         return ts_fail(err, TS_E_NOMEM, "out of memory checking the legacy tables");
     int rc = ts_conform_retired(nw, m, retired, err) ||
-                     ts_conform_legacy(legacy, m, retired, &p, err)
+                     ts_conform_legacy(legacy, m, retired, out, err) ||
+                     ts_conform_new(nw, m, retired, out, err)
+                 ? -1 : 0;
+    free(retired);
+    if (rc == 0 && out->oom)
+        rc = ts_fail(err, TS_E_NOMEM, "out of memory listing the differences");
+    return rc;
+}
+
+int ts_conform_require(ts_store *legacy, ts_store *nw, const ts_manifest *m, ts_error *err)
+{
+    ts_problems p = {0};
+    int rc = ts_conform_collect(legacy, nw, m, &p, err)
                  ? -1
                  : ts_problems_fail(&p, err, TS_E_SCHEMA,
                                     "the legacy store does not match the manifest",
                                     "'ts-migrate manifest check' lists them all; account for "
                                     "each in the manifest (--manifest FILE), then run again");
     ts_problems_free(&p);
-    free(retired);
     return rc;
 }

@@ -187,7 +187,7 @@ static int copy_row(ts_shim *sh, ts_side primary, const ts_table *pt, const ts_v
     ts_value *image = NULL, *twin = NULL;
     int *include = NULL;
 
-    if (e->row_image && decode_image(e->row_image, to_new ? ts_schema_new() : ts_schema_legacy(),
+    if (e->row_image && decode_image(e->row_image, to_new ? ts_manifest_new_schema(sh->m) : ts_manifest_legacy_schema(sh->m),
                                      &it, &image, &itext, err))
         goto out;
     if (cur == NULL) {
@@ -260,7 +260,7 @@ static int apply(ts_shim *sh, ts_side primary, int64_t id, int only_present, int
                  ts_error *err)
 {
     ts_store *p = side_store(sh, primary);
-    const ts_schema *sc = primary == TS_SIDE_LEGACY ? ts_schema_legacy() : ts_schema_new();
+    const ts_schema *sc = primary == TS_SIDE_LEGACY ? ts_manifest_legacy_schema(sh->m) : ts_manifest_new_schema(sh->m);
     entry e;
     ts_value *cur = NULL, *key = NULL;
     ts_buf ktext = {0};
@@ -451,7 +451,7 @@ done:
 int ts_journal_replay_of(ts_shim *sh, ts_side primary, const char *kind,
                          const char *const *increments, int64_t *applied, ts_error *err)
 {
-    const ts_schema *sc = primary == TS_SIDE_LEGACY ? ts_schema_legacy() : ts_schema_new();
+    const ts_schema *sc = primary == TS_SIDE_LEGACY ? ts_manifest_legacy_schema(sh->m) : ts_manifest_new_schema(sh->m);
     replay r = {sh, primary, ts_text(kind)};
     r.only = increments;
     char qt[TS_QNAME_MAX];

@@ -21,6 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ts_catalog.h"
+
 /* The plan has about thirty increments; the bound keeps dependency checks
    (a reachability matrix) small and recursion shallow on hostile input. */
 #define MAX_INCREMENTS 256
@@ -46,6 +48,11 @@ struct ts_manifest {
     const ts_increment **order;     /* dependency order */
     unsigned char *reach;           /* reach[a * ninc + b]: a depends on b, transitively */
     const cJSON *ignored;           /* legacy tables not moved: name -> reason (or NULL) */
+    char *text;                     /* the JSON it was loaded from */
+    const ts_schema *legacy_sc;     /* what its tables were resolved against: the */
+    const ts_schema *new_sc;        /* declarations, or those adopted from a live store */
+    ts_schema *live;                /* the live catalog adopted (NULL: the declarations) */
+    ts_arena adopted;               /* the adopted schemas */
 };
 
 /* Everything the loader needs while it reads one table mapping. */
@@ -80,6 +87,9 @@ void ts_manifest_free(ts_manifest *m)
         m->blocks = next;
     }
     cJSON_Delete(m->root);
+    free(m->text);
+    ts_arena_free(&m->adopted);
+    ts_schema_free(m->live);
     free(m);
 }
 
@@ -599,6 +609,10 @@ static int restore_columns(tload *L, ts_error *err)
             return ts_fail(err, TS_E_INVALID, "%s: legacy column %s is dropped and also read: "
                            "remove it from \"drop\" or stop reading it", L->where,
                            lt->cols[c].name);
+        /* A live column no declaration names, with no new column to go to:
+           ts_conform names it as not accounted for, with every other difference. */
+        if (L->drop[c] == NULL && !read && lt->cols[c].dialect != 0)
+            continue;
         if (L->drop[c] == NULL && !read)
             return ts_fail(err, TS_E_INVALID, "%s: legacy column %s is neither mapped nor "
                            "dropped: map it to a new column or add it to \"drop\" with the "
@@ -711,11 +725,11 @@ static int load_table_names(tload *L, const cJSON *tj, ts_error *err)
         check_ident(legacy, "legacy table", L->where, err) ||
         check_ident(target, "new table", L->where, err))
         return -1;
-    L->tm->legacy = ts_schema_table(ts_schema_legacy(), legacy);
+    L->tm->legacy = ts_schema_table(L->m->legacy_sc, legacy);
     if (L->tm->legacy == NULL)
         return ts_fail(err, TS_E_INVALID, "%s: \"%s\" is not a legacy table: fix \"legacy\"",
                        L->where, legacy);
-    L->tm->target = ts_schema_table(ts_schema_new(), target);
+    L->tm->target = ts_schema_table(L->m->new_sc, target);
     if (L->tm->target == NULL)
         return ts_fail(err, TS_E_INVALID, "%s: \"%s\" is not a table of the new schema: fix "
                        "\"new\"", L->where, target);
@@ -801,11 +815,11 @@ static int load_creates(ts_manifest *m, ts_increment *inc, const cJSON *j, const
         return oom(err);
     int i = 0;
     for (const cJSON *c = j ? j->child : NULL; c; c = c->next, i++) {
-        t[i] = ts_schema_table(ts_schema_new(), c->valuestring);
+        t[i] = ts_schema_table(m->new_sc, c->valuestring);
         if (t[i] == NULL)
             return ts_fail(err, TS_E_INVALID, "%s: created table \"%s\" is not a table of the new "
                            "schema: fix the name", where, c->valuestring);
-        if (ts_schema_table(ts_schema_legacy(), c->valuestring) != NULL)
+        if (ts_schema_table(m->legacy_sc, c->valuestring) != NULL)
             return ts_fail(err, TS_E_INVALID, "%s: \"%s\" has a legacy twin and is made by the "
                            "increment that maps it: list only new-only tables in \"creates\"",
                            where, c->valuestring);
@@ -876,6 +890,10 @@ static int load_increment(ts_manifest *m, const cJSON *j, int index, ts_incremen
     if (inc->kind == TS_INC_DATA && count_children(creates) + count_children(tables) == 0)
         return ts_fail(err, TS_E_INVALID, "%s: a data increment needs \"tables\" or \"creates\"",
                        where);
+    if (count_children(creates) + count_children(tables) > TS_INCREMENT_MAX_TABLES)
+        return ts_fail(err, TS_E_INVALID, "%s: creates and maps %d tables, more than the %d one "
+                       "increment may: split it into increments", where,
+                       count_children(creates) + count_children(tables), TS_INCREMENT_MAX_TABLES);
     return load_creates(m, inc, creates, where, err) || load_tmaps(m, inc, tables, err);
 }
 
@@ -1014,7 +1032,7 @@ static int check_ownership(const ts_manifest *m, ts_error *err)
                                        "increments \"%s\" and \"%s\": a table moves with exactly "
                                        "one increment", a->legacy->name, b->inc->id, inc->id);
                 }
-            if (ts_schema_table(ts_schema_legacy(), a->target->name) != NULL)
+            if (ts_schema_table(m->legacy_sc, a->target->name) != NULL)
                 continue; /* a legacy twin: made by the increment that maps it */
             const ts_increment *maker = creator_of(m, a->target);
             if (maker != inc && (maker == NULL || !ts_manifest_depends_on(m, inc, maker)))
@@ -1169,7 +1187,9 @@ static int syntax_error(const char *text, const char *at, ts_error *err)
                    "%d: fix the syntax there", line, col);
 }
 
-int ts_manifest_load_json(const char *text, ts_manifest **out, ts_error *err)
+/* Load text, resolving its tables against legacy_sc and new_sc. */
+static int load_against(const char *text, const ts_schema *legacy_sc, const ts_schema *new_sc,
+                        ts_manifest **out, ts_error *err)
 {
     size_t len = strlen(text);
     const char *end = NULL;
@@ -1180,8 +1200,12 @@ int ts_manifest_load_json(const char *text, ts_manifest **out, ts_error *err)
     if (check_utf8(text, len, err))
         return -1;
     ts_manifest *m = calloc(1, sizeof *m);
-    if (m == NULL)
+    if (m == NULL || (m->text = strdup(text)) == NULL) {
+        free(m);
         return oom(err);
+    }
+    m->legacy_sc = legacy_sc;
+    m->new_sc = new_sc;
     m->root = cJSON_ParseWithOpts(text, &end, 1);
     if (m->root == NULL) {
         ts_manifest_free(m);
@@ -1195,6 +1219,14 @@ int ts_manifest_load_json(const char *text, ts_manifest **out, ts_error *err)
     return 0;
 }
 
+int ts_manifest_load_json(const char *text, ts_manifest **out, ts_error *err)
+{
+    return load_against(text, ts_schema_legacy(), ts_schema_new(), out, err);
+}
+
+const ts_schema *ts_manifest_legacy_schema(const ts_manifest *m) { return m->legacy_sc; }
+const ts_schema *ts_manifest_new_schema(const ts_manifest *m) { return m->new_sc; }
+
 int ts_manifest_load_default(ts_manifest **out, ts_error *err)
 {
     if (ts_manifest_load_json(ts_manifest_default_json, out, err) == 0)
@@ -1203,9 +1235,10 @@ int ts_manifest_load_default(ts_manifest **out, ts_error *err)
     return -1;
 }
 
-int ts_manifest_load_file(const char *path, ts_manifest **out, ts_error *err)
+/* The text of manifest file path (malloc'd). */
+static int read_file(const char *path, char **text, ts_error *err)
 {
-    *out = NULL;
+    *text = NULL;
     /* Non-blocking, so a FIFO (or a device) is refused instead of waiting
        forever for a writer; a manifest is a regular file. */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -1223,7 +1256,7 @@ int ts_manifest_load_file(const char *path, ts_manifest **out, ts_error *err)
         close(fd);
         return oom(err);
     }
-    /* One byte more than allowed, so load_json sees an oversized file as such. */
+    /* One byte more than allowed, so load_against sees an oversized file as such. */
     char *buf = malloc(TS_MANIFEST_MAX_BYTES + 2);
     if (buf == NULL) {
         fclose(f);
@@ -1233,18 +1266,66 @@ int ts_manifest_load_file(const char *path, ts_manifest **out, ts_error *err)
     int failed = ferror(f);
     fclose(f);
     buf[n] = '\0';
-    int rc;
-    if (failed)
-        rc = ts_fail(err, TS_E_IO, "reading failed: check the file");
-    else if (strlen(buf) != n)
-        rc = ts_fail(err, TS_E_INVALID, "contains a NUL byte at offset %zu: a manifest is JSON "
-                     "text", strlen(buf));
-    else
-        rc = ts_manifest_load_json(buf, out, err);
-    free(buf);
+    if (failed || strlen(buf) != n) {
+        size_t nul = strlen(buf);
+        free(buf);
+        return failed ? ts_fail(err, TS_E_IO, "manifest %s: reading failed: check the file", path)
+                      : ts_fail(err, TS_E_INVALID, "manifest %s: contains a NUL byte at offset "
+                                "%zu: a manifest is JSON text", path, nul);
+    }
+    *text = buf;
+    return 0;
+}
+
+int ts_manifest_load_file(const char *path, ts_manifest **out, ts_error *err)
+{
+    char *text;
+    *out = NULL;
+    if (read_file(path, &text, err))
+        return -1;
+    int rc = ts_manifest_load_json(text, out, err);
+    free(text);
     if (rc)
         ts_error_context(err, "manifest %s", path);
     return rc;
+}
+
+int ts_manifest_load_live(const char *path, ts_store *legacy, ts_manifest **out, ts_error *err)
+{
+    char *text = NULL;
+    ts_schema *live = NULL;
+    ts_arena a = {0};
+    const ts_schema *lsc = NULL, *nsc = NULL;
+    *out = NULL;
+    if (path && read_file(path, &text, err))
+        return -1;
+    if (ts_catalog_read(legacy, "legacy", &live, err) ||
+        ts_schema_adopt(live, &a, &lsc, &nsc, err)) {
+        ts_error_context(err, "reading the tables of the legacy store %s", ts_store_url(legacy));
+        goto fail;
+    }
+    /* With nothing beyond the declarations, they are the schemas. */
+    if (load_against(text ? text : ts_manifest_default_json, lsc ? lsc : ts_schema_legacy(),
+                     nsc ? nsc : ts_schema_new(), out, err)) {
+        ts_error_context(err, "%s%s, read against the tables of %s",
+                         path ? "manifest " : "the built-in manifest (shim/manifest.json)",
+                         path ? path : "", ts_store_url(legacy));
+        goto fail;
+    }
+    free(text);
+    if (lsc == NULL) {
+        ts_arena_free(&a);
+        ts_schema_free(live);
+    } else {
+        (*out)->live = live;
+        (*out)->adopted = a;
+    }
+    return 0;
+fail:
+    free(text);
+    ts_arena_free(&a);
+    ts_schema_free(live);
+    return -1;
 }
 
 /* ---- lookups -------------------------------------------------------------------- */
@@ -1286,7 +1367,7 @@ const ts_increment *ts_manifest_owner(const ts_manifest *m, const char *table)
             if (strcmp(tm->legacy->name, table) == 0 || strcmp(tm->target->name, table) == 0)
                 return &m->incs[i];
         }
-    const ts_table *t = ts_schema_table(ts_schema_new(), table);
+    const ts_table *t = ts_schema_table(m->new_sc, table);
     return t ? creator_of(m, t) : NULL;
 }
 

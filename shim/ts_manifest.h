@@ -23,12 +23,14 @@
 #include "ts_buf.h"
 #include "ts_error.h"
 #include "ts_schema.h"
+#include "ts_store.h"
 #include "ts_value.h"
 
 /* Bounds of what a manifest may contain. */
 #define TS_MANIFEST_MAX_BYTES (1 << 20)
 #define TS_MANIFEST_STR_MAX 1024   /* any string in the file, in bytes */
 #define TS_INCREMENT_ID_MAX 16     /* ts_increments.id */
+#define TS_INCREMENT_MAX_TABLES 512 /* tables one increment may create and map */
 
 typedef struct ts_manifest ts_manifest;
 typedef struct ts_increment ts_increment;
@@ -108,6 +110,21 @@ int ts_manifest_load_file(const char *path, ts_manifest **out, ts_error *err);
 /* text: NUL-terminated JSON. */
 int ts_manifest_load_json(const char *text, ts_manifest **out, ts_error *err);
 void ts_manifest_free(ts_manifest *m);
+
+/*
+ * The manifest at path (NULL: the built-in one), read against the tables the
+ * live legacy store really has (ts_schema_adopt): every live column of a
+ * moved table is carried, and a live table no declaration names can be moved,
+ * though nothing in tenantshift's code names it. What the manifest does not
+ * account for is ts_conform's to report.
+ */
+int ts_manifest_load_live(const char *path, ts_store *legacy, ts_manifest **out, ts_error *err);
+
+/* The schemas the manifest's tables belong to: the declarations
+   (ts_schema_legacy, ts_schema_new) or those adopted from a live store. */
+const ts_schema *ts_manifest_legacy_schema(const ts_manifest *m);
+const ts_schema *ts_manifest_new_schema(const ts_manifest *m);
+
 
 /* ---- looking things up ---------------------------------------------------- */
 

@@ -1,87 +1,16 @@
 /*
- * ts_schema.c: derive the new schema, render DDL per engine, apply it once.
+ * ts_schema.c: look up tables and columns, order tables, render DDL per engine, apply it
+ * once. Which tables there are is ts_schema_derive.c's.
  */
 #include "ts_schema.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ts_arena.h"
 #include "ts_buf.h"
-#include "ts_schema_def.h"
-
-static ts_schema legacy_s, control_s, journal_s, new_s;
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-/* "a, b" -> "bot_id, a, b"; kept for the life of the process. */
-static const char *with_bot_id(const char *cols)
-{
-    ts_buf b = {0};
-    ts_buf_printf(&b, "bot_id, %s", cols);
-    return ts_buf_take(&b);
-}
-
-/*
- * The bot_id twin of a legacy tenant table: bot_id first, bot_id leading the
- * primary key, every unique and every foreign key (so no key or reference can
- * cross bots), and rows cascade when their bot is deleted.
- *
- * ON DELETE SET NULL cannot carry over: on a composite key it would null
- * bot_id too (SQLite has no column list for SET NULL). Those references become
- * NO ACTION, and the repositories clear them before deleting the referenced row.
- */
-static void derive_tenant_table(const ts_table *lt, ts_table *nt)
-{
-    ts_column *cols = calloc((size_t)lt->ncols + 1, sizeof *cols);
-    ts_fk *fks = calloc((size_t)lt->nfks + 1, sizeof *fks);
-    int nu = 0;
-    while (lt->uniques && lt->uniques[nu])
-        nu++;
-    const char **uniq = calloc((size_t)nu + 1, sizeof *uniq);
-    if (cols == NULL || fks == NULL || uniq == NULL)
-        abort(); /* a few hundred bytes at startup: like Redis on OOM, nothing sensible to do */
-
-    cols[0] = (ts_column){"bot_id", TS_COL_INT, 1};
-    memcpy(cols + 1, lt->cols, (size_t)lt->ncols * sizeof *cols);
-    fks[0] = (ts_fk){"bot_id", "bots", "id", "CASCADE", 0};
-    for (int i = 0; i < lt->nfks; i++) {
-        const ts_fk *f = &lt->fks[i];
-        fks[i + 1] = (ts_fk){with_bot_id(f->cols), f->table, with_bot_id(f->ref_cols),
-                             f->on_delete && strcmp(f->on_delete, "CASCADE") == 0 ? "CASCADE" : NULL,
-                             f->deferred};
-    }
-    for (int i = 0; i < nu; i++)
-        uniq[i] = with_bot_id(lt->uniques[i]);
-    *nt = (ts_table){lt->name, cols, lt->ncols + 1, with_bot_id(lt->pk), uniq, fks, lt->nfks + 1, 1};
-}
-
-static void build(void)
-{
-    legacy_s = (ts_schema){"legacy", 1, ts_legacy_tables, ts_legacy_ntables};
-    control_s = (ts_schema){"control", 1, ts_control_tables, ts_control_ntables};
-    journal_s = (ts_schema){"journal", 1, ts_journal_tables, ts_journal_ntables};
-
-    /* bots, then the legacy twins (in legacy order, which respects their FKs),
-       then the remaining tables of increment 1.1, which reference both. */
-    ts_table *t = calloc((size_t)(ts_legacy_ntables + ts_new_own_ntables), sizeof *t);
-    if (t == NULL)
-        abort();
-    int n = 0;
-    t[n++] = ts_new_own_tables[0];
-    for (int i = 0; i < ts_legacy_ntables; i++)
-        if (ts_legacy_tables[i].tenant)
-            derive_tenant_table(&ts_legacy_tables[i], &t[n++]);
-    for (int i = 1; i < ts_new_own_ntables; i++)
-        t[n++] = ts_new_own_tables[i];
-    new_s = (ts_schema){"new", 1, t, n};
-}
-
-const ts_schema *ts_schema_legacy(void) { pthread_once(&once, build); return &legacy_s; }
-const ts_schema *ts_schema_new(void) { pthread_once(&once, build); return &new_s; }
-const ts_schema *ts_schema_control(void) { pthread_once(&once, build); return &control_s; }
-const ts_schema *ts_schema_journal(void) { pthread_once(&once, build); return &journal_s; }
 
 int ts_schema_is_own(const char *table)
 {
@@ -269,6 +198,76 @@ static void squash(const char *cols, char *out, size_t n)
 }
 
 
+/* The type of a column read from a catalog, for engine e: as declared when e
+   is the engine it was read from, else the type of e that holds the same
+   values (docs/architecture.md, "Types across engines"). */
+static void live_type(ts_buf *b, const ts_column *c, ts_engine e)
+{
+    int pg = e == TS_ENGINE_PG;
+    if (c->dialect == e) {
+        ts_buf_puts(b, c->sqltype);
+        return;
+    }
+    switch (c->type) {
+    case TS_COL_ID:
+    case TS_COL_INT: ts_buf_puts(b, "BIGINT"); return;
+    case TS_COL_DOUBLE: ts_buf_puts(b, pg ? "DOUBLE PRECISION" : "FLOAT"); return;
+    case TS_COL_BOOL: ts_buf_puts(b, "BOOLEAN"); return;
+    /* The SQLite driver reads a TIMESTAMP column as a point in time (UTC)
+       and DATETIME, SQLAlchemy's spelling, as the wall clock it holds. */
+    case TS_COL_TIME: ts_buf_puts(b, pg ? "TIMESTAMPTZ" : "TIMESTAMP"); return;
+    case TS_COL_TIMESTAMP: ts_buf_puts(b, pg ? "TIMESTAMP" : "DATETIME"); return;
+    case TS_COL_DATE: ts_buf_puts(b, "DATE"); return;
+    case TS_COL_TIMEOFDAY: ts_buf_puts(b, "TIME"); return;
+    case TS_COL_NUMERIC: ts_buf_puts(b, "NUMERIC"); return;
+    case TS_COL_JSON: ts_buf_puts(b, "JSON"); return;
+    case TS_COL_UUID: ts_buf_puts(b, pg ? "UUID" : "VARCHAR(36)"); return;
+    case TS_COL_BLOB: ts_buf_puts(b, pg ? "BYTEA" : "BLOB"); return;
+    case TS_COL_TEXT:
+        if (c->maxlen > 0) {
+            ts_buf_printf(b, "VARCHAR(%d)", c->maxlen);
+            return;
+        }
+        break;
+    case TS_COL_OTHER: break;
+    }
+    ts_buf_puts(b, "TEXT");
+}
+
+/* A catalog default that means the same on engine e: as declared on its own
+   engine; across engines only what both spell alike (numbers, strings, the
+   current time, booleans as TRUE/FALSE). Anything else is left out
+   (docs/architecture.md): tenantshift's own writes fill every column they carry. */
+static void live_default(ts_buf *b, const ts_column *c, ts_engine e)
+{
+    const char *d = c->dflt;
+    if (d == NULL)
+        return;
+    if (c->dialect == e) {
+        ts_buf_printf(b, " DEFAULT %s", d);
+        return;
+    }
+    while (*d == '(')
+        d++;
+    size_t n = strcspn(d, ")");
+    if (c->type == TS_COL_BOOL) {
+        int t = (n == 1 && d[0] == '1') || (n == 4 && strncasecmp(d, "true", 4) == 0) ||
+                (n == 6 && strncasecmp(d, "'true'", 6) == 0);
+        int f = (n == 1 && d[0] == '0') || (n == 5 && strncasecmp(d, "false", 5) == 0) ||
+                (n == 7 && strncasecmp(d, "'false'", 7) == 0);
+        if (t || f)
+            ts_buf_puts(b, t ? " DEFAULT TRUE" : " DEFAULT FALSE");
+        return;
+    }
+    if ((n == 17 && strncasecmp(d, "CURRENT_TIMESTAMP", 17) == 0) ||
+        (n == 5 && strncasecmp(d, "now()", 5) == 0))
+        ts_buf_puts(b, " DEFAULT CURRENT_TIMESTAMP");
+    else if (strspn(d, "-0123456789.") == strlen(d) && *d)
+        ts_buf_printf(b, " DEFAULT %s", d);
+    else if (d[0] == '\'' && strchr(d + 1, '\'') == d + strlen(d) - 1 && strstr(d, "::") == NULL)
+        ts_buf_printf(b, " DEFAULT %s", d);
+}
+
 static void render_column(ts_buf *b, const ts_table *t, const ts_column *c, ts_engine e)
 {
     int single_pk = strcmp(t->pk, c->name) == 0;
@@ -279,14 +278,21 @@ static void render_column(ts_buf *b, const ts_table *t, const ts_column *c, ts_e
         ts_buf_puts(b, "INTEGER PRIMARY KEY AUTOINCREMENT");
         return;
     }
+    if (c->dialect != 0 && c->type != TS_COL_ID) {
+        live_type(b, c, e);
+        if (c->notnull)
+            ts_buf_puts(b, " NOT NULL");
+        live_default(b, c, e);
+        return;
+    }
     ts_buf_puts(b, type_sql(c->type, e));
     if (c->type == TS_COL_ID && e == TS_ENGINE_PG)
         ts_buf_puts(b, " GENERATED BY DEFAULT AS IDENTITY");
     if (c->notnull)
         ts_buf_puts(b, " NOT NULL");
-    if (c->dflt)
+    if (c->dflt && c->dialect == 0)
         ts_buf_printf(b, " DEFAULT %s", c->dflt);
-    if (c->maxlen > 0)
+    if (c->maxlen > 0 && c->dialect == 0)
         ts_buf_printf(b, " CHECK (length(\"%s\") <= %d)", c->name, c->maxlen);
     if (c->type == TS_COL_JSON && e == TS_ENGINE_SQLITE)
         /* json_valid(NULL) is 0 in SQLite 3.40: let NULL through explicitly. */
@@ -310,47 +316,120 @@ static int pk_prefix(const ts_table *t, const char *cols)
     return strncmp(t->pk, cols, n) == 0 && (t->pk[n] == '\0' || t->pk[n] == ',');
 }
 
-static void render_table(ts_buf *b, const char *schema, const ts_table *t, ts_engine e)
+/* Start the next item of a CREATE TABLE's list. */
+static void item(ts_buf *b, int *n)
+{
+    ts_buf_puts(b, (*n)++ ? ",\n" : "");
+}
+
+/* A catalog index that is not one of the table's plain uniques (those are
+   rendered as UNIQUE constraints): partial, expression, or not unique. */
+static int index_apart(const ts_index *ix)
+{
+    int plain = ix->unique && ix->where == NULL;
+    for (int k = 0; plain && k < ix->nkeys; k++)
+        plain = !(ix->expr && ix->expr[k]);
+    return !plain;
+}
+
+/* CREATE INDEX for the catalog indexes of t: only on the engine they were
+   read from, whose SQL their expressions and predicates are. */
+static void render_indexes(ts_buf *b, const char *schema, const ts_table *t, ts_engine e)
+{
+    for (int i = 0; t->dialect == e && i < t->nindexes; i++) {
+        const ts_index *ix = &t->indexes[i];
+        if (!index_apart(ix))
+            continue;
+        ts_buf_printf(b, "CREATE %sINDEX IF NOT EXISTS ", ix->unique ? "UNIQUE " : "");
+        char name[TS_IDENT_MAX + 1];
+        if (ix->name)
+            snprintf(name, sizeof name, "%s", ix->name);
+        else
+            snprintf(name, sizeof name, "%s_%d_idx", t->name, i);
+        if (e == TS_ENGINE_SQLITE) {
+            qname(b, schema, name);
+            ts_buf_printf(b, " ON \"%s\"", t->name);
+        } else {
+            ts_buf_printf(b, "\"%s\" ON ", name);
+            qname(b, schema, t->name);
+            if (ix->method)
+                ts_buf_printf(b, " USING %s", ix->method);
+        }
+        ts_buf_puts(b, " (");
+        for (int k = 0; k < ix->nkeys; k++) {
+            int ex = ix->expr && ix->expr[k];
+            ts_buf_printf(b, ex ? "%s%s" : "%s\"%s\"", k ? ", " : "", ix->keys[k]);
+            if (ix->desc && ix->desc[k])
+                ts_buf_puts(b, " DESC");
+        }
+        ts_buf_puts(b, ")");
+        if (ix->where)
+            ts_buf_printf(b, " WHERE %s", ix->where);
+        ts_buf_puts(b, ";\n");
+    }
+}
+
+/* FOREIGN KEY (...) REFERENCES ...: as a table constraint. */
+static void render_fk(ts_buf *b, const char *schema, const ts_fk *f, ts_engine e)
+{
+    ts_buf_puts(b, "FOREIGN KEY (");
+    ts_schema_quote_list(b, f->cols);
+    ts_buf_puts(b, ") REFERENCES ");
+    /* SQLite resolves REFERENCES inside the table's own database and
+       rejects a qualified name; PostgreSQL needs the schema. */
+    qname(b, e == TS_ENGINE_SQLITE ? NULL : schema, f->table);
+    ts_buf_puts(b, " (");
+    ts_schema_quote_list(b, f->ref_cols);
+    ts_buf_puts(b, ")");
+    if (f->on_delete)
+        ts_buf_printf(b, " ON DELETE %s", f->on_delete);
+    if (f->deferred)
+        ts_buf_puts(b, " DEFERRABLE INITIALLY DEFERRED");
+}
+
+/* later(t, fk, arg): 1 when fk of t is to be added after every table is made. */
+typedef int (*fk_later_fn)(const ts_table *t, const ts_fk *fk, void *arg);
+
+static void render_table(ts_buf *b, const char *schema, const ts_table *t, ts_engine e,
+                         fk_later_fn later, void *arg)
 {
     int sqlite = e == TS_ENGINE_SQLITE;
     const ts_column *id = ts_table_column(t, t->pk);
     int inline_pk = sqlite && id != NULL && id->type == TS_COL_ID;
+    int n = 0;
 
     ts_buf_puts(b, "CREATE TABLE IF NOT EXISTS ");
     qname(b, schema, t->name);
     ts_buf_puts(b, " (\n");
     for (int i = 0; i < t->ncols; i++) {
+        item(b, &n);
         render_column(b, t, &t->cols[i], e);
-        ts_buf_puts(b, i + 1 < t->ncols || !inline_pk || t->uniques || t->nfks ? ",\n" : "\n");
     }
     if (!inline_pk) {
+        item(b, &n);
         ts_buf_puts(b, "  PRIMARY KEY (");
         ts_schema_quote_list(b, t->pk);
-        ts_buf_puts(b, t->uniques || t->nfks ? "),\n" : ")\n");
+        ts_buf_puts(b, ")");
     }
     for (int i = 0; t->uniques && t->uniques[i]; i++) {
+        item(b, &n);
         ts_buf_puts(b, "  UNIQUE (");
         ts_schema_quote_list(b, t->uniques[i]);
-        ts_buf_puts(b, t->uniques[i + 1] || t->nfks ? "),\n" : ")\n");
+        ts_buf_puts(b, ")");
+    }
+    /* A catalog's CHECKs are SQL of the engine they were read from. */
+    for (int i = 0; t->dialect == e && t->checks && t->checks[i]; i++) {
+        item(b, &n);
+        ts_buf_printf(b, "  CHECK (%s)", t->checks[i]);
     }
     for (int i = 0; i < t->nfks; i++) {
-        const ts_fk *f = &t->fks[i];
-        ts_buf_puts(b, "  FOREIGN KEY (");
-        ts_schema_quote_list(b, f->cols);
-        ts_buf_puts(b, ") REFERENCES ");
-        /* SQLite resolves REFERENCES inside the table's own database and
-           rejects a qualified name; PostgreSQL needs the schema. */
-        qname(b, sqlite ? NULL : schema, f->table);
-        ts_buf_puts(b, " (");
-        ts_schema_quote_list(b, f->ref_cols);
-        ts_buf_puts(b, ")");
-        if (f->on_delete)
-            ts_buf_printf(b, " ON DELETE %s", f->on_delete);
-        if (f->deferred)
-            ts_buf_puts(b, " DEFERRABLE INITIALLY DEFERRED");
-        ts_buf_puts(b, i + 1 < t->nfks ? ",\n" : "\n");
+        if (later && later(t, &t->fks[i], arg))
+            continue; /* the caller adds it once the referenced table is there */
+        item(b, &n);
+        ts_buf_puts(b, "  ");
+        render_fk(b, schema, &t->fks[i], e);
     }
-    ts_buf_puts(b, ");\n");
+    ts_buf_puts(b, "\n);\n");
 
     /* Index every foreign key's columns: lookups by user, cascades. */
     for (int i = 0; i < t->nfks; i++) {
@@ -371,6 +450,7 @@ static void render_table(ts_buf *b, const char *schema, const ts_table *t, ts_en
         ts_schema_quote_list(b, t->fks[i].cols);
         ts_buf_puts(b, ");\n");
     }
+    render_indexes(b, schema, t, e);
 }
 
 /* 1 when table t is one of names[0..n); names NULL selects every table. */
@@ -382,14 +462,44 @@ static int selected(const ts_table *t, const char *const *names, int n)
     return names == NULL;
 }
 
-/* CREATE statements of the selected tables, in schema (dependency) order. */
+/* A reference to a table made after this one (tables whose references form
+   a cycle): PostgreSQL checks REFERENCES when the table is made, SQLite only
+   when rows are written. */
+typedef struct order_ctx {
+    const ts_schema *sc;
+    ts_engine e;
+} order_ctx;
+
+static int made_later(const ts_table *t, const ts_fk *fk, void *arg)
+{
+    const order_ctx *o = arg;
+    if (o->e == TS_ENGINE_SQLITE || strcmp(fk->table, t->name) == 0)
+        return 0;
+    const ts_table *r = ts_schema_table(o->sc, fk->table);
+    return r != NULL && r > t;
+}
+
+/* CREATE statements of the selected tables, in schema (dependency) order;
+   then the references of a cycle, once both ends exist. */
 static char *render_some(const ts_schema *sc, const char *const *names, int n, const char *schema,
                          ts_engine e)
 {
     ts_buf b = {0};
+    order_ctx o = {sc, e};
     for (int i = 0; i < sc->ntables; i++)
         if (selected(&sc->tables[i], names, n))
-            render_table(&b, schema, &sc->tables[i], e);
+            render_table(&b, schema, &sc->tables[i], e, made_later, &o);
+    for (int i = 0; i < sc->ntables; i++) {
+        const ts_table *t = &sc->tables[i];
+        for (int f = 0; selected(t, names, n) && f < t->nfks; f++)
+            if (made_later(t, &t->fks[f], &o)) {
+                ts_buf_puts(&b, "ALTER TABLE ");
+                qname(&b, schema, t->name);
+                ts_buf_puts(&b, " ADD ");
+                render_fk(&b, schema, &t->fks[f], e);
+                ts_buf_puts(&b, ";\n");
+            }
+    }
     return ts_buf_take(&b);
 }
 
@@ -398,18 +508,40 @@ static char *render(const ts_schema *sc, const char *schema, ts_engine e)
     return render_some(sc, NULL, 0, schema, e);
 }
 
-/* DROP statements of the selected tables, in reverse schema order (referencing
-   tables first). */
-static char *render_drop(const ts_schema *sc, const char *const *names, int n, const char *schema)
+/* DROP statements of the selected tables, in reverse schema order
+   (referencing tables first). PostgreSQL drops them in one statement, so
+   tables whose references form a cycle go together; SQLite does not check
+   references when it drops. */
+static char *render_drop(const ts_schema *sc, const char *const *names, int n, const char *schema,
+                         ts_engine e)
 {
     ts_buf b = {0};
+    int k = 0;
     for (int i = sc->ntables - 1; i >= 0; i--)
         if (selected(&sc->tables[i], names, n)) {
-            ts_buf_puts(&b, "DROP TABLE IF EXISTS ");
+            if (e == TS_ENGINE_SQLITE || k++ == 0)
+                ts_buf_puts(&b, "DROP TABLE IF EXISTS ");
+            else
+                ts_buf_puts(&b, ", ");
             qname(&b, schema, sc->tables[i].name);
-            ts_buf_puts(&b, ";\n");
+            if (e == TS_ENGINE_SQLITE)
+                ts_buf_puts(&b, ";\n");
         }
+    if (e != TS_ENGINE_SQLITE && k)
+        ts_buf_puts(&b, ";\n");
     return ts_buf_take(&b);
+}
+
+void ts_schema_add_column_ddl(const ts_table *t, const ts_column *c, ts_store *s, ts_buf *out)
+{
+    /* The rows already there have no value until it is copied in: NULL is
+       allowed (SQLite cannot add NOT NULL without a default, nor tighten later). */
+    ts_column nullable = *c;
+    nullable.notnull = 0;
+    ts_buf_puts(out, "ALTER TABLE ");
+    qname(out, ts_store_schema(s), t->name);
+    ts_buf_puts(out, " ADD COLUMN");
+    render_column(out, t, &nullable, ts_store_engine(s));
 }
 
 int ts_schema_ddl(const ts_schema *sc, ts_engine engine, char **out, ts_error *err)
@@ -456,9 +588,10 @@ int ts_schema_applied_version(ts_store *s, const ts_schema *sc, int *version, ts
  */
 static int check_not_other_side(ts_store *s, const ts_schema *sc, ts_error *err)
 {
-    const ts_schema *other = sc == ts_schema_legacy() ? ts_schema_new()
-                             : sc == ts_schema_new()  ? ts_schema_legacy()
-                                                      : NULL;
+    /* By name: a schema adopted from a live store (ts_schema_adopt) is the same side. */
+    const ts_schema *other = strcmp(sc->name, "legacy") == 0 ? ts_schema_new()
+                             : strcmp(sc->name, "new") == 0  ? ts_schema_legacy()
+                                                             : NULL;
     int v;
     if (other == NULL || ts_schema_applied_version(s, other, &v, err))
         return other == NULL ? 0 : -1;
@@ -530,7 +663,7 @@ int ts_schema_tables_ddl(const ts_schema *sc, const char *const *names, int n, i
 {
     if (check_names(sc, names, n, err))
         return -1;
-    *out = drop ? render_drop(sc, names, n, ts_store_schema(s))
+    *out = drop ? render_drop(sc, names, n, ts_store_schema(s), ts_store_engine(s))
                 : render_some(sc, names, n, ts_store_schema(s), ts_store_engine(s));
     return *out ? 0 : ts_fail(err, TS_E_NOMEM, "out of memory rendering %s tables", sc->name);
 }

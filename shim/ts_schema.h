@@ -118,6 +118,18 @@ const ts_schema *ts_schema_new(void);
 const ts_schema *ts_schema_control(void);   /* control plane, new store */
 const ts_schema *ts_schema_journal(void);   /* ts_journal, in both stores */
 
+/*
+ * The schemas a live legacy store needs, from its catalog (ts_catalog_read):
+ * each declared legacy table with every live column it does not declare
+ * appended (as the catalog describes it), every live table no declaration
+ * names (whole, as a tenant table), and the new schema derived from that as
+ * ts_schema_new is from the declarations. Allocated in a, pointing into live
+ * (both must outlive the schemas). *legacy and *nw stay NULL when the store
+ * holds nothing beyond the declarations: those are its schemas.
+ */
+int ts_schema_adopt(const ts_schema *live, ts_arena *a, const ts_schema **legacy,
+                    const ts_schema **nw, ts_error *err);
+
 /* 1 when a table of this name is tenantshift's own bookkeeping in any store
    (control plane, journal, ts_schema_version, ts_sequences, SQLite's sqlite_*):
    never part of what is migrated. */
@@ -177,6 +189,10 @@ int ts_schema_list_count(const char *cols);
    column of its table or the key is wider than max. */
 int ts_schema_fk_columns(const ts_table *t, const ts_fk *fk, const ts_table *rt, int *cols,
                          int *refs, int max, int *n);
+
+/* ALTER TABLE ... ADD COLUMN for column c of table t in store s, allowing
+   NULL (rows there get their values afterwards). */
+void ts_schema_add_column_ddl(const ts_table *t, const ts_column *c, ts_store *s, ts_buf *out);
 
 /* The CREATE statements for one engine (malloc'd; for --dry-run and docs). */
 int ts_schema_ddl(const ts_schema *sc, ts_engine engine, char **out, ts_error *err);

@@ -97,9 +97,8 @@ int ts_shim_open(const ts_shim_config *cfg, ts_shim **out, ts_error *err)
         return ts_fail(err, TS_E_USAGE, "both a legacy and a new store URL are needed "
                        "(--legacy/--new, or TS_LEGACY_URL/TS_NEW_URL)");
     }
-    int rc = cfg->manifest_path ? ts_manifest_load_file(cfg->manifest_path, &sh->m, err)
-                                : ts_manifest_load_default(&sh->m, err);
-    if (rc || ts_store_open(cfg->legacy_url, &sh->legacy, err) ||
+    if (ts_store_open(cfg->legacy_url, &sh->legacy, err) ||
+        ts_manifest_load_live(cfg->manifest_path, sh->legacy, &sh->m, err) ||
         ts_store_open_beside(sh->legacy, cfg->new_url, &sh->nw, err))
         goto fail;
     sh->shared = ts_store_shares_txn(sh->legacy, sh->nw);
@@ -114,9 +113,9 @@ int ts_shim_open(const ts_shim_config *cfg, ts_shim **out, ts_error *err)
     sh->master_bot_id = master->i;
     sh->nstates = ts_manifest_count(sh->m);
     sh->states = calloc((size_t)sh->nstates, sizeof *sh->states);
-    sh->access = calloc((size_t)ts_schema_new()->ntables, sizeof *sh->access);
-    sh->backfilled = calloc((size_t)ts_schema_new()->ntables, sizeof *sh->backfilled);
-    sh->may_pull = calloc((size_t)ts_schema_new()->ntables, sizeof *sh->may_pull);
+    sh->access = calloc((size_t)ts_manifest_new_schema(sh->m)->ntables, sizeof *sh->access);
+    sh->backfilled = calloc((size_t)ts_manifest_new_schema(sh->m)->ntables, sizeof *sh->backfilled);
+    sh->may_pull = calloc((size_t)ts_manifest_new_schema(sh->m)->ntables, sizeof *sh->may_pull);
     if (sh->states == NULL || sh->access == NULL || sh->backfilled == NULL ||
         sh->may_pull == NULL) {
         ts_fail(err, TS_E_NOMEM, "out of memory opening the shim");
@@ -187,7 +186,7 @@ int ts_shim_refresh_due(ts_shim *sh, int64_t now)
    instead of per write. */
 static int load_backfilled(ts_shim *sh, ts_error *err)
 {
-    const ts_schema *sc = ts_schema_new();
+    const ts_schema *sc = ts_manifest_new_schema(sh->m);
     char qt[TS_QNAME_MAX], sql[TS_QNAME_MAX + 80];
     ts_rows *r;
     int rc;
@@ -293,7 +292,7 @@ unsigned long ts_shim_losses(const ts_shim *sh)
 
 ts_access *ts_shim_counters(ts_shim *sh, const char *new_table)
 {
-    const ts_schema *sc = ts_schema_new();
+    const ts_schema *sc = ts_manifest_new_schema(sh->m);
     for (int i = 0; i < sc->ntables; i++)
         if (strcmp(sc->tables[i].name, new_table) == 0)
             return &sh->access[i];
@@ -311,7 +310,7 @@ int ts_shim_access(const ts_shim *sh, const char *table, ts_access *out)
 
 static void counters_json(const ts_shim *sh, ts_buf *b)
 {
-    const ts_schema *sc = ts_schema_new();
+    const ts_schema *sc = ts_manifest_new_schema(sh->m);
     int n = 0;
     ts_buf_puts(b, "{");
     for (int i = 0; i < sc->ntables; i++) {

@@ -93,7 +93,7 @@ static void count_access(ts_tx *tx, const route_info *ri, ts_side side, int writ
 static int resolve(ts_tx *tx, const char *table, int writing, route_info *ri, ts_error *err)
 {
     ts_shim *sh = tx->sh;
-    const ts_schema *sc = ts_schema_new();
+    const ts_schema *sc = ts_manifest_new_schema(sh->m);
     memset(ri, 0, sizeof *ri);
     ri->nt = table ? ts_schema_table(sc, table) : NULL;
     if (ri->nt == NULL)
@@ -346,7 +346,7 @@ static int pull_row(ts_tx *tx, const ts_tmap *tm, const int *refc, const ts_valu
     else if (ts_twin_row(tm, 1, lrow, NULL, twin, include, &text, err) == 0 &&
              pull_parents(tx, rt, twin, depth + 1, err) == 0 &&
              write_twin(tx, TS_SIDE_NEW, rt, twin, include, 0, err) == 0) {
-        ts_access *a = &sh->access[rt - ts_schema_new()->tables];
+        ts_access *a = &sh->access[rt - ts_manifest_new_schema(sh->m)->tables];
         a->legacy_reads++;
         a->new_writes++;
         ts_log(TS_LOG_DEBUG, "parent_copied", "table=%s note=\"referenced before the backfill "
@@ -373,7 +373,7 @@ static int pull_parents(ts_tx *tx, const ts_table *nt, const ts_value *row, int 
                         ts_error *err)
 {
     ts_shim *sh = tx->sh;
-    const ts_schema *sc = ts_schema_new();
+    const ts_schema *sc = ts_manifest_new_schema(sh->m);
     if (!sh->may_pull[nt - sc->tables]) /* the common case: nothing to look up */
         return 0;
     for (int f = 0; f < nt->nfks; f++) {

@@ -95,7 +95,8 @@ static int reads_run(ts_store *nw, read_set *rs, ts_error *err)
  * reference inside the canary bot. Returns 1 cloned, 0 no such row, -1 error
  * (a constraint error is left to the caller).
  */
-static int clone_one(ts_store *nw, const ts_table *t, int64_t master, ts_error *err)
+static int clone_one(ts_store *nw, const ts_schema *sc, const ts_table *t, int64_t master,
+                     ts_error *err)
 {
     char qt[TS_QNAME_MAX], q[TS_IDENT_MAX + 3];
     ts_buf sql = {0}, cols = {0};
@@ -126,7 +127,7 @@ static int clone_one(ts_store *nw, const ts_table *t, int64_t master, ts_error *
             continue;
         if (ts_store_table(nw, fk->table, rt, err))
             goto fail;
-        const ts_table *ref = ts_schema_table(ts_schema_new(), fk->table);
+        const ts_table *ref = ts_schema_table(sc, fk->table);
         int fc[8], rc[8], n;
         if (ref == NULL || ts_schema_fk_columns(t, fk, ref, fc, rc, 8, &n)) {
             ts_fail(err, TS_E_INTERNAL, "table %s: foreign key (%s) is not declared", t->name,
@@ -187,9 +188,9 @@ static int add_canary_bot(ts_store *nw, ts_error *err)
 /* Clone rows under the canary, table by table, parents first (schema order);
    a refused clone is a unique that does not take the same key under two bots,
    reported when r is given. */
-static int clone_all(ts_store *nw, int64_t master, ts_vreport *r, ts_error *err)
+static int clone_all(ts_store *nw, const ts_schema *sc, int64_t master, ts_vreport *r,
+                     ts_error *err)
 {
-    const ts_schema *sc = ts_schema_new();
     for (int i = 0; i < sc->ntables; i++) {
         const ts_table *t = &sc->tables[i];
         ts_vinv *inv = NULL;
@@ -202,7 +203,7 @@ static int clone_all(ts_store *nw, int64_t master, ts_vreport *r, ts_error *err)
             return ts_fail(err, TS_E_NOMEM, "out of memory");
         if (ts_store_savepoint(nw, "canary_clone", err))
             return -1;
-        int rc = clone_one(nw, t, master, err);
+        int rc = clone_one(nw, sc, t, master, err);
         if (rc < 0 && err->code != TS_E_CONSTRAINT)
             return -1;
         if (rc < 0) {
@@ -509,16 +510,16 @@ static int compare_shim_reads(const ts_canary_read *reads, int nreads, const ts_
 
 /* ---- creating and removing the canary ---------------------------------------------- */
 
-static int create(ts_store *nw, int64_t master, ts_vreport *r, ts_error *err)
+static int create(ts_store *nw, const ts_schema *sc, int64_t master, ts_vreport *r,
+                  ts_error *err)
 {
-    return add_canary_bot(nw, err) || clone_all(nw, master, r, err) ? -1 : 0;
+    return add_canary_bot(nw, err) || clone_all(nw, sc, master, r, err) ? -1 : 0;
 }
 
 /* The canary's rows in every table, children first, then its bot: deleted
    (one transaction) or counted; *n gets how many there were. */
-static int canary_rows(ts_store *nw, int remove, int64_t *n, ts_error *err)
+static int canary_rows(ts_store *nw, const ts_schema *sc, int remove, int64_t *n, ts_error *err)
 {
-    const ts_schema *sc = ts_schema_new();
     ts_value p = ts_int(TS_CANARY_BOT_ID);
     ts_error rb;
     *n = 0;
@@ -566,7 +567,7 @@ static int phase_uncommitted(ts_store *nw, const ts_manifest *m, int64_t master,
     int rc = reads_plan(m, r, before, err) || reads_plan(m, r, after, err) || ts_store_begin(nw, err)
                  ? -1 : 0;
     if (rc == 0) {
-        rc = reads_run(nw, before, err) || create(nw, master, r, err) ||
+        rc = reads_run(nw, before, err) || create(nw, ts_manifest_new_schema(m), master, r, err) ||
              reads_run(nw, after, err) || compare_reads(before, after, r, err) ||
              keys_collect(nw, keys, err) ? -1 : 0;
         if (ts_store_rollback(nw, &rb) && rc == 0) {
@@ -593,7 +594,8 @@ static int phase_committed(ts_store *nw, ts_shim *sh, const ts_canary_read *read
         return ts_fail(err, TS_E_NOMEM, "out of memory starting the canary");
     int rc = shim_reads(sh, reads, nreads, keys, before, err) || ts_store_begin(nw, err) ? -1 : 0;
     if (rc == 0) {
-        rc = create(nw, ts_shim_master_bot_id(sh), NULL, err) ? -1 : ts_store_commit(nw, err);
+        rc = create(nw, ts_manifest_new_schema(ts_shim_manifest(sh)), ts_shim_master_bot_id(sh), NULL,
+                    err) ? -1 : ts_store_commit(nw, err);
         if (rc)
             ts_store_rollback(nw, &rb);
     }
@@ -612,18 +614,19 @@ int ts_canary_run(ts_store *nw, ts_shim *sh, const ts_canary_read *reads, int nr
     ts_canary_keys keys;
     ts_error rm;
     int64_t n;
+    const ts_schema *sc = ts_manifest_new_schema(ts_shim_manifest(sh));
     const ts_increment *bots = ts_manifest_owner(ts_shim_manifest(sh), "bots");
     /* No bots table yet: no canary bot can exist (the report names the skip). */
     if (bots != NULL && ts_vreport_skipped(r, bots->id))
         return 0;
     /* A canary a killed run left behind would make every read "change". */
-    if (canary_rows(nw, 1, &n, err))
+    if (canary_rows(nw, sc, 1, &n, err))
         return -1;
     int rc = phase_uncommitted(nw, ts_shim_manifest(sh), ts_shim_master_bot_id(sh), r, &keys,
                                err) ||
              phase_committed(nw, sh, reads, nreads, &keys, r, err) ? -1 : 0;
     /* Removed, also after a failure; a first error is the one reported. */
-    if (canary_rows(nw, 1, &n, &rm)) {
+    if (canary_rows(nw, sc, 1, &n, &rm)) {
         if (rc == 0)
             *err = rm;
         return -1;
@@ -633,7 +636,7 @@ int ts_canary_run(ts_store *nw, ts_shim *sh, const ts_canary_read *reads, int nr
     ts_vinv *gone = ts_vreport_inv(r, "canary_removed", "bots");
     if (gone == NULL)
         return ts_fail(err, TS_E_NOMEM, "out of memory");
-    if (canary_rows(nw, 0, &n, err))
+    if (canary_rows(nw, sc, 0, &n, err))
         return -1;
     return n ? ts_vinv_violation(gone, err, "%lld canary row(s) were still there after the "
                                  "canary was removed", (long long)n)

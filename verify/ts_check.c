@@ -149,11 +149,11 @@ static int keys_include_bot_id(const ts_table *t, const ts_catalog_table *c, ts_
 }
 
 /* FKs between tenant tables carry bot_id to bot_id, so no reference crosses bots. */
-static int fks_within_bot(const ts_table *t, const ts_catalog_table *c, ts_vinv *inv,
-                          ts_error *err)
+static int fks_within_bot(const ts_schema *sc, const ts_table *t, const ts_catalog_table *c,
+                          ts_vinv *inv, ts_error *err)
 {
     for (int f = 0; f < c->nfks; f++) {
-        const ts_table *ref = ts_schema_table(ts_schema_new(), c->fks[f].table);
+        const ts_table *ref = ts_schema_table(sc, c->fks[f].table);
         if (ref == NULL || !ref->tenant)
             continue;
         int a = bot_id_at(c->fks[f].cols), b = bot_id_at(c->fks[f].ref_cols);
@@ -173,8 +173,8 @@ static int skipped(const ts_vreport *r, const ts_manifest *m, const char *table)
     return inc != NULL && ts_vreport_skipped(r, inc->id) != NULL;
 }
 
-static int tenant_table(ts_store *nw, const ts_table *t, const char *bots_type, ts_vreport *r,
-                        ts_error *err)
+static int tenant_table(ts_store *nw, const ts_schema *sc, const ts_table *t,
+                        const char *bots_type, ts_vreport *r, ts_error *err)
 {
     ts_catalog_table c;
     int exists;
@@ -188,12 +188,12 @@ static int tenant_table(ts_store *nw, const ts_table *t, const char *bots_type, 
     if (keys_include_bot_id(t, &c, keys, err))
         return -1;
     INV(r, "fk_within_bot", t->name, fks);
-    if (fks_within_bot(t, &c, fks, err))
+    if (fks_within_bot(sc, t, &c, fks, err))
         return -1;
     /* Citus: bot_id is the distribution column; co-location needs it in every
        key and every FK among tenant tables, and of one type everywhere. */
     INV(r, "citus_ready", t->name, citus);
-    if (keys_include_bot_id(t, &c, citus, err) || fks_within_bot(t, &c, citus, err))
+    if (keys_include_bot_id(t, &c, citus, err) || fks_within_bot(sc, t, &c, citus, err))
         return -1;
     if (c.has_bot_id && strcmp(c.bot_id_type, bots_type) != 0)
         return ts_vinv_violation(citus, err, "%s.bot_id is %s but bots.id is %s: co-located "
@@ -207,7 +207,7 @@ static int tenant_table(ts_store *nw, const ts_table *t, const char *bots_type, 
 static int reference_tables(ts_store *nw, const ts_manifest *m, ts_vreport *r, char *bots_type,
                             size_t n, ts_error *err)
 {
-    const ts_schema *sc = ts_schema_new();
+    const ts_schema *sc = ts_manifest_new_schema(m);
     char list[96] = "reference tables:";
     for (int i = 0; i < sc->ntables; i++)
         if (!sc->tables[i].tenant)
@@ -400,13 +400,13 @@ static int journal_not_stuck(ts_store *s, const char *which, int64_t max_age, ts
 int ts_check_run(ts_store *legacy, ts_store *nw, const ts_manifest *m, const ts_check_opts *o,
                  ts_vreport *r, ts_error *err)
 {
-    const ts_schema *sc = ts_schema_new();
+    const ts_schema *sc = ts_manifest_new_schema(m);
     char bots_type[32] = "";
     if (reference_tables(nw, m, r, bots_type, sizeof bots_type, err))
         return -1;
     for (int i = 0; i < sc->ntables; i++)
         if (sc->tables[i].tenant && !skipped(r, m, sc->tables[i].name) &&
-            tenant_table(nw, &sc->tables[i], bots_type, r, err))
+            tenant_table(nw, sc, &sc->tables[i], bots_type, r, err))
             return -1;
     if ((!skipped(r, m, "bots") && one_master_bot(nw, m, r, err)) ||
         sequences_above_legacy(legacy, nw, m, r, err) ||

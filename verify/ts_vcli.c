@@ -275,16 +275,24 @@ static int run(const vargs *a, ts_vreport *r, FILE *out, ts_error *err)
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
     ts_time_now(r->started);
-    if ((a->manifest ? ts_manifest_load_file(a->manifest, &m, err)
-                     : ts_manifest_load_default(&m, err))) {
-        err->code = err->code == TS_E_NOMEM ? TS_E_NOMEM : TS_E_USAGE;
-        return -1;
-    }
     int canary = strcmp(a->command, "canary") == 0;
     /* The legacy store is the bot's own database: it need not have been made by
-       tenantshift, so only the new store must carry its schema record. */
-    if ((!canary && open_store(a->legacy, "legacy", &legacy, err)) ||
-        open_store(a->fresh, "new", &nw, err) || need_schema(nw, ts_schema_control(), "new", err))
+       tenantshift, so only the new store must carry its schema record. The
+       manifest is read against its live tables (ts_manifest_load_live). */
+    if (a->legacy && open_store(a->legacy, "legacy", &legacy, err))
+        goto done;
+    if (legacy ? ts_manifest_load_live(a->manifest, legacy, &m, err)
+               : a->manifest ? ts_manifest_load_file(a->manifest, &m, err)
+                             : ts_manifest_load_default(&m, err)) {
+        if (err->code == TS_E_INVALID || err->code == TS_E_IO)
+            err->code = TS_E_USAGE;
+        goto done;
+    }
+    if (canary) { /* the canary reads through a shim of its own */
+        ts_store_close(legacy);
+        legacy = NULL;
+    }
+    if (open_store(a->fresh, "new", &nw, err) || need_schema(nw, ts_schema_control(), "new", err))
         goto done;
     if (legacy)
         snprintf(r->legacy_url, sizeof r->legacy_url, "%s", ts_store_url(legacy));

@@ -172,6 +172,31 @@ static void test_declared_types_fold_engine_differences(void **state)
     assert_false(same_as(TS_COL_TEXT, ts_null(), ts_text("")));
 }
 
+/* What a catalog names: timestamps without a time zone as SQLite's text and
+   PostgreSQL's value, NUMERIC as SQLite keeps it, JSON as a value. */
+static void test_catalog_types_compare_by_value(void **state)
+{
+    (void)state;
+    assert_true(same_as(TS_COL_TIMESTAMP, ts_text("2024-01-02 03:04:05.000000"),
+                        ts_time("2024-01-02T03:04:05Z")));
+    assert_false(same_as(TS_COL_TIMESTAMP, ts_text("2024-01-02 03:04:05"),
+                         ts_time("2024-01-02T03:04:06Z")));
+    assert_true(same_as(TS_COL_NUMERIC, ts_int(12), ts_double(12.0)));
+    assert_false(same_as(TS_COL_NUMERIC, ts_double(12.5), ts_double(12.25)));
+    /* key order and whitespace do not count, values and types do */
+    assert_true(same_as(TS_COL_JSON, ts_text("{\"b\": [1, 2], \"a\": {\"y\": 1, \"x\": null}}"),
+                        ts_text("{\"a\":{\"x\":null,\"y\":1},\"b\":[1,2]}")));
+    assert_false(same_as(TS_COL_JSON, ts_text("{\"a\": [1, 2]}"), ts_text("{\"a\": [2, 1]}")));
+    assert_false(same_as(TS_COL_JSON, ts_text("{\"a\": 1}"), ts_text("{\"a\": \"1\"}")));
+    assert_false(same_as(TS_COL_JSON, ts_text("{\"a\": 1}"), ts_text("{\"a\": 1, \"b\": 2}")));
+    /* text that is no JSON is compared as it is, never equal to what it is not */
+    assert_true(same_as(TS_COL_JSON, ts_text("{oops"), ts_text("{oops")));
+    assert_false(same_as(TS_COL_JSON, ts_text("{oops"), ts_text("{oops ")));
+    assert_false(same_as(TS_COL_JSON, ts_text("null"), ts_null()));
+    /* only in a JSON column */
+    assert_false(same_as(TS_COL_TEXT, ts_text("{\"a\": 1}"), ts_text("{\"a\":1}")));
+}
+
 static void test_hasher_is_sha256_of_the_encodings(void **state)
 {
     (void)state;
@@ -340,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_row_boundaries),
         cmocka_unit_test(test_doubles),
         cmocka_unit_test(test_declared_types_fold_engine_differences),
+        cmocka_unit_test(test_catalog_types_compare_by_value),
         cmocka_unit_test(test_hasher_is_sha256_of_the_encodings),
         cmocka_unit_test(test_table_digest_order_and_engines),
         cmocka_unit_test(test_empty_table_and_time_key),

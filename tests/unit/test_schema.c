@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ts_catalog.h"
 #include "ts_schema.h"
 #include "ts_test.h"
 
@@ -219,6 +220,75 @@ static void test_ddl_render(void **state)
     free(ddl);
 }
 
+/*
+ * A live legacy store adopted: a declared table keeps its declared columns
+ * the store has (allowing NULL where it does), gains the ones it does not
+ * declare; a declared column the store lacks stays in the twin only; a live
+ * table nothing declares becomes a tenant twin with bot_id in every key; a
+ * store that holds only the declarations is left to them.
+ */
+static void test_adopt_live_tables(void **state)
+{
+    ts_test_store_fx *fx = *state;
+    ts_store *s = fx->store;
+    ts_error err;
+    ts_schema *live;
+    ts_arena a = {0};
+    const ts_schema *lsc, *nsc;
+    int pg = ts_store_engine(s) == TS_ENGINE_PG;
+    if (ts_schema_apply(s, ts_schema_legacy(), &err))
+        fail_msg("legacy: %s", err.msg);
+    if (ts_catalog_read(s, "legacy", &live, &err) || ts_schema_adopt(live, &a, &lsc, &nsc, &err))
+        fail_msg("adopt: %s", err.msg);
+    assert_null(lsc);
+    assert_null(nsc);
+    ts_schema_free(live);
+
+    ts_test_exec(fx->target.url, "ALTER TABLE users ADD COLUMN vless_uuid VARCHAR(36)");
+    ts_test_exec(fx->target.url, pg ? "ALTER TABLE users ALTER COLUMN language DROP NOT NULL"
+                                    : "SELECT 1");
+    ts_test_exec(fx->target.url, pg ? "ALTER TABLE users DROP COLUMN email" : "SELECT 1");
+    ts_test_exec(fx->target.url, pg ? "CREATE TABLE squads (id SERIAL PRIMARY KEY, "
+                                      "user_id BIGINT REFERENCES users (id), name TEXT NOT NULL, "
+                                      "UNIQUE (name))"
+                                    : "CREATE TABLE squads (id INTEGER PRIMARY KEY, "
+                                      "user_id INTEGER REFERENCES users (id), name TEXT NOT NULL, "
+                                      "UNIQUE (name))");
+    if (ts_catalog_read(s, "legacy", &live, &err) || ts_schema_adopt(live, &a, &lsc, &nsc, &err))
+        fail_msg("adopt: %s", err.msg);
+    assert_non_null(lsc);
+    const ts_table *lu = ts_schema_table(lsc, "users"), *nu = ts_schema_table(nsc, "users");
+    assert_non_null(ts_table_column(lu, "vless_uuid"));
+    assert_non_null(ts_table_column(nu, "vless_uuid"));
+    assert_string_equal(ts_table_column(nu, "vless_uuid")->sqltype, pg ? "character varying(36)"
+                                                                      : "VARCHAR(36)");
+    if (pg) {
+        assert_int_equal(ts_table_column(lu, "language")->notnull, 0);
+        assert_int_equal(ts_table_column(nu, "language")->notnull, 0);
+        assert_null(ts_table_column(lu, "email"));
+        assert_non_null(ts_table_column(nu, "email"));
+    }
+    const ts_table *sq = ts_schema_table(nsc, "squads");
+    assert_non_null(sq);
+    assert_true(sq->tenant);
+    assert_string_equal(sq->pk, "bot_id, id");
+    assert_string_equal(sq->uniques[0], "bot_id, name");
+    assert_int_equal(ts_table_column(sq, "id")->type, TS_COL_ID);
+    int to_users = 0;
+    for (int i = 0; i < sq->nfks; i++)
+        to_users |= strcmp(sq->fks[i].table, "users") == 0 &&
+                    strcmp(sq->fks[i].cols, "bot_id, user_id") == 0;
+    assert_true(to_users);
+    /* Rendered for the other engine too: types that hold the same values. */
+    char *ddl;
+    const char *names[] = {"squads"};
+    assert_int_equal(ts_schema_tables_ddl(nsc, names, 1, 0, s, &ddl, &err), 0);
+    assert_non_null(strstr(ddl, "PRIMARY KEY (\"bot_id\", \"id\")"));
+    free(ddl);
+    ts_arena_free(&a);
+    ts_schema_free(live);
+}
+
 #define ON_BOTH(fn)                                                              \
     cmocka_unit_test_setup_teardown(fn, ts_test_setup_sqlite, ts_test_teardown_store), \
     cmocka_unit_test_setup_teardown(fn, ts_test_setup_pg, ts_test_teardown_store)
@@ -233,6 +303,7 @@ int main(void)
         ON_BOTH(test_telegram_id_unique_per_bot),
         ON_BOTH(test_foreign_keys_stay_in_bot),
         ON_BOTH(test_legacy_constraints),
+        ON_BOTH(test_adopt_live_tables),
         cmocka_unit_test(test_tenant_tables_carry_bot_id),
         cmocka_unit_test(test_ddl_render),
     };

@@ -934,7 +934,7 @@ static void stages(pair *pr, const char *back)
     const ts_increment *inc = ts_manifest_find(pr->m, back);
     const char *names[16];
     /* Made in dependency order: dropped the other way round. */
-    for (int n = ts_mig_tables(inc, 0, names, 16); n-- > 0;) {
+    for (int n = ts_mig_tables(pr->m, inc, 0, names, 16); n-- > 0;) {
         char sql[128];
         snprintf(sql, sizeof sql, "DROP TABLE %s", names[n]);
         exec(pr->nw, sql, NULL, 0);
