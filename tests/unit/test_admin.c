@@ -112,7 +112,8 @@ static void test_bot_commands(void **state)
 
     run r = ADMIN(fx, "bot", "list");
     expect_rc(&r, 0);
-    assert_int_equal(cJSON_GetArraySize(r.json), 2);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "items")), 2);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(r.json, "next")));
     run_free(&r);
     /* quotes, a semicolon, Persian text: bound, stored as given */
     const char *odd = "O'Brien\"; DROP TABLE bots; -- فروشگاه";
