@@ -1,6 +1,6 @@
 /*
  * ts_tenant.h: the tenant operations (bots, their feature flags and
- * configuration, their wallets) as one unit of work each, with their input
+ * configuration, their wallets, plans and payment cards) as one unit of work each, with their input
  * checks and their JSON results: what ts-admin (the CLI) and the management
  * API (ts_api.h) both do, so the two cannot drift apart.
  */
