@@ -713,8 +713,8 @@ static int rotation_op(run_ctx *r, ts_error *err)
     return 0;
 }
 
-/* Per card: what its row counts (shown, payments recorded) and the approved
-   payments through it; the totals of the bot. */
+/* Per card: the card with what its row counts (shown, payments recorded) and
+   the approved payments through it; the totals of the bot. */
 static int card_stats(run_ctx *r, ts_error *err)
 {
     ts_result *res;
@@ -728,20 +728,12 @@ static int card_stats(run_ctx *r, ts_error *err)
     for (int i = 0; i < ts_result_count(res); i++) {
         ts_card c;
         int64_t n, sum;
-        char masked[16];
         ts_repo_card_from(res, i, &c);
         if (ts_repo_card_approved(r->tx, c.id, &n, &sum, err)) {
             ts_result_free(res);
             return -1;
         }
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddNumberToObject(j, "id", (double)c.id);
-        cJSON_AddStringToObject(j, "card_number", ts_tenant_mask_card(c.card_number, masked,
-                                                                      sizeof masked));
-        cJSON_AddBoolToObject(j, "is_active", c.is_active);
-        cJSON_AddNumberToObject(j, "uses", (double)c.current_usage_count);
-        cJSON_AddNumberToObject(j, "success_count", (double)c.success_count);
-        cJSON_AddNumberToObject(j, "failure_count", (double)c.failure_count);
+        cJSON *j = card_json(&c);
         cJSON_AddNumberToObject(j, "approved_payments", (double)n);
         cJSON_AddNumberToObject(j, "approved_amount_kopeks", (double)sum);
         cJSON_AddItemToArray(items, j);

@@ -92,6 +92,29 @@ static int64_t create(repo_fx *fx, const char *token, char api[TS_REPO_API_TOKEN
     return id;
 }
 
+/* NOUN delete ID ITEM: deleted, then a second time no such one (exit 4 saying says). */
+static void delete_twice(repo_fx *fx, const char *noun, const char *ids, const char *item,
+                         const char *says)
+{
+    run r = ADMIN(fx, noun, "delete", ids, item);
+    expect_rc(&r, 0);
+    assert_int_equal(num(r.json, "deleted"), atoll(item));
+    run_free(&r);
+    r = ADMIN(fx, noun, "delete", ids, item);
+    expect_rc(&r, 4);
+    assert_non_null(strstr(r.err, says));
+    run_free(&r);
+}
+
+/* A tenant bot for a test: its id, also as text in ids (24 bytes). */
+static int64_t tenant(repo_fx *fx, char *ids)
+{
+    char api[TS_REPO_API_TOKEN_SIZE];
+    int64_t id = create(fx, TOKEN, api);
+    snprintf(ids, 24, "%lld", (long long)id);
+    return id;
+}
+
 static void test_bot_commands(void **state)
 {
     repo_fx *fx = *state;
@@ -215,9 +238,8 @@ static void test_bad_input(void **state)
 static void test_flags_config(void **state)
 {
     repo_fx *fx = *state;
-    char api[TS_REPO_API_TOKEN_SIZE], ids[24];
-    int64_t id = create(fx, TOKEN, api);
-    snprintf(ids, sizeof ids, "%lld", (long long)id);
+    char ids[24];
+    tenant(fx, ids);
     run r = ADMIN(fx, "flags", "set", ids, "card_to_card", "on", "{\"limit\": 5}");
     expect_rc(&r, 0);
     run_free(&r);
@@ -308,9 +330,8 @@ static void test_audit(void **state)
 static void test_plan_commands(void **state)
 {
     repo_fx *fx = *state;
-    char api[TS_REPO_API_TOKEN_SIZE], ids[24], p[3][24];
-    int64_t id = create(fx, TOKEN, api);
-    snprintf(ids, sizeof ids, "%lld", (long long)id);
+    char ids[24], p[3][24];
+    tenant(fx, ids);
     static const char *const names[3] = {"Bronze", "Silver", "O'Brien\"; DROP TABLE bot_plans; --"};
     for (int i = 0; i < 3; i++) {
         char days[8];
@@ -360,13 +381,7 @@ static void test_plan_commands(void **state)
     expect_rc(&r, 4);
     assert_non_null(strstr(r.err, "no plan"));
     run_free(&r);
-    r = ADMIN(fx, "plans", "delete", ids, p[0]);
-    expect_rc(&r, 0);
-    assert_int_equal(num(r.json, "deleted"), atoll(p[0]));
-    run_free(&r);
-    r = ADMIN(fx, "plans", "delete", ids, p[0]);
-    expect_rc(&r, 4);
-    run_free(&r);
+    delete_twice(fx, "plans", ids, p[0], "no plan");
     /* text output: a line per plan */
     const char *argv[] = {"bin/ts-admin", "--legacy", fx->pair.legacy.url, "--new",
                           fx->pair.nw.url, "plans", "list", ids, NULL};
@@ -391,9 +406,8 @@ static void test_plan_commands(void **state)
 static void test_card_commands(void **state)
 {
     repo_fx *fx = *state;
-    char api[TS_REPO_API_TOKEN_SIZE], ids[24], c[2][24], where[200];
-    int64_t id = create(fx, TOKEN, api);
-    snprintf(ids, sizeof ids, "%lld", (long long)id);
+    char ids[24], c[2][24], where[200];
+    int64_t id = tenant(fx, ids);
     run r = ADMIN(fx, "cards", "rotation", ids, "random");
     expect_rc(&r, 3);   /* no card to keep it on */
     assert_non_null(strstr(r.err, "no payment cards"));
@@ -478,14 +492,7 @@ static void test_card_commands(void **state)
     r = ADMIN(fx, "cards", "show", "1", c[0]);
     expect_rc(&r, 4);
     run_free(&r);
-    r = ADMIN(fx, "cards", "delete", ids, c[0]);
-    expect_rc(&r, 0);
-    assert_int_equal(num(r.json, "deleted"), atoll(c[0]));
-    run_free(&r);
-    r = ADMIN(fx, "cards", "delete", ids, c[0]);
-    expect_rc(&r, 4);
-    assert_non_null(strstr(r.err, "no card"));
-    run_free(&r);
+    delete_twice(fx, "cards", ids, c[0], "no card");
     /* the audit has the commands, never the numbers */
     assert_int_equal(repo_count(fx->pair.nw.url, "ts_audit", "command = 'cards create' AND "
                                 "result = 'ok' AND args LIKE '%--card-number 603****%'"), 1);
@@ -501,9 +508,8 @@ static void test_card_commands(void **state)
 static void test_plan_card_bad_input(void **state)
 {
     repo_fx *fx = *state;
-    char api[TS_REPO_API_TOKEN_SIZE], ids[24];
-    int64_t id = create(fx, TOKEN, api);
-    snprintf(ids, sizeof ids, "%lld", (long long)id);
+    char ids[24], where[64];
+    int64_t id = tenant(fx, ids);
     const struct { const char *args[12]; int rc; const char *says; } cases[] = {
         {{"plans", "create", ids, "--name", "x"}, 2, "--period-days"},
         {{"plans", "create", ids, "--name", "x", "--period-days", "0", "--price", "1"}, 2,
@@ -551,9 +557,9 @@ static void test_plan_card_bad_input(void **state)
         assert_null(strstr(r.err, "22334455"));
         run_free(&r);
     }
-    snprintf(api, sizeof api, "bot_id = %lld", (long long)id);
-    assert_int_equal(repo_count(fx->pair.nw.url, "bot_plans", api), 0);
-    assert_int_equal(repo_count(fx->pair.nw.url, "tenant_payment_cards", api), 0);
+    snprintf(where, sizeof where, "bot_id = %lld", (long long)id);
+    assert_int_equal(repo_count(fx->pair.nw.url, "bot_plans", where), 0);
+    assert_int_equal(repo_count(fx->pair.nw.url, "tenant_payment_cards", where), 0);
     run r = ADMIN(fx, "bot", "delete", ids, "--confirm");
     expect_rc(&r, 0);
     run_free(&r);

@@ -159,6 +159,33 @@ static int64_t make_tenant(api_fx *fx, const char *tg, const char *name, char *t
     return id;
 }
 
+/* method path with a body over TS_HTTP_BODY_MAX that starts as a JSON object
+   with head ("{\"name\":\"x\""): 413, before anything is parsed. */
+static void expect_too_large(api_fx *fx, const char *method, const char *path, const char *auth,
+                             const char *head)
+{
+    size_t big = TS_HTTP_BODY_MAX + 10;
+    char *huge = malloc(big + 1);
+    memset(huge, ' ', big);
+    memcpy(huge, head, strlen(head));
+    huge[big - 1] = '}';
+    huge[big] = '\0';
+    answer a = call(fx, method, path, auth, huge, (long)big);
+    assert_int_equal(a.status, 413);
+    assert_string_equal(jstr(a.json, "error"), "too_large");
+    cJSON_Delete(a.json);
+    free(huge);
+}
+
+/* The test's tenant "Shop" and its "X-API-Token: ..." header in auth (200 bytes). */
+static int64_t shop(api_fx *fx, char *auth)
+{
+    char token[TS_REPO_API_TOKEN_SIZE];
+    int64_t id = make_tenant(fx, TENANT_TG, "Shop", token);
+    snprintf(auth, 200, "%s", xtok(token));
+    return id;
+}
+
 static void test_auth_matrix(void **state)
 {
     api_fx *fx = api_open(state);
@@ -398,17 +425,7 @@ static void test_bad_input(void **state)
     assert_string_equal(jstr(a.json, "name"), "Robert'); DROP TABLE bots;-- \" %_ \xd8\xb3");
     cJSON_Delete(a.json);
     /* oversized: 413, by Content-Length and when streamed */
-    size_t big = TS_HTTP_BODY_MAX + 10;
-    char *huge = malloc(big + 1);
-    memset(huge, ' ', big);
-    memcpy(huge, "{\"name\":\"x\"", 11);
-    huge[big - 1] = '}';
-    huge[big] = '\0';
-    a = call(fx, "PATCH", path, t, huge, (long)big);
-    assert_int_equal(a.status, 413);
-    assert_string_equal(jstr(a.json, "error"), "too_large");
-    cJSON_Delete(a.json);
-    free(huge);
+    expect_too_large(fx, "PATCH", path, t, "{\"name\":\"x\"");
     /* a bad key in the path: 400, an overlong one too */
     char key[200] = "/flags/";
     memset(key + 7, 'k', 150);
@@ -549,9 +566,8 @@ static void test_cli_issues_token(void **state)
 static void test_plans(void **state)
 {
     api_fx *fx = api_open(state);
-    char t1[TS_REPO_API_TOKEN_SIZE], t[200], p[128], body[160];
-    int64_t b1 = make_tenant(fx, TENANT_TG, "Shop", t1), ids[3];
-    snprintf(t, sizeof t, "%s", xtok(t1));
+    char t[200], p[128], body[160];
+    int64_t b1 = shop(fx, t), ids[3];
 #define AT(fmt, ...) (snprintf(p, sizeof p, "/bots/%lld" fmt, (long long)b1, __VA_ARGS__), p)
     static const char *const names[3] = {"Bronze", "Silver", "Gold"};
     for (int i = 0; i < 3; i++) {
@@ -658,9 +674,8 @@ static int64_t make_card(api_fx *fx, int64_t bot, const char *auth, const char *
 static void test_cards(void **state)
 {
     api_fx *fx = api_open(state);
-    char t1[TS_REPO_API_TOKEN_SIZE], t[200], p[128], sql[300];
-    int64_t b1 = make_tenant(fx, TENANT_TG, "Shop", t1), c[3];
-    snprintf(t, sizeof t, "%s", xtok(t1));
+    char t[200], p[128], sql[300];
+    int64_t b1 = shop(fx, t), c[3];
 #define AT(fmt, ...) (snprintf(p, sizeof p, "/bots/%lld" fmt, (long long)b1, __VA_ARGS__), p)
     /* no cards yet: the default rotation, nowhere to set another */
     answer a = call(fx, "GET", AT("/cards/rotation%s", ""), t, NULL, -1);
@@ -780,17 +795,7 @@ static void test_cards(void **state)
              (long long)b1);
     assert_int_equal(ts_test_int(fx->e.pair.nw.url, sql), 3);
     /* oversized: 413 */
-    size_t big = TS_HTTP_BODY_MAX + 10;
-    char *huge = malloc(big + 1);
-    memset(huge, ' ', big);
-    memcpy(huge, "{\"card_holder_name\":\"x\"", 23);
-    huge[big - 1] = '}';
-    huge[big] = '\0';
-    a = call(fx, "POST", AT("/cards%s", ""), t, huge, (long)big);
-    assert_int_equal(a.status, 413);
-    assert_string_equal(jstr(a.json, "error"), "too_large");
-    cJSON_Delete(a.json);
-    free(huge);
+    expect_too_large(fx, "POST", AT("/cards%s", ""), t, "{\"card_holder_name\":\"x\"");
     /* unknown cards, not cards, another bot's card */
     assert_int_equal(status_of(fx, "GET", AT("/cards/%d", 999999), t, NULL), 404);
     assert_int_equal(status_of(fx, "PATCH", AT("/cards/%d", 999999), t, "{\"weight\":2}"), 404);
@@ -839,9 +844,8 @@ static void test_cards(void **state)
 static void test_card_stats(void **state)
 {
     api_fx *fx = api_open(state);
-    char t1[TS_REPO_API_TOKEN_SIZE], t[200], p[64];
-    int64_t b1 = make_tenant(fx, TENANT_TG, "Shop", t1);
-    snprintf(t, sizeof t, "%s", xtok(t1));
+    char t[200], p[64];
+    int64_t b1 = shop(fx, t);
     int64_t c1 = make_card(fx, b1, t, CARD1, "Sara"), c2 = make_card(fx, b1, t, CARD2, "Reza");
     ts_error err;
     ts_tx *tx;
