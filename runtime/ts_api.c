@@ -444,6 +444,8 @@ static int rotation_of(const cJSON *body, ts_tenant_op *op, ts_error *err)
         return -1;
     op->strategy = v->valuestring;
     v = cJSON_GetObjectItemCaseSensitive(body, "interval_minutes");
+    if (cJSON_GetArraySize(body) > 1 + (v != NULL))
+        return ts_fail(err, TS_E_INVALID, "strategy or interval_minutes: given twice");
     if (v != NULL && (!json_int(v, &op->interval) || op->interval < 1 ||
                       op->interval > INTERVAL_MAX))
         return ts_fail(err, TS_E_INVALID, "interval_minutes: expected an integer from 1 to %d",

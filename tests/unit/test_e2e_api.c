@@ -756,7 +756,8 @@ static void test_cards(void **state)
         "{\"strategy\":\"fastest\"}", "{\"strategy\":\"random'--\"}", "{\"strategy\":1}",
         "{}", "{\"strategy\":\"random\",\"interval_minutes\":0}",
         "{\"strategy\":\"random\",\"interval_minutes\":1.5}",
-        "{\"strategy\":\"random\",\"weight\":1}"};
+        "{\"strategy\":\"random\",\"weight\":1}",
+        "{\"strategy\":\"random\",\"strategy\":\"weighted\"}"};
     for (size_t i = 0; i < sizeof bad_rotation / sizeof bad_rotation[0]; i++)
         assert_int_equal(status_of(fx, "PUT", AT("/cards/rotation%s", ""), t, bad_rotation[i]),
                          422);
