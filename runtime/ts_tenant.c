@@ -617,14 +617,20 @@ static void card_digits(const char *s, char out[TS_REPO_TEXT(32)])
     out[k] = '\0';
 }
 
-/* No other card of the bot than except has this number. */
+/* No other card of the bot than except has this number. The bot's row is
+   locked first, until the unit ends: two units giving one bot a card number
+   take turns, so the second sees the first's card (no unique key says it). */
 static int card_number_free(run_ctx *r, const char *number, int64_t except, ts_error *err)
 {
     ts_result *res;
+    ts_cond bot = {"id", ts_int(r->op->bot_id)};
     char want[TS_REPO_TEXT(32)], have[TS_REPO_TEXT(32)];
     int rc = 0;
     if (number == NULL)
         return 0;
+    if (ts_tx_select_for_update(r->tx, "bots", &bot, 1, NULL, 1, &res, err))
+        return -1;
+    ts_result_free(res);
     if (ts_repo_card_list(r->tx, 0, &res, err))
         return -1;
     card_digits(number, want);

@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "test_repo.h"
+#include "ts_tenant.h"
 
 #define TOKEN "7000:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawA"
 #define TOKEN2 "7001:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawB"
@@ -565,6 +566,78 @@ static void test_plan_card_bad_input(void **state)
     run_free(&r);
 }
 
+
+/* Two processes' units giving one bot the same card number at once: one card. */
+#define RACES 8
+typedef struct carder {
+    repo_fx *fx;
+    int64_t bot;
+    int made, refused;
+    char failure[256];
+} carder;
+
+static void *make_cards(void *arg)
+{
+    carder *c = arg;
+    ts_shim *sh;
+    ts_error err;
+    ts_shim_config cfg = {.legacy_url = c->fx->pair.legacy.url, .new_url = c->fx->pair.nw.url,
+                          .program = "test_admin"};
+    if (ts_shim_open(&cfg, &sh, &err)) {
+        snprintf(c->failure, sizeof c->failure, "shim: %s", err.msg);
+        return NULL;
+    }
+    for (int i = 0; i < RACES && !c->failure[0]; i++) {
+        char number[24];
+        snprintf(number, sizeof number, "50222910000000%02d", i);
+        ts_tenant_op op = {.verb = TS_TENANT_CARD_CREATE, .bot_id = c->bot, .nfields = 2,
+                           .fields = {{"card_number", ts_text(number)},
+                                      {"card_holder_name", ts_text("Race")}}};
+        for (int tries = 0; tries < 50; tries++) {
+            cJSON *res;
+            ts_buf note = {0};
+            int rc = ts_tenant_run(sh, &op, &res, &note, &err);
+            ts_buf_free(&note);
+            if (rc == 0) {
+                cJSON_Delete(res);
+                c->made++;
+            } else if (err.code == TS_E_STATE) {
+                c->refused++;
+            } else if (err.code == TS_E_BUSY) {
+                continue;
+            } else {
+                snprintf(c->failure, sizeof c->failure, "card create: %s", err.msg);
+            }
+            break;
+        }
+    }
+    ts_shim_close(sh);
+    return NULL;
+}
+
+static void test_card_number_race(void **state)
+{
+    repo_fx *fx = *state;
+    char ids[24], where[64];
+    int64_t id = tenant(fx, ids);
+    carder c[2] = {{fx, id, 0, 0, ""}, {fx, id, 0, 0, ""}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, make_cards, &c[i]);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(t[i], NULL);
+        if (c[i].failure[0])
+            fail_msg("thread %d: %s", i, c[i].failure);
+    }
+    assert_int_equal(c[0].made + c[1].made, RACES);
+    assert_int_equal(c[0].refused + c[1].refused, RACES);
+    snprintf(where, sizeof where, "bot_id = %lld", (long long)id);
+    assert_int_equal(repo_count(fx->pair.nw.url, "tenant_payment_cards", where), RACES);
+    run r = ADMIN(fx, "bot", "delete", ids, "--confirm");
+    expect_rc(&r, 0);
+    run_free(&r);
+}
+
 /* ---- the tenant wallet ------------------------------------------------------------------- */
 
 #define PRICE 1500
@@ -680,6 +753,7 @@ static const struct CMUnitTest tests[] = {
     T(test_plan_commands),
     T(test_card_commands),
     T(test_plan_card_bad_input),
+    T(test_card_number_race),
     T(test_wallet_concurrent),
 };
 
