@@ -567,6 +567,19 @@ static void test_plan_card_bad_input(void **state)
 }
 
 
+/* A shim of a thread's own (units of work as another process's); NULL with why in failure. */
+static ts_shim *thread_shim(repo_fx *fx, char *failure, size_t n)
+{
+    ts_shim *sh;
+    ts_error err;
+    ts_shim_config cfg = {.legacy_url = fx->pair.legacy.url, .new_url = fx->pair.nw.url,
+                          .program = "test_admin"};
+    if (ts_shim_open(&cfg, &sh, &err) == 0)
+        return sh;
+    snprintf(failure, n, "shim: %s", err.msg);
+    return NULL;
+}
+
 /* Two processes' units giving one bot the same card number at once: one card. */
 #define RACES 8
 typedef struct carder {
@@ -579,14 +592,10 @@ typedef struct carder {
 static void *make_cards(void *arg)
 {
     carder *c = arg;
-    ts_shim *sh;
     ts_error err;
-    ts_shim_config cfg = {.legacy_url = c->fx->pair.legacy.url, .new_url = c->fx->pair.nw.url,
-                          .program = "test_admin"};
-    if (ts_shim_open(&cfg, &sh, &err)) {
-        snprintf(c->failure, sizeof c->failure, "shim: %s", err.msg);
+    ts_shim *sh = thread_shim(c->fx, c->failure, sizeof c->failure);
+    if (sh == NULL)
         return NULL;
-    }
     for (int i = 0; i < RACES && !c->failure[0]; i++) {
         char number[24];
         snprintf(number, sizeof number, "50222910000000%02d", i);
@@ -656,14 +665,10 @@ typedef struct buyer {
 static void *buy(void *arg)
 {
     buyer *b = arg;
-    ts_shim *sh;
     ts_error err;
-    ts_shim_config cfg = {.legacy_url = b->fx->pair.legacy.url, .new_url = b->fx->pair.nw.url,
-                          .program = "test_admin"};
-    if (ts_shim_open(&cfg, &sh, &err)) {
-        snprintf(b->failure, sizeof b->failure, "shim: %s", err.msg);
+    ts_shim *sh = thread_shim(b->fx, b->failure, sizeof b->failure);
+    if (sh == NULL)
         return NULL;
-    }
     ts_ctx ctx = {b->bot, 0};
     for (int tries = 0; b->done < PER_THREAD && tries < 50 * PER_THREAD; tries++) {
         ts_tx *tx;
