@@ -1,6 +1,6 @@
 /*
  * ts_admin.h: ts-admin, the operator CLI for tenants: bots, their feature
- * flags and configuration, their wallets, on the stores directly (through the
+ * flags and configuration, wallets, plans and payment cards, on the stores directly (through the
  * shim and the repositories, as ts-bot reads and writes them).
  *
  * Store, config-file, actor and audit handling are ts-migrate's (ts_margs.h),
@@ -18,7 +18,7 @@
 #include "ts_tenant.h"
 
 /* Exit codes: ts-migrate's where they mean the same (ts_mig.h), and 4. */
-enum { TS_ADMIN_EXIT_NOTFOUND = 4 };   /* no such bot */
+enum { TS_ADMIN_EXIT_NOTFOUND = 4 };   /* no such bot, plan or card */
 
 typedef struct ts_admin_args {
     ts_margs m;                    /* the shared options; m.command is "bot create" etc. */
@@ -26,6 +26,9 @@ typedef struct ts_admin_args {
     ts_tenant_op op;               /* what it does: ID, KEY, values, fields, --token (or
                                       $TS_TENANT_TOKEN for bot create), --confirm */
     char command[32];
+    const char *field_opt[TS_TENANT_MAX_FIELDS];   /* the option of each field, as given */
+    int64_t order[256];            /* plans order: the ids */
+    int64_t limit;                 /* --limit */
 } ts_admin_args;
 
 extern const char ts_admin_usage[];

@@ -391,7 +391,8 @@ void ts_margs_mask(const char *s, ts_buf *out)
 }
 
 /* The options whose value is a secret. */
-static const char *const secret_opts[] = {"master-token", "token", "zarinpal-merchant", NULL};
+static const char *const secret_opts[] = {"master-token", "token", "zarinpal-merchant",
+                                          "card-number", NULL};
 
 /* The length of "--NAME" (before any '=') when it names a secret option of
    opts, else 0. Resolved as getopt_long does: an exact name, else the one

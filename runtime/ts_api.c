@@ -18,8 +18,9 @@
 
 #define SLOTS 256                /* addresses whose failures are remembered */
 #define DELAY_MAX_MS 60000
-#define TOKEN_MAX 128
-#define TS_API_ORDER_MAX 256     /* plans one order request names */            /* longer is no token of ours: not even hashed */
+#define TOKEN_MAX 128            /* longer is no token of ours: not even hashed */
+#define TS_API_ORDER_MAX 256     /* plans one order request names */
+#define INTERVAL_MAX 525600      /* a card rotation's minutes: at most a year */
 
 typedef struct failures {
     char addr[64];
@@ -208,7 +209,7 @@ static int fields_of(ts_tenant_entity e, const cJSON *body, ts_tenant_op *op, ts
         }
         if (kind < 0)
             return ts_fail(err, TS_E_INVALID, "%.64s: no such %s field", m->string,
-                           e == TS_TENANT_BOT ? "bot" : "plan");
+                           ts_tenant_entity_name(e));
         if (kind == TS_TENANT_INT && !json_int(m, &i))
             return ts_fail(err, TS_E_INVALID, "%s: expected an integer", m->string);
         if (kind == TS_TENANT_INT && ts_tenant_check_int(e, m->string, i, err))
@@ -239,10 +240,11 @@ typedef struct route {
     scope who;
     int body;                 /* takes a JSON object */
     int created;              /* answers 201 */
+    int paged;                /* a list: ?limit=N&after=ID */
 } route;
 
 static const route routes[] = {
-    {"GET", "/bots", TS_TENANT_BOT_LIST, ANY, 0, 0},
+    {"GET", "/bots", TS_TENANT_BOT_LIST, ANY, 0, 0, 1},
     {"POST", "/bots", TS_TENANT_BOT_CREATE, MASTER, 1, 1},
     {"GET", "/bots/#", TS_TENANT_BOT_SHOW, OWN, 0, 0},
     {"PATCH", "/bots/#", TS_TENANT_BOT_UPDATE, OWN, 1, 0},
@@ -267,9 +269,24 @@ static const route routes[] = {
     {"DELETE", "/bots/#/plans/#", TS_TENANT_PLAN_DELETE, OWN, 0, 0},
     {"POST", "/bots/#/plans/#/activate", TS_TENANT_PLAN_ACTIVATE, OWN, 0, 0},
     {"POST", "/bots/#/plans/#/deactivate", TS_TENANT_PLAN_DEACTIVATE, OWN, 0, 0},
+    {"GET", "/bots/#/cards", TS_TENANT_CARD_LIST, OWN, 0, 0, 1},
+    {"POST", "/bots/#/cards", TS_TENANT_CARD_CREATE, OWN, 1, 1},
+    /* before "/cards/#": these words are no card ids */
+    {"GET", "/bots/#/cards/rotation", TS_TENANT_CARD_ROTATION, OWN, 0, 0},
+    {"PUT", "/bots/#/cards/rotation", TS_TENANT_CARD_ROTATE, OWN, 1, 0},
+    {"GET", "/bots/#/cards/stats", TS_TENANT_CARD_STATS, OWN, 0, 0},
+    {"GET", "/bots/#/cards/#", TS_TENANT_CARD_GET, OWN, 0, 0},
+    {"PATCH", "/bots/#/cards/#", TS_TENANT_CARD_UPDATE, OWN, 1, 0},
+    {"DELETE", "/bots/#/cards/#", TS_TENANT_CARD_DELETE, OWN, 0, 0},
 };
 
-/* path against shape: 1 matches, with the ids (the bot's, then the plan's:
+/* What the second id of the route's path names. */
+static ts_tenant_entity item_of(const route *rt)
+{
+    return strstr(rt->shape, "/cards") ? TS_TENANT_CARD : TS_TENANT_PLAN;
+}
+
+/* path against shape: 1 matches, with the ids (the bot's, then the plan's or card's:
    -1 when not a positive decimal) and the key (copied into key). */
 static int match(const char *shape, const char *path, int64_t id[2], char *key, size_t keysz)
 {
@@ -317,7 +334,7 @@ static void audit(ts_api *a, const ts_http_request *req, const route *rt, const 
     if (id[0] > 0)
         ts_buf_printf(&args, "bot_id=%" PRId64, id[0]);
     if (id[1] > 0)
-        ts_buf_printf(&args, " plan_id=%" PRId64, id[1]);
+        ts_buf_printf(&args, " %s_id=%" PRId64, ts_tenant_entity_name(item_of(rt)), id[1]);
     if (key != NULL)   /* checked (NULL when not) */
         ts_buf_printf(&args, "%skey=%s", args.len ? " " : "", key);
     /* the member names only: the values may be secrets (a Telegram token) */
@@ -364,13 +381,86 @@ static int plan_order(const cJSON *body, ts_tenant_op *op, int64_t *order, ts_er
     return 0;
 }
 
-/* The operation from the route, the key and the body: 0, or the status to
-   refuse it with (400 a bad key, 422 a body that does not fit), err saying why. */
-static int build(const route *rt, const cJSON *body, const char *key, ts_tenant_op *op,
-                 int64_t *order, ts_error *err)
+/* s is a decimal integer of at most 18 digits (no sign, no space). */
+static int decimal(const char *s, int64_t *out)
+{
+    size_t n = strspn(s, "0123456789");
+    if (n == 0 || n > 18 || s[n] != '\0')
+        return 0;
+    *out = strtoll(s, NULL, 10);
+    return 1;
+}
+
+static const char *printable(const char *s)
+{
+    return ts_utf8_valid(s, strlen(s)) ? s : "(not UTF-8)";
+}
+
+/*
+ * The query of a list, ?limit=N&after=ID, into op: keyset pagination, the page
+ * of the items with an id above after, in id order (an offset would skip or
+ * repeat items when some are added or deleted between two pages; an id does
+ * not). Other routes take no query. 0, or -1 with err.
+ */
+static int page_of(const route *rt, const ts_http_request *req, ts_tenant_op *op, ts_error *err)
+{
+    int seen[2] = {0, 0};
+    op->limit = rt->paged ? TS_TENANT_PAGE_DEFAULT : 0;
+    for (int i = 0; i < req->nquery; i++) {
+        const ts_http_param *q = &req->query[i];
+        int limit = strcmp(q->name, "limit") == 0;
+        int64_t v;
+        if (!rt->paged || (!limit && strcmp(q->name, "after") != 0))
+            return ts_fail(err, TS_E_INVALID, "query parameter '%.32s': %s", printable(q->name),
+                           rt->paged ? "a list takes limit and after" : "this path takes none");
+        if (seen[limit]++)
+            return ts_fail(err, TS_E_INVALID, "%s: given twice", q->name);
+        if (limit && (!decimal(q->value, &v) || v < 1 || v > TS_TENANT_PAGE_MAX))
+            return ts_fail(err, TS_E_INVALID, "limit '%.20s': expected an integer from 1 to %d",
+                           printable(q->value), TS_TENANT_PAGE_MAX);
+        if (!limit && !decimal(q->value, &v))
+            return ts_fail(err, TS_E_INVALID, "after '%.20s': expected an id, the \"next\" of "
+                           "the page before", printable(q->value));
+        if (limit)
+            op->limit = (int)v;
+        else
+            op->after = v;
+    }
+    return 0;
+}
+
+/* {"strategy": ..., "interval_minutes": N (optional)} into op. */
+static int rotation_of(const cJSON *body, ts_tenant_op *op, ts_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, "strategy");
+    for (const cJSON *m = body->child; m; m = m->next)
+        if (strcmp(m->string, "strategy") != 0 && strcmp(m->string, "interval_minutes") != 0)
+            return ts_fail(err, TS_E_INVALID, "%.64s: a rotation has strategy and "
+                           "interval_minutes", m->string);
+    if (!cJSON_IsString(v))
+        return ts_fail(err, TS_E_INVALID, "strategy: expected round_robin, random, time_based "
+                       "or weighted");
+    if (ts_tenant_check_strategy(v->valuestring, err))
+        return -1;
+    op->strategy = v->valuestring;
+    v = cJSON_GetObjectItemCaseSensitive(body, "interval_minutes");
+    if (cJSON_GetArraySize(body) > 1 + (v != NULL))
+        return ts_fail(err, TS_E_INVALID, "strategy or interval_minutes: given twice");
+    if (v != NULL && (!json_int(v, &op->interval) || op->interval < 1 ||
+                      op->interval > INTERVAL_MAX))
+        return ts_fail(err, TS_E_INVALID, "interval_minutes: expected an integer from 1 to %d",
+                       INTERVAL_MAX);
+    return 0;
+}
+
+/* The operation from the route, the query, the key and the body: 0, or the
+   status to refuse it with (400 a bad key or query, 422 a body that does not
+   fit), err saying why. */
+static int build(const route *rt, const ts_http_request *req, const cJSON *body, const char *key,
+                 ts_tenant_op *op, int64_t *order, ts_error *err)
 {
     const cJSON *v;
-    if (key[0] && ts_tenant_check_key(is_flag(rt->verb), key, err))
+    if ((key[0] && ts_tenant_check_key(is_flag(rt->verb), key, err)) || page_of(rt, req, op, err))
         return 400;
     op->key = key[0] ? key : NULL;
     op->confirm = 1;   /* DELETE says it: the cascade is documented */
@@ -389,6 +479,19 @@ static int build(const route *rt, const cJSON *body, const char *key, ts_tenant_
         return 0;
     case TS_TENANT_PLAN_ORDER:
         return plan_order(body, op, order, err);
+    case TS_TENANT_CARD_CREATE:
+    case TS_TENANT_CARD_UPDATE:
+        if (fields_of(TS_TENANT_CARD, body, op, err))
+            return 422;
+        if (rt->verb == TS_TENANT_CARD_CREATE && (!cJSON_HasObjectItem(body, "card_number") ||
+                                                  !cJSON_HasObjectItem(body, "card_holder_name")))
+            return ts_fail(err, TS_E_INVALID, "a new card needs card_number and "
+                           "card_holder_name"), 422;
+        if (op->nfields == 0)
+            return ts_fail(err, TS_E_INVALID, "give at least one field to change"), 422;
+        return 0;
+    case TS_TENANT_CARD_ROTATE:
+        return rotation_of(body, op, err) ? 422 : 0;
     case TS_TENANT_BOT_CREATE:
     case TS_TENANT_BOT_UPDATE:
         if (fields_of(TS_TENANT_BOT, body, op, err))
@@ -459,7 +562,8 @@ void ts_api_handle(void *arg, const ts_http_request *req, ts_http_reply *r)
         return;
     }
     if (id < 0 || ids[1] < 0) {
-        fail(r, 404, "not_found", id < 0 ? "no such bot" : "no such plan");
+        fail(r, 404, "not_found", id < 0 ? "no such bot" : item_of(rt) == TS_TENANT_CARD
+                                                             ? "no such card" : "no such plan");
         return;
     }
     cJSON *body = NULL;
@@ -470,7 +574,7 @@ void ts_api_handle(void *arg, const ts_http_request *req, ts_http_reply *r)
     ts_buf note = {0};
     ts_error err = {0};
     char *json = NULL;
-    int status = build(rt, body, key, &op, order, &err);
+    int status = build(rt, req, body, key, &op, order, &err);
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, rt->verb == TS_TENANT_FLAG_SET
                                                                  ? "config" : "value");
     if (status == 0 && v != NULL &&

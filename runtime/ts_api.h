@@ -1,7 +1,9 @@
 /*
  * ts_api.h: the management API under /api/v1/ on ts-bot's HTTP endpoint
  * (docs/openapi.yaml): bots, their feature flags and configuration, their
- * wallets, JSON in and out. Each operation is ts-admin's (ts_tenant.h).
+ * wallets, plans and payment cards, JSON in and out. Each operation is
+ * ts-admin's (ts_tenant.h). The bot and card lists are keyset pages,
+ * ?limit=N&after=ID (ts_tenant.h); any other query is 400.
  *
  * Authentication: the API token in X-API-Token or Authorization: Bearer,
  * hashed with SHA-256 and compared with the stored hash in constant time
@@ -14,7 +16,7 @@
  *
  * Every request that changes something leaves a row in ts_audit, actor
  * "api:<bot id>", the method and path as the command, the body's member names
- * as the arguments: never a value, so never a token.
+ * as the arguments: never a value, so never a token or a card number.
  *
  * Handlers run on the event loop's thread (ts_http.h): one request at a time,
  * each operation its own unit of work.

@@ -117,6 +117,24 @@ static void client_address(struct MHD_Connection *c, char *out, size_t n)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)n);
 }
 
+typedef struct query_state {
+    ts_http_param p[TS_HTTP_QUERY_MAX];
+    int n, over;
+} query_state;
+
+static enum MHD_Result query_param(void *arg, enum MHD_ValueKind kind, const char *name,
+                                   const char *value)
+{
+    query_state *q = arg;
+    (void)kind;
+    if (q->n == TS_HTTP_QUERY_MAX) {
+        q->over = 1;
+        return MHD_NO;
+    }
+    q->p[q->n++] = (ts_http_param){name, value ? value : ""};
+    return MHD_YES;
+}
+
 static void api(ts_http *h, struct MHD_Connection *c, const char *method, const char *url,
                 req_state *st, ts_http_reply *r)
 {
@@ -136,9 +154,17 @@ static void api(ts_http *h, struct MHD_Connection *c, const char *method, const 
         r->status = 413;
         return;
     }
+    query_state q = {0};
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_param, &q);
+    if (q.over) {
+        ts_buf_printf(&r->body, "{\"error\":\"bad_request\",\"message\":\"more than %d query "
+                      "parameters\"}\n", TS_HTTP_QUERY_MAX);
+        r->status = 400;
+        return;
+    }
     client_address(c, client, sizeof client);
     ts_http_request req = {method, url + sizeof api_prefix - 1, st->body.s ? st->body.s : "",
-                           st->body.len, api_token(c), client};
+                           st->body.len, api_token(c), client, q.p, q.n};
     h->o.on_api(h->o.api_arg, &req, r);
 }
 

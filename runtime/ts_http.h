@@ -36,6 +36,12 @@ typedef struct ts_http_reply {
 } ts_http_reply;
 
 #define TS_HTTP_BODY_MAX 65536
+#define TS_HTTP_QUERY_MAX 8      /* query parameters an API request may have (else 400) */
+
+/* One parameter of the query string, percent-decoded; value "" when none was given. */
+typedef struct ts_http_param {
+    const char *name, *value;
+} ts_http_param;
 
 /* A request of the management API, valid during the call. */
 typedef struct ts_http_request {
@@ -45,6 +51,8 @@ typedef struct ts_http_request {
     size_t body_len;             /* may be less than strlen when the body holds a NUL */
     const char *token;           /* X-API-Token, else the Authorization: Bearer credential; NULL */
     const char *client;          /* the peer's address, numeric */
+    const ts_http_param *query;  /* the query string's parameters, in order */
+    int nquery;
 } ts_http_request;
 
 typedef void (*ts_api_fn)(void *arg, const ts_http_request *req, ts_http_reply *reply);

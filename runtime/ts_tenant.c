@@ -2,6 +2,7 @@
 #include "ts_tenant.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,7 +96,59 @@ static const struct field {
     {TS_TENANT_PLAN, "device_limit", TS_TENANT_INT, 1},
     {TS_TENANT_PLAN, "is_active", TS_TENANT_BOOL, 0},
     {TS_TENANT_PLAN, "sort_order", TS_TENANT_INT, ANY_INT},
+    {TS_TENANT_CARD, "card_number", TS_TENANT_TEXT, 0},
+    {TS_TENANT_CARD, "card_holder_name", TS_TENANT_TEXT, 0},
+    {TS_TENANT_CARD, "weight", TS_TENANT_INT, 0},             /* 0: never drawn (weighted) */
+    {TS_TENANT_CARD, "is_active", TS_TENANT_BOOL, 0},
 };
+
+const char *ts_tenant_entity_name(ts_tenant_entity e)
+{
+    return e == TS_TENANT_BOT ? "bot" : e == TS_TENANT_PLAN ? "plan" : "card";
+}
+
+#define CARD_DIGITS_MIN 12   /* ISO/IEC 7812: a card number has 12 to 19 digits */
+#define CARD_DIGITS_MAX 19
+
+/* Digits, with spaces or '-' between groups as people write them. The number
+   is never in the message: it is a secret of the bot's. */
+static int check_card_number(const char *what, const char *s, ts_error *err)
+{
+    size_t digits = 0, len = strlen(s);
+    if (len > 32 || s[strspn(s, DIGITS " -")] != '\0' || s[0] < '0' || s[0] > '9')
+        return ts_fail(err, TS_E_INVALID, "%s: expected the card's digits (spaces or '-' "
+                       "between groups), at most 32 characters", what);
+    for (const char *p = s; *p; p++)
+        digits += *p >= '0' && *p <= '9';
+    if (digits < CARD_DIGITS_MIN || digits > CARD_DIGITS_MAX)
+        return ts_fail(err, TS_E_INVALID, "%s: %zu digits, expected %d to %d", what, digits,
+                       CARD_DIGITS_MIN, CARD_DIGITS_MAX);
+    return 0;
+}
+
+const char *ts_tenant_mask_card(const char *number, char *out, size_t n)
+{
+    const char *p = number + strlen(number);
+    char last[5];
+    int k = 4;
+    last[4] = '\0';
+    while (p > number && k > 0)
+        if (*--p >= '0' && *p <= '9')
+            last[--k] = *p;
+    snprintf(out, n, "****%s", last + k);
+    return out;
+}
+
+int ts_tenant_check_strategy(const char *strategy, ts_error *err)
+{
+    static const char *const known[] = {"round_robin", "random", "time_based", "weighted"};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(strategy, known[i]) == 0)
+            return 0;
+    return ts_fail(err, TS_E_INVALID, "rotation strategy '%.20s': expected round_robin, random, "
+                   "time_based or weighted", ts_utf8_valid(strategy, strlen(strategy))
+                   ? strategy : "(not UTF-8)");
+}
 
 static const struct field *field_of(ts_tenant_entity e, const char *col)
 {
@@ -121,8 +174,10 @@ int ts_tenant_check_int(ts_tenant_entity e, const char *col, int64_t v, ts_error
 
 int ts_tenant_check_field(const char *col, const char *what, const char *s, ts_error *err)
 {
-    if (strcmp(col, "name") == 0)
+    if (strcmp(col, "name") == 0 || strcmp(col, "card_holder_name") == 0)
         return check_text(what, s, 255, err);
+    if (strcmp(col, "card_number") == 0)
+        return check_card_number(what, s, err);
     if (strcmp(col, "default_language") == 0)
         return check_chars(what, s, LOWER UPPER "-_", 5, "a language code such as fa, en or "
                            "pt-BR", err);
@@ -224,20 +279,52 @@ static int bot_create(run_ctx *r, ts_error *err)
     return 0;
 }
 
-static int bot_list(run_ctx *r, ts_error *err)
+/* A page of rows: id > r->op->after, at most limit (0: all). */
+typedef int (*page_fn)(const run_ctx *r, int limit, ts_result **out, ts_error *err);
+typedef cJSON *(*row_fn)(const ts_result *res, int row);
+
+/* {"items": the page's rows as JSON, "next": its last id when more follow, else null}. */
+static int page_list(run_ctx *r, page_fn page, row_fn row, ts_error *err)
 {
+    const ts_tenant_op *op = r->op;
     ts_result *res;
-    if (ts_repo_bot_list(r->tx, &res, err))
+    /* one row more than the page says whether another page follows */
+    if (page(r, op->limit ? op->limit + 1 : 0, &res, err))
         return -1;
-    r->result = cJSON_CreateArray();
-    for (int i = 0; i < ts_result_count(res); i++) {
-        ts_bot b;
-        ts_repo_bot_from(res, i, &b);
-        if (r->op->only_bot == 0 || b.id == r->op->only_bot)
-            cJSON_AddItemToArray(r->result, bot_json(&b));
-    }
+    int n = ts_result_count(res), more = op->limit && n > op->limit;
+    cJSON *items = cJSON_CreateArray();
+    r->result = cJSON_CreateObject();
+    cJSON_AddItemToObject(r->result, "items", items);
+    for (int i = 0; i < (more ? op->limit : n); i++)
+        cJSON_AddItemToArray(items, row(res, i));
+    if (more)
+        cJSON_AddNumberToObject(r->result, "next",
+                                (double)ts_result_int(res, op->limit - 1, "id"));
+    else
+        cJSON_AddNullToObject(r->result, "next");
     ts_result_free(res);
     return 0;
+}
+
+static cJSON *bot_row(const ts_result *res, int row)
+{
+    ts_bot b;
+    ts_repo_bot_from(res, row, &b);
+    return bot_json(&b);
+}
+
+static int bot_page(const run_ctx *r, int limit, ts_result **out, ts_error *err)
+{
+    /* a tenant's view: its own bot only */
+    ts_cond c[2] = {{"id", ts_int(r->op->only_bot)}, {"id", ts_int(r->op->after), TS_OP_GT}};
+    if (r->op->only_bot)
+        return ts_tx_select(r->tx, "bots", c, 2, "id", limit, out, err);
+    return ts_repo_bot_page(r->tx, r->op->after, limit, out, err);
+}
+
+static int bot_list(run_ctx *r, ts_error *err)
+{
+    return page_list(r, bot_page, bot_row, err);
 }
 
 static int bot_change(run_ctx *r, ts_error *err)
@@ -414,10 +501,16 @@ static int plan_list(run_ctx *r, ts_error *err)
     return 0;
 }
 
-/* 1 done, 0 no such plan (TS_E_NOTFOUND set). */
-static int plan_found(int rc, int64_t id, ts_error *err)
+/* 1 done, 0 no such plan or card (TS_E_NOTFOUND set). */
+static int item_found(int rc, ts_tenant_entity e, int64_t id, ts_error *err)
 {
-    return rc == 0 ? ts_fail(err, TS_E_NOTFOUND, "no plan %lld of this bot", (long long)id) : rc;
+    return rc == 0 ? ts_fail(err, TS_E_NOTFOUND, "no %s %lld of this bot",
+                             ts_tenant_entity_name(e), (long long)id) : rc;
+}
+
+static int item_found_plan(int rc, int64_t id, ts_error *err)
+{
+    return item_found(rc, TS_TENANT_PLAN, id, err);
 }
 
 static int plan_op(run_ctx *r, ts_error *err)
@@ -445,7 +538,7 @@ static int plan_op(run_ctx *r, ts_error *err)
         break;
     }
     case TS_TENANT_PLAN_DELETE:
-        if (plan_found(ts_repo_plan_delete(r->tx, id, err), id, err) < 0)
+        if (item_found_plan(ts_repo_plan_delete(r->tx, id, err), id, err) < 0)
             return -1;
         r->result = cJSON_CreateObject();
         cJSON_AddNumberToObject(r->result, "deleted", (double)id);
@@ -454,7 +547,7 @@ static int plan_op(run_ctx *r, ts_error *err)
         /* sort_order 1, 2... in the order given, in one unit: all or none */
         for (int i = 0; i < op->norder; i++) {
             ts_set s = {"sort_order", ts_int(i + 1)};
-            if (plan_found(ts_repo_plan_update(r->tx, op->order[i], &s, 1, err), op->order[i],
+            if (item_found_plan(ts_repo_plan_update(r->tx, op->order[i], &s, 1, err), op->order[i],
                            err) < 0)
                 return -1;
         }
@@ -462,9 +555,203 @@ static int plan_op(run_ctx *r, ts_error *err)
     default:
         break;
     }
-    if (plan_found(rc, id, err) < 0 || plan_found(ts_repo_plan_get(r->tx, id, &p, err), id, err) < 0)
+    if (item_found_plan(rc, id, err) < 0 || item_found_plan(ts_repo_plan_get(r->tx, id, &p, err), id, err) < 0)
         return -1;
     r->result = plan_json(&p);
+    return 0;
+}
+
+
+/* ---- payment cards ----------------------------------------------------------------------- */
+
+static cJSON *card_json(const ts_card *c)
+{
+    char masked[16];
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "id", (double)c->id);
+    /* a secret of the bot's: the last four digits tell the cards apart */
+    cJSON_AddStringToObject(j, "card_number", ts_tenant_mask_card(c->card_number, masked,
+                                                                  sizeof masked));
+    cJSON_AddStringToObject(j, "card_holder_name", c->card_holder_name);
+    cJSON_AddNumberToObject(j, "weight", (double)c->weight);
+    cJSON_AddBoolToObject(j, "is_active", c->is_active);
+    cJSON_AddStringToObject(j, "rotation_strategy", c->rotation_strategy);
+    cJSON_AddNumberToObject(j, "rotation_interval_minutes", (double)c->rotation_interval_minutes);
+    cJSON_AddNumberToObject(j, "uses", (double)c->current_usage_count);
+    cJSON_AddNumberToObject(j, "success_count", (double)c->success_count);
+    cJSON_AddNumberToObject(j, "failure_count", (double)c->failure_count);
+    if (c->last_used_at[0])
+        cJSON_AddStringToObject(j, "last_used_at", c->last_used_at);
+    else
+        cJSON_AddNullToObject(j, "last_used_at");
+    return j;
+}
+
+static cJSON *card_row(const ts_result *res, int row)
+{
+    ts_card c;
+    ts_repo_card_from(res, row, &c);
+    return card_json(&c);
+}
+
+static int card_page(const run_ctx *r, int limit, ts_result **out, ts_error *err)
+{
+    return ts_repo_card_page(r->tx, r->op->after, limit, out, err);
+}
+
+static const char *field_text(const ts_tenant_op *op, const char *col)
+{
+    for (int i = 0; i < op->nfields; i++)
+        if (strcmp(op->fields[i].col, col) == 0)
+            return op->fields[i].val.s;
+    return NULL;
+}
+
+/* The digits of a card number, as compared: "6037-9911..." is "60379911...". */
+static void card_digits(const char *s, char out[TS_REPO_TEXT(32)])
+{
+    size_t k = 0;
+    for (; *s && k < TS_REPO_TEXT(32) - 1; s++)
+        if (*s >= '0' && *s <= '9')
+            out[k++] = *s;
+    out[k] = '\0';
+}
+
+/* No other card of the bot than except has this number. The bot's row is
+   locked first, until the unit ends: two units giving one bot a card number
+   take turns, so the second sees the first's card (no unique key says it). */
+static int card_number_free(run_ctx *r, const char *number, int64_t except, ts_error *err)
+{
+    ts_result *res;
+    ts_cond bot = {"id", ts_int(r->op->bot_id)};
+    char want[TS_REPO_TEXT(32)], have[TS_REPO_TEXT(32)];
+    int rc = 0;
+    if (number == NULL)
+        return 0;
+    if (ts_tx_select_for_update(r->tx, "bots", &bot, 1, NULL, 1, &res, err))
+        return -1;
+    ts_result_free(res);
+    if (ts_repo_card_list(r->tx, 0, &res, err))
+        return -1;
+    card_digits(number, want);
+    for (int i = 0; i < ts_result_count(res) && rc == 0; i++) {
+        card_digits(ts_result_text(res, i, "card_number"), have);
+        if (strcmp(want, have) == 0 && ts_result_int(res, i, "id") != except)
+            rc = ts_fail(err, TS_E_STATE, "card %lld of this bot has this number already",
+                         (long long)ts_result_int(res, i, "id"));
+    }
+    ts_result_free(res);
+    return rc;
+}
+
+static int card_op(run_ctx *r, ts_error *err)
+{
+    const ts_tenant_op *op = r->op;
+    int64_t id = op->item_id;
+    ts_card c;
+    int rc = 1;
+    switch (op->verb) {
+    case TS_TENANT_CARD_LIST:
+        return page_list(r, card_page, card_row, err);
+    case TS_TENANT_CARD_CREATE: {
+        /* a new card rotates as the bot's others do: a bot uses one strategy */
+        char strategy[TS_REPO_TEXT(20)];
+        ts_card_new nc = {field_text(op, "card_number"), field_text(op, "card_holder_name"),
+                          strategy, 0, 0};
+        if (nc.card_number == NULL || nc.card_holder_name == NULL)
+            return ts_fail(err, TS_E_INVALID, "a new card needs card_number and "
+                           "card_holder_name");
+        if (card_number_free(r, nc.card_number, 0, err) ||
+            ts_repo_card_rotation(r->tx, strategy, sizeof strategy,
+                                  &nc.rotation_interval_minutes, err) < 0 ||
+            ts_repo_card_create(r->tx, &nc, &id, err) ||
+            ts_repo_card_update(r->tx, id, op->fields, op->nfields, err) < 0)
+            return -1;
+        ts_buf_printf(r->note, "created card %lld", (long long)id);
+        break;
+    }
+    case TS_TENANT_CARD_UPDATE:
+        if (card_number_free(r, field_text(op, "card_number"), id, err))
+            return -1;
+        rc = ts_repo_card_update(r->tx, id, op->fields, op->nfields, err);
+        break;
+    case TS_TENANT_CARD_DELETE:
+        if (item_found(ts_repo_card_delete(r->tx, id, err), TS_TENANT_CARD, id, err) < 0)
+            return -1;
+        ts_buf_printf(r->note, "deleted card %lld", (long long)id);
+        r->result = cJSON_CreateObject();
+        cJSON_AddNumberToObject(r->result, "deleted", (double)id);
+        return 0;
+    default:
+        break;
+    }
+    if (item_found(rc, TS_TENANT_CARD, id, err) < 0 ||
+        item_found(ts_repo_card_get(r->tx, id, &c, err), TS_TENANT_CARD, id, err) < 0)
+        return -1;
+    r->result = card_json(&c);
+    return 0;
+}
+
+/* The bot's rotation: {"bot_id", "strategy", "interval_minutes", "cards"}. */
+static int rotation_op(run_ctx *r, ts_error *err)
+{
+    const ts_tenant_op *op = r->op;
+    char strategy[TS_REPO_TEXT(20)];
+    int64_t minutes, cards, changed;
+    if (ts_tx_count(r->tx, "tenant_payment_cards", NULL, 0, &cards, err))
+        return -1;
+    if (op->verb == TS_TENANT_CARD_ROTATE) {
+        /* the strategy lives on the cards (ts_repo_card_pick): none, nowhere to keep it */
+        if (cards == 0)
+            return ts_fail(err, TS_E_STATE, "bot %lld has no payment cards: add one first, the "
+                           "strategy is kept on its cards", (long long)op->bot_id);
+        if (ts_repo_card_set_rotation(r->tx, op->strategy, op->interval, &changed, err))
+            return -1;
+        ts_buf_printf(r->note, "rotation %s on %lld cards", op->strategy, (long long)changed);
+    }
+    if (ts_repo_card_rotation(r->tx, strategy, sizeof strategy, &minutes, err) < 0)
+        return -1;
+    r->result = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r->result, "bot_id", (double)op->bot_id);
+    cJSON_AddStringToObject(r->result, "strategy", strategy);
+    cJSON_AddNumberToObject(r->result, "interval_minutes", (double)minutes);
+    cJSON_AddNumberToObject(r->result, "cards", (double)cards);
+    return 0;
+}
+
+/* Per card: the card with what its row counts (shown, payments recorded) and
+   the approved payments through it; the totals of the bot. */
+static int card_stats(run_ctx *r, ts_error *err)
+{
+    ts_result *res;
+    int64_t uses = 0, payments = 0, kopeks = 0;
+    if (ts_repo_card_list(r->tx, 0, &res, err))
+        return -1;
+    cJSON *items = cJSON_CreateArray();
+    r->result = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r->result, "bot_id", (double)r->op->bot_id);
+    cJSON_AddItemToObject(r->result, "items", items);
+    for (int i = 0; i < ts_result_count(res); i++) {
+        ts_card c;
+        int64_t n, sum;
+        ts_repo_card_from(res, i, &c);
+        if (ts_repo_card_approved(r->tx, c.id, &n, &sum, err)) {
+            ts_result_free(res);
+            return -1;
+        }
+        cJSON *j = card_json(&c);
+        cJSON_AddNumberToObject(j, "approved_payments", (double)n);
+        cJSON_AddNumberToObject(j, "approved_amount_kopeks", (double)sum);
+        cJSON_AddItemToArray(items, j);
+        uses += c.current_usage_count, payments += n, kopeks += sum;
+    }
+    cJSON *t = cJSON_CreateObject();
+    cJSON_AddNumberToObject(t, "cards", ts_result_count(res));
+    cJSON_AddNumberToObject(t, "uses", (double)uses);
+    cJSON_AddNumberToObject(t, "approved_payments", (double)payments);
+    cJSON_AddNumberToObject(t, "approved_amount_kopeks", (double)kopeks);
+    cJSON_AddItemToObject(r->result, "totals", t);
+    ts_result_free(res);
     return 0;
 }
 
@@ -487,6 +774,10 @@ static int dispatch(run_ctx *r, ts_error *err)
     case TS_TENANT_PLAN_LIST: case TS_TENANT_PLAN_CREATE: case TS_TENANT_PLAN_GET:
     case TS_TENANT_PLAN_UPDATE: case TS_TENANT_PLAN_DELETE: case TS_TENANT_PLAN_ACTIVATE:
     case TS_TENANT_PLAN_DEACTIVATE: case TS_TENANT_PLAN_ORDER: return plan_op(r, err);
+    case TS_TENANT_CARD_LIST: case TS_TENANT_CARD_CREATE: case TS_TENANT_CARD_GET:
+    case TS_TENANT_CARD_UPDATE: case TS_TENANT_CARD_DELETE: return card_op(r, err);
+    case TS_TENANT_CARD_ROTATION: case TS_TENANT_CARD_ROTATE: return rotation_op(r, err);
+    case TS_TENANT_CARD_STATS: return card_stats(r, err);
     default: return bot_change(r, err);
     }
 }

@@ -399,6 +399,8 @@ int ts_repo_card_create(ts_tx *tx, const ts_card_new *c, int64_t *id, ts_error *
 int ts_repo_card_get(ts_tx *tx, int64_t id, ts_card *out, ts_error *err);
 /* The bot's cards in id order (active ones only when active_only). */
 int ts_repo_card_list(ts_tx *tx, int active_only, ts_result **out, ts_error *err);
+/* A keyset page of the bot's cards, as ts_repo_bot_page. */
+int ts_repo_card_page(ts_tx *tx, int64_t after, int limit, ts_result **out, ts_error *err);
 /* Set card_number, card_holder_name, rotation_strategy, rotation_interval_minutes,
    weight, is_active. 1 updated, 0 no such card. */
 int ts_repo_card_update(ts_tx *tx, int64_t id, const ts_set *fields, int nfields, ts_error *err);
@@ -415,6 +417,19 @@ int ts_repo_card_delete(ts_tx *tx, int64_t id, ts_error *err);
  * bot has no active card.
  */
 int ts_repo_card_pick(ts_tx *tx, const ts_card_pick *opts, ts_card *out, ts_error *err);
+/* The bot's rotation: strategy and interval of every card of the bot (a bot
+   uses one strategy); interval_minutes 0 keeps each card's. *changed: cards. */
+int ts_repo_card_set_rotation(ts_tx *tx, const char *strategy, int64_t interval_minutes,
+                              int64_t *changed, ts_error *err);
+/* The bot's rotation as ts_repo_card_pick uses it: the lowest-id active card's
+   (else the lowest-id card's; round_robin, 60 when the bot has no card).
+   strategy holds TS_REPO_TEXT(20). 1 from a card, 0 the default. */
+int ts_repo_card_rotation(ts_tx *tx, char *strategy, size_t n, int64_t *interval_minutes,
+                          ts_error *err);
+/* The approved card-to-card payments through card id: how many, how much.
+   card_id exists only in the new store: this needs increment 3.3 reading new. */
+int ts_repo_card_approved(ts_tx *tx, int64_t id, int64_t *payments, int64_t *kopeks,
+                          ts_error *err);
 /* Count a payment through the card as a success or a failure. */
 int ts_repo_card_record(ts_tx *tx, int64_t id, int success, ts_error *err);
 void ts_repo_card_from(const ts_result *r, int row, ts_card *out);
@@ -500,6 +515,10 @@ int ts_repo_bot_delete(ts_tx *tx, int64_t id, ts_error *err);
 void ts_repo_bot_from(const ts_result *r, int row, ts_bot *out);
 /* Every bot, master included, in id order. */
 int ts_repo_bot_list(ts_tx *tx, ts_result **out, ts_error *err);
+/* A keyset page of the bots: id > after (0: from the first) in id order, at
+   most limit (0: all). Stable while bots come and go: a bot there for the
+   whole walk is on exactly one page. */
+int ts_repo_bot_page(ts_tx *tx, int64_t after, int limit, ts_result **out, ts_error *err);
 /*
  * wallet_balance_kopeks += kopeks and traffic_sold_bytes += traffic_bytes of
  * bot id, in one UPDATE ... SET col = col + $1 (concurrent purchases lose no

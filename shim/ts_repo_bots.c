@@ -145,6 +145,11 @@ int ts_repo_bot_list(ts_tx *tx, ts_result **out, ts_error *err)
     return ts_tx_select(tx, "bots", NULL, 0, "id", 0, out, err);
 }
 
+int ts_repo_bot_page(ts_tx *tx, int64_t after, int limit, ts_result **out, ts_error *err)
+{
+    return repo_page(tx, "bots", after, limit, out, err);
+}
+
 int ts_repo_bot_wallet_credit(ts_tx *tx, int64_t id, int64_t kopeks, int64_t traffic_bytes,
                               ts_error *err)
 {

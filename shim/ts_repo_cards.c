@@ -1,5 +1,6 @@
 /* ts_repo_cards.c: the bot's payment cards and their rotation (increment 1.4b / 2.4a),
    and its plans (1.4c). Both tables exist only in the new store (increment 1.1). */
+#include <stdio.h>
 #include <string.h>
 
 #include "ts_repo_int.h"
@@ -47,6 +48,69 @@ int ts_repo_card_list(ts_tx *tx, int active_only, ts_result **out, ts_error *err
 {
     ts_cond c = {"is_active", ts_bool(1)};
     return ts_tx_select(tx, "tenant_payment_cards", &c, active_only ? 1 : 0, "id", 0, out, err);
+}
+
+int ts_repo_card_page(ts_tx *tx, int64_t after, int limit, ts_result **out, ts_error *err)
+{
+    return repo_page(tx, "tenant_payment_cards", after, limit, out, err);
+}
+
+int ts_repo_card_set_rotation(ts_tx *tx, const char *strategy, int64_t interval_minutes,
+                              int64_t *changed, ts_error *err)
+{
+    ts_set s[2] = {{"rotation_strategy", ts_text(strategy)},
+                   {"rotation_interval_minutes", ts_int(interval_minutes)}};
+    *changed = 0;
+    return ts_tx_update(tx, "tenant_payment_cards", NULL, 0, s, interval_minutes > 0 ? 2 : 1,
+                        changed, err);
+}
+
+int ts_repo_card_rotation(ts_tx *tx, char *strategy, size_t n, int64_t *interval_minutes,
+                          ts_error *err)
+{
+    ts_cond active = {"is_active", ts_bool(1)};
+    ts_result *r;
+    int rc = repo_one(tx, "tenant_payment_cards", &active, 1, "id", &r, err);
+    if (rc == 0)
+        rc = repo_one(tx, "tenant_payment_cards", NULL, 0, "id", &r, err);
+    if (rc < 0)
+        return -1;
+    snprintf(strategy, n, "%s", rc ? ts_result_text(r, 0, "rotation_strategy") : "round_robin");
+    *interval_minutes = rc ? ts_result_int(r, 0, "rotation_interval_minutes") : 60;
+    if (rc)
+        ts_result_free(r);
+    return rc;
+}
+
+#define APPROVED_PAGE 500
+
+int ts_repo_card_approved(ts_tx *tx, int64_t id, int64_t *payments, int64_t *kopeks,
+                          ts_error *err)
+{
+    /* summed a page at a time in id order: bounded memory however many */
+    ts_cond c[3] = {{"card_id", ts_int(id)}, {"status", ts_text("approved")},
+                    {"id", ts_int(0), TS_OP_GT}};
+    ts_route route;
+    *payments = *kopeks = 0;
+    if (ts_tx_route(tx, "card_to_card_payments", &route, err))
+        return -1;
+    if (route.read != TS_SIDE_NEW)
+        return ts_fail(err, TS_E_STATE, "a card's payments are known by card_id, which only the "
+                       "new store has: they need increment 3.3 (payments) reading new");
+    for (;;) {
+        ts_result *r;
+        if (ts_tx_select(tx, "card_to_card_payments", c, 3, "id", APPROVED_PAGE, &r, err))
+            return -1;
+        int n = ts_result_count(r);
+        for (int i = 0; i < n; i++)
+            *kopeks += ts_result_int(r, i, "amount_kopeks");
+        *payments += n;
+        if (n > 0)
+            c[2].val = ts_int(ts_result_int(r, n - 1, "id"));
+        ts_result_free(r);
+        if (n < APPROVED_PAGE)
+            return 0;
+    }
 }
 
 int ts_repo_card_update(ts_tx *tx, int64_t id, const ts_set *fields, int nfields, ts_error *err)

@@ -27,6 +27,11 @@ int repo_one(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
 int repo_lock_one(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
                   ts_result **out, ts_error *err);
 
+/* A keyset page of table in id order: the rows with id > after (0: from the
+   first), at most limit of them (0: all). */
+int repo_page(ts_tx *tx, const char *table, int64_t after, int limit, ts_result **out,
+              ts_error *err);
+
 /* UPDATE ... WHERE id = id: 1 changed, 0 no such row. */
 int repo_update_id(ts_tx *tx, const char *table, int64_t id, const ts_set *sets, int nsets,
                    ts_error *err);

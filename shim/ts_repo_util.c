@@ -65,6 +65,13 @@ int repo_update_id(ts_tx *tx, const char *table, int64_t id, const ts_set *sets,
     return changed > 0;
 }
 
+int repo_page(ts_tx *tx, const char *table, int64_t after, int limit, ts_result **out,
+              ts_error *err)
+{
+    ts_cond c = {"id", ts_int(after), TS_OP_GT};
+    return ts_tx_select(tx, table, &c, after > 0 ? 1 : 0, "id", limit, out, err);
+}
+
 int repo_delete_id(ts_tx *tx, const char *table, int64_t id, ts_error *err)
 {
     ts_cond c = {"id", ts_int(id)};

@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "test_repo.h"
+#include "ts_tenant.h"
 
 #define TOKEN "7000:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawA"
 #define TOKEN2 "7001:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawB"
@@ -92,6 +93,29 @@ static int64_t create(repo_fx *fx, const char *token, char api[TS_REPO_API_TOKEN
     return id;
 }
 
+/* NOUN delete ID ITEM: deleted, then a second time no such one (exit 4 saying says). */
+static void delete_twice(repo_fx *fx, const char *noun, const char *ids, const char *item,
+                         const char *says)
+{
+    run r = ADMIN(fx, noun, "delete", ids, item);
+    expect_rc(&r, 0);
+    assert_int_equal(num(r.json, "deleted"), atoll(item));
+    run_free(&r);
+    r = ADMIN(fx, noun, "delete", ids, item);
+    expect_rc(&r, 4);
+    assert_non_null(strstr(r.err, says));
+    run_free(&r);
+}
+
+/* A tenant bot for a test: its id, also as text in ids (24 bytes). */
+static int64_t tenant(repo_fx *fx, char *ids)
+{
+    char api[TS_REPO_API_TOKEN_SIZE];
+    int64_t id = create(fx, TOKEN, api);
+    snprintf(ids, 24, "%lld", (long long)id);
+    return id;
+}
+
 static void test_bot_commands(void **state)
 {
     repo_fx *fx = *state;
@@ -112,7 +136,8 @@ static void test_bot_commands(void **state)
 
     run r = ADMIN(fx, "bot", "list");
     expect_rc(&r, 0);
-    assert_int_equal(cJSON_GetArraySize(r.json), 2);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "items")), 2);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(r.json, "next")));
     run_free(&r);
     /* quotes, a semicolon, Persian text: bound, stored as given */
     const char *odd = "O'Brien\"; DROP TABLE bots; -- فروشگاه";
@@ -214,9 +239,8 @@ static void test_bad_input(void **state)
 static void test_flags_config(void **state)
 {
     repo_fx *fx = *state;
-    char api[TS_REPO_API_TOKEN_SIZE], ids[24];
-    int64_t id = create(fx, TOKEN, api);
-    snprintf(ids, sizeof ids, "%lld", (long long)id);
+    char ids[24];
+    tenant(fx, ids);
     run r = ADMIN(fx, "flags", "set", ids, "card_to_card", "on", "{\"limit\": 5}");
     expect_rc(&r, 0);
     run_free(&r);
@@ -301,6 +325,328 @@ static void test_audit(void **state)
     run_free(&r);
 }
 
+
+/* ---- plans and cards ----------------------------------------------------------------------- */
+
+static void test_plan_commands(void **state)
+{
+    repo_fx *fx = *state;
+    char ids[24], p[3][24];
+    tenant(fx, ids);
+    static const char *const names[3] = {"Bronze", "Silver", "O'Brien\"; DROP TABLE bot_plans; --"};
+    for (int i = 0; i < 3; i++) {
+        char days[8];
+        snprintf(days, sizeof days, "%d", 30 * (i + 1));
+        run r = ADMIN(fx, "plans", "create", ids, "--name", names[i], "--period-days", days,
+                      "--price", "90000", "--traffic-gb", "50", "--sort", days);
+        expect_rc(&r, 0);
+        snprintf(p[i], sizeof p[i], "%lld", (long long)num(r.json, "id"));
+        assert_string_equal(str(r.json, "name"), names[i]);
+        assert_int_equal(num(r.json, "device_limit"), 1);
+        assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r.json, "is_active")));
+        run_free(&r);
+    }
+    run r = ADMIN(fx, "plans", "update", ids, p[1], "--price", "170000", "--devices", "2");
+    expect_rc(&r, 0);
+    assert_int_equal(num(r.json, "price_kopeks"), 170000);
+    assert_int_equal(num(r.json, "device_limit"), 2);
+    assert_int_equal(num(r.json, "period_days"), 60);
+    run_free(&r);
+    r = ADMIN(fx, "plans", "show", ids, p[1]);
+    expect_rc(&r, 0);
+    assert_string_equal(str(r.json, "name"), "Silver");
+    run_free(&r);
+    r = ADMIN(fx, "plans", "deactivate", ids, p[0]);
+    expect_rc(&r, 0);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(r.json, "is_active")));
+    run_free(&r);
+    r = ADMIN(fx, "plans", "activate", ids, p[0]);
+    expect_rc(&r, 0);
+    run_free(&r);
+    r = ADMIN(fx, "plans", "order", ids, p[2], p[0], p[1]);
+    expect_rc(&r, 0);
+    assert_string_equal(str(cJSON_GetArrayItem(r.json, 0), "name"), names[2]);
+    assert_string_equal(str(cJSON_GetArrayItem(r.json, 2), "name"), "Silver");
+    run_free(&r);
+    r = ADMIN(fx, "plans", "order", ids, p[1], "999999");   /* all or none */
+    expect_rc(&r, 4);
+    run_free(&r);
+    r = ADMIN(fx, "plans", "list", ids);
+    expect_rc(&r, 0);
+    assert_int_equal(cJSON_GetArraySize(r.json), 3);
+    assert_string_equal(str(cJSON_GetArrayItem(r.json, 0), "name"), names[2]);
+    run_free(&r);
+    /* the master's plans are not the tenant's */
+    assert_int_equal(repo_count(fx->pair.nw.url, "bot_plans", "bot_id = 1"), 0);
+    r = ADMIN(fx, "plans", "show", "1", p[0]);
+    expect_rc(&r, 4);
+    assert_non_null(strstr(r.err, "no plan"));
+    run_free(&r);
+    delete_twice(fx, "plans", ids, p[0], "no plan");
+    /* text output: a line per plan */
+    const char *argv[] = {"bin/ts-admin", "--legacy", fx->pair.legacy.url, "--new",
+                          fx->pair.nw.url, "plans", "list", ids, NULL};
+    char *out, *err;
+    assert_int_equal(ts_test_run(argv, NULL, &out, &err), 0);
+    assert_non_null(strstr(out, " name=Silver "));
+    free(out);
+    free(err);
+    char where[160];
+    /* (getopt puts the options first) */
+    snprintf(where, sizeof where, "command = 'plans update' AND result = 'ok' AND args LIKE "
+             "'%%--price 170000 --devices 2 plans update %s %s'", ids, p[1]);
+    assert_int_equal(repo_count(fx->pair.nw.url, "ts_audit", where), 1);
+    r = ADMIN(fx, "bot", "delete", ids, "--confirm");
+    expect_rc(&r, 0);
+    run_free(&r);
+}
+
+#define CARD_A "6037-9911-2233-4455"
+#define CARD_B "6219861055667788"
+
+static void test_card_commands(void **state)
+{
+    repo_fx *fx = *state;
+    char ids[24], c[2][24], where[200];
+    int64_t id = tenant(fx, ids);
+    run r = ADMIN(fx, "cards", "rotation", ids, "random");
+    expect_rc(&r, 3);   /* no card to keep it on */
+    assert_non_null(strstr(r.err, "no payment cards"));
+    run_free(&r);
+    r = ADMIN(fx, "cards", "create", ids, "--card-number", CARD_A, "--holder", "Sara Ahmadi",
+              "--weight", "3");
+    expect_rc(&r, 0);
+    snprintf(c[0], sizeof c[0], "%lld", (long long)num(r.json, "id"));
+    assert_string_equal(str(r.json, "card_number"), "****4455");
+    assert_int_equal(num(r.json, "weight"), 3);
+    assert_null(strstr(r.out, "2233"));
+    run_free(&r);
+    r = ADMIN(fx, "cards", "create", ids, "--card-number=" CARD_B, "--holder", "Reza",
+              "--active", "off");
+    expect_rc(&r, 0);
+    snprintf(c[1], sizeof c[1], "%lld", (long long)num(r.json, "id"));
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(r.json, "is_active")));
+    run_free(&r);
+    r = ADMIN(fx, "cards", "create", ids, "--card-number", "6037 9911 2233 4455", "--holder", "x");
+    expect_rc(&r, 3);   /* the same digits */
+    assert_null(strstr(r.err, "2233"));
+    run_free(&r);
+    r = ADMIN(fx, "cards", "update", ids, c[1], "--active", "on", "--holder", "Reza K.");
+    expect_rc(&r, 0);
+    assert_string_equal(str(r.json, "card_holder_name"), "Reza K.");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r.json, "is_active")));
+    run_free(&r);
+    r = ADMIN(fx, "cards", "show", ids, c[1]);
+    expect_rc(&r, 0);
+    assert_string_equal(str(r.json, "card_number"), "****7788");
+    run_free(&r);
+    r = ADMIN(fx, "cards", "rotation", ids, "time_based", "--interval", "15");
+    expect_rc(&r, 0);
+    assert_string_equal(str(r.json, "strategy"), "time_based");
+    assert_int_equal(num(r.json, "interval_minutes"), 15);
+    assert_int_equal(num(r.json, "cards"), 2);
+    run_free(&r);
+    r = ADMIN(fx, "cards", "rotation", ids);
+    expect_rc(&r, 0);
+    assert_string_equal(str(r.json, "strategy"), "time_based");
+    run_free(&r);
+    snprintf(where, sizeof where, "bot_id = %lld AND rotation_strategy = 'time_based' AND "
+             "rotation_interval_minutes = 15", (long long)id);
+    assert_int_equal(repo_count(fx->pair.nw.url, "tenant_payment_cards", where), 2);
+    r = ADMIN(fx, "cards", "stats", ids);
+    expect_rc(&r, 0);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "items")), 2);
+    assert_int_equal(num(cJSON_GetObjectItem(r.json, "totals"), "approved_amount_kopeks"), 0);
+    run_free(&r);
+    /* pages */
+    r = ADMIN(fx, "cards", "list", ids, "--limit", "1");
+    expect_rc(&r, 0);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "items")), 1);
+    assert_int_equal(num(r.json, "next"), atoll(c[0]));
+    run_free(&r);
+    r = ADMIN(fx, "cards", "list", ids, "--limit", "1", "--after", c[0]);
+    expect_rc(&r, 0);
+    assert_int_equal(num(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "items"), 0), "id"),
+                     atoll(c[1]));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(r.json, "next")));
+    run_free(&r);
+    r = ADMIN(fx, "bot", "list", "--limit", "1");
+    expect_rc(&r, 0);
+    assert_int_equal(num(r.json, "next"), 1);
+    run_free(&r);
+    r = ADMIN(fx, "bot", "list", "--after", "1");
+    expect_rc(&r, 0);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "items")), 1);
+    assert_int_equal(num(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "items"), 0), "id"), id);
+    run_free(&r);
+    /* text output: a line per card, then next; masked */
+    const char *argv[] = {"bin/ts-admin", "--legacy", fx->pair.legacy.url, "--new",
+                          fx->pair.nw.url, "cards", "list", ids, "--limit", "1", NULL};
+    char *out, *err;
+    assert_int_equal(ts_test_run(argv, NULL, &out, &err), 0);
+    assert_non_null(strstr(out, " card_number=****4455 "));
+    assert_non_null(strstr(out, "\nnext: "));
+    assert_null(strstr(out, "2233"));
+    free(out);
+    free(err);
+    /* the master's cards are not the tenant's */
+    r = ADMIN(fx, "cards", "show", "1", c[0]);
+    expect_rc(&r, 4);
+    run_free(&r);
+    delete_twice(fx, "cards", ids, c[0], "no card");
+    /* the audit has the commands, never the numbers */
+    assert_int_equal(repo_count(fx->pair.nw.url, "ts_audit", "command = 'cards create' AND "
+                                "result = 'ok' AND args LIKE '%--card-number 603****%'"), 1);
+    assert_int_equal(repo_count(fx->pair.nw.url, "ts_audit", "command = 'cards create' AND "
+                                "args LIKE '%--card-number=621****%'"), 1);
+    assert_int_equal(repo_count(fx->pair.nw.url, "ts_audit", "args LIKE '%2233%' OR args LIKE "
+                                "'%5566%' OR error LIKE '%2233%' OR error LIKE '%5566%'"), 0);
+    r = ADMIN(fx, "bot", "delete", ids, "--confirm");
+    expect_rc(&r, 0);
+    run_free(&r);
+}
+
+static void test_plan_card_bad_input(void **state)
+{
+    repo_fx *fx = *state;
+    char ids[24], where[64];
+    int64_t id = tenant(fx, ids);
+    const struct { const char *args[12]; int rc; const char *says; } cases[] = {
+        {{"plans", "create", ids, "--name", "x"}, 2, "--period-days"},
+        {{"plans", "create", ids, "--name", "x", "--period-days", "0", "--price", "1"}, 2,
+         "period_days: at least 1"},
+        {{"plans", "create", ids, "--name", "x", "--period-days", "3", "--price", "-1"}, 2,
+         "price_kopeks"},
+        {{"plans", "create", ids, "--name", "x", "--period-days", "3x", "--price", "1"}, 2,
+         "--period-days"},
+        {{"plans", "create", ids, "--name", "x", "--period-days", "3", "--price", "1",
+          "--weight", "2"}, 2, "takes no --weight"},
+        {{"plans", "update", ids, "1"}, 2, "at least one"},
+        {{"plans", "update", ids, "--price", "1"}, 2, "PLAN"},
+        {{"plans", "show", ids, "abc"}, 2, "PLAN"},
+        {{"plans", "show", ids, "999999"}, 4, "no plan"},
+        {{"plans", "order", ids}, 2, "PLAN ids"},
+        {{"plans", "order", ids, "5", "5"}, 2, "twice"},
+        {{"plans", "list", ids, "--limit", "2"}, 2, "--limit"},
+        {{"cards", "create", ids, "--holder", "x"}, 2, "--card-number"},
+        {{"cards", "create", ids, "--card-number", "6037", "--holder", "x"}, 2, "digits"},
+        {{"cards", "create", ids, "--card-number", "6037'; DROP TABLE bots;--", "--holder", "x"},
+         2, "digits"},
+        {{"cards", "create", ids, "--card-number", "6037991122334455", "--holder", "bad\xff"}, 2,
+         "UTF-8"},
+        {{"cards", "create", ids, "--card-number", "6037991122334455", "--holder", "x",
+          "--period-days", "3"}, 2, "takes no --period-days"},
+        {{"cards", "create", ids, "--card-number", "6037991122334455", "--holder", "x",
+          "--weight", "-1"}, 2, "weight"},
+        {{"cards", "rotation", ids, "fastest"}, 2, "round_robin"},
+        {{"cards", "rotation", ids, "random", "x"}, 2, "STRATEGY"},
+        {{"cards", "rotation", ids, "--interval", "5"}, 2, "--interval"},
+        {{"cards", "rotation", ids, "time_based", "--interval", "0"}, 2, "--interval"},
+        {{"cards", "list", ids, "--limit", "0"}, 2, "--limit"},
+        {{"cards", "list", ids, "--limit", "201"}, 2, "at most 200"},
+        {{"cards", "list", ids, "--after", "x"}, 2, "--after"},
+        {{"bot", "list", "--after", "-1"}, 2, "--after"},
+        {{"cards", "show", ids, "999999"}, 4, "no card"},
+        {{"cards", "stats"}, 2, "bot ID"},
+        {{"bot", "show", ids, "--holder", "x"}, 2, "takes no --holder"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        run r = admin_env(fx, NULL, cases[i].args);
+        if (r.rc != cases[i].rc || strstr(r.err, cases[i].says) == NULL)
+            fail_msg("case %zu (%s %s): exit %d, want %d saying '%s': %s", i, cases[i].args[0],
+                     cases[i].args[1], r.rc, cases[i].rc, cases[i].says, r.err);
+        assert_null(strstr(r.err, "22334455"));
+        run_free(&r);
+    }
+    snprintf(where, sizeof where, "bot_id = %lld", (long long)id);
+    assert_int_equal(repo_count(fx->pair.nw.url, "bot_plans", where), 0);
+    assert_int_equal(repo_count(fx->pair.nw.url, "tenant_payment_cards", where), 0);
+    run r = ADMIN(fx, "bot", "delete", ids, "--confirm");
+    expect_rc(&r, 0);
+    run_free(&r);
+}
+
+
+/* A shim of a thread's own (units of work as another process's); NULL with why in failure. */
+static ts_shim *thread_shim(repo_fx *fx, char *failure, size_t n)
+{
+    ts_shim *sh;
+    ts_error err;
+    ts_shim_config cfg = {.legacy_url = fx->pair.legacy.url, .new_url = fx->pair.nw.url,
+                          .program = "test_admin"};
+    if (ts_shim_open(&cfg, &sh, &err) == 0)
+        return sh;
+    snprintf(failure, n, "shim: %s", err.msg);
+    return NULL;
+}
+
+/* Two processes' units giving one bot the same card number at once: one card. */
+#define RACES 8
+typedef struct carder {
+    repo_fx *fx;
+    int64_t bot;
+    int made, refused;
+    char failure[256];
+} carder;
+
+static void *make_cards(void *arg)
+{
+    carder *c = arg;
+    ts_error err;
+    ts_shim *sh = thread_shim(c->fx, c->failure, sizeof c->failure);
+    if (sh == NULL)
+        return NULL;
+    for (int i = 0; i < RACES && !c->failure[0]; i++) {
+        char number[24];
+        snprintf(number, sizeof number, "50222910000000%02d", i);
+        ts_tenant_op op = {.verb = TS_TENANT_CARD_CREATE, .bot_id = c->bot, .nfields = 2,
+                           .fields = {{"card_number", ts_text(number)},
+                                      {"card_holder_name", ts_text("Race")}}};
+        for (int tries = 0; tries < 50; tries++) {
+            cJSON *res;
+            ts_buf note = {0};
+            int rc = ts_tenant_run(sh, &op, &res, &note, &err);
+            ts_buf_free(&note);
+            if (rc == 0) {
+                cJSON_Delete(res);
+                c->made++;
+            } else if (err.code == TS_E_STATE) {
+                c->refused++;
+            } else if (err.code == TS_E_BUSY) {
+                continue;
+            } else {
+                snprintf(c->failure, sizeof c->failure, "card create: %s", err.msg);
+            }
+            break;
+        }
+    }
+    ts_shim_close(sh);
+    return NULL;
+}
+
+static void test_card_number_race(void **state)
+{
+    repo_fx *fx = *state;
+    char ids[24], where[64];
+    int64_t id = tenant(fx, ids);
+    carder c[2] = {{fx, id, 0, 0, ""}, {fx, id, 0, 0, ""}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, make_cards, &c[i]);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(t[i], NULL);
+        if (c[i].failure[0])
+            fail_msg("thread %d: %s", i, c[i].failure);
+    }
+    assert_int_equal(c[0].made + c[1].made, RACES);
+    assert_int_equal(c[0].refused + c[1].refused, RACES);
+    snprintf(where, sizeof where, "bot_id = %lld", (long long)id);
+    assert_int_equal(repo_count(fx->pair.nw.url, "tenant_payment_cards", where), RACES);
+    run r = ADMIN(fx, "bot", "delete", ids, "--confirm");
+    expect_rc(&r, 0);
+    run_free(&r);
+}
+
 /* ---- the tenant wallet ------------------------------------------------------------------- */
 
 #define PRICE 1500
@@ -319,14 +665,10 @@ typedef struct buyer {
 static void *buy(void *arg)
 {
     buyer *b = arg;
-    ts_shim *sh;
     ts_error err;
-    ts_shim_config cfg = {.legacy_url = b->fx->pair.legacy.url, .new_url = b->fx->pair.nw.url,
-                          .program = "test_admin"};
-    if (ts_shim_open(&cfg, &sh, &err)) {
-        snprintf(b->failure, sizeof b->failure, "shim: %s", err.msg);
+    ts_shim *sh = thread_shim(b->fx, b->failure, sizeof b->failure);
+    if (sh == NULL)
         return NULL;
-    }
     ts_ctx ctx = {b->bot, 0};
     for (int tries = 0; b->done < PER_THREAD && tries < 50 * PER_THREAD; tries++) {
         ts_tx *tx;
@@ -413,6 +755,10 @@ static const struct CMUnitTest tests[] = {
     T(test_bad_input),
     T(test_flags_config),
     T(test_audit),
+    T(test_plan_commands),
+    T(test_card_commands),
+    T(test_plan_card_bad_input),
+    T(test_card_number_race),
     T(test_wallet_concurrent),
 };
 
