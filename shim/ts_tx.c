@@ -25,8 +25,8 @@ struct ts_tx {
     ts_shim *sh;
     ts_ctx ctx;
     int open_legacy, open_new;     /* a transaction is open on that side's connection */
-    uint64_t fenced;               /* bit per increment (state index) already fenced */
-    uint64_t written;              /* bit per new-schema table written (shadow skips it) */
+    unsigned char *fenced;         /* per increment (state index): already fenced */
+    unsigned char *written;        /* per new-schema table: written (shadow skips it) */
     struct entry_ref {             /* journal entries to finish after commit */
         int64_t id;
         ts_side side;              /* the store holding it (the primary) */
@@ -57,8 +57,6 @@ static int col_index(const ts_table *t, const char *name, ts_error *err)
                        name ? name : "(null)");
     return i;
 }
-
-static int bit_of(int i) { return i < 64 ? i : 63; }
 
 static int side_open(ts_tx *tx, ts_side side, ts_error *err)
 {
@@ -139,9 +137,8 @@ static int resolve(ts_tx *tx, const char *table, int writing, route_info *ri, ts
 static int fence(ts_tx *tx, const route_info *ri, ts_error *err)
 {
     ts_shim *sh = tx->sh;
-    uint64_t bit = 1ull << bit_of(ri->si);
     int64_t v;
-    if ((tx->fenced & bit) || ts_shim_kill_active(sh))
+    if (tx->fenced[ri->si] || ts_shim_kill_active(sh))
         return 0;
     if (side_open(tx, TS_SIDE_NEW, err) ||
         ts_control_version(sh->nw, sh->states[ri->si].inc->id, 1, &v, err))
@@ -155,7 +152,7 @@ static int fence(ts_tx *tx, const route_info *ri, ts_error *err)
                        "routed: roll back and run it again (it will take the new route)",
                        sh->states[ri->si].inc->id, (long long)had, (long long)v);
     }
-    tx->fenced |= bit;
+    tx->fenced[ri->si] = 1;
     return 0;
 }
 
@@ -179,8 +176,16 @@ int ts_shim_begin(ts_shim *sh, const ts_ctx *ctx, ts_tx **out, ts_error *err)
             ts_log(TS_LOG_DEBUG, "stage_refresh_failed", "error=\"%s\"", e.msg);
     }
     ts_tx *tx = calloc(1, sizeof *tx);
-    if (tx == NULL)
+    unsigned char *fenced = calloc((size_t)sh->nstates + 1, 1);
+    unsigned char *written = calloc((size_t)ts_schema_new()->ntables + 1, 1);
+    if (tx == NULL || fenced == NULL || written == NULL) {
+        free(tx);
+        free(fenced);
+        free(written);
         return ts_fail(err, TS_E_NOMEM, "out of memory starting a unit of work");
+    }
+    tx->fenced = fenced;
+    tx->written = written;
     tx->sh = sh;
     tx->ctx = *ctx;
     sh->in_tx = 1;
@@ -191,6 +196,8 @@ int ts_shim_begin(ts_shim *sh, const ts_ctx *ctx, ts_tx **out, ts_error *err)
 static void tx_free(ts_tx *tx)
 {
     tx->sh->in_tx = 0;
+    free(tx->fenced);
+    free(tx->written);
     free(tx->entries);
     ts_twins_free(&tx->twins);
     ts_buf_free(&tx->text);
@@ -766,7 +773,7 @@ static int write_prepare(ts_tx *tx, const char *table, route_info *ri, ts_error 
         return -1;
     if (ri->r.secondary != TS_SIDE_NONE && tx->sh->shared && side_open(tx, ri->r.secondary, err))
         return -1;
-    tx->written |= 1ull << bit_of(ri->table_index);
+    tx->written[ri->table_index] = 1;
     return 0;
 }
 
@@ -1211,7 +1218,7 @@ static int shadow_wanted(ts_tx *tx, const route_info *ri)
         return 0;
     /* A table this unit wrote: its rows are not committed where a shadow
        connection or the journal would see them; comparing would report them. */
-    if ((sh->shadow || !sh->shared) && (tx->written & (1ull << bit_of(ri->table_index)))) {
+    if ((sh->shadow || !sh->shared) && tx->written[ri->table_index]) {
         sh->access[ri->table_index].shadow_skipped++;
         return 0;
     }

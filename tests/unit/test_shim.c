@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <cJSON.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -310,6 +311,82 @@ static void test_stale_version_refused(void **state)
     assert_int_equal(count_where(fx->pair.legacy.url, "users", "telegram_id = 8001"), 0);
     assert_int_equal(count_where(fx->pair.nw.url, "users", "telegram_id = 8001"), 1);
     ts_shim_close(slow);
+}
+
+/*
+ * Fencing is per increment however many the manifest has (it allows 256):
+ * with 62 behaviour increments before the real ones, 2.1 and 2.3 sit at
+ * indexes 64 and 65. Fencing 2.1 must not count as fencing 2.3, so a write to
+ * 2.3 routed with a stale version is still refused.
+ */
+static void test_fencing_past_64_increments(void **state)
+{
+    fixture *fx = *state;
+    ts_error err;
+    extern const char ts_manifest_default_json[];
+    cJSON *j = cJSON_Parse(ts_manifest_default_json);
+    assert_non_null(j);
+    cJSON *incs = cJSON_GetObjectItem(j, "increments");
+    for (int i = 62; i >= 1; i--) {
+        char id[16], name[32];
+        snprintf(id, sizeof id, "0.%d", i);
+        snprintf(name, sizeof name, "padding-%d", i);
+        cJSON *inc = cJSON_CreateObject();
+        cJSON_AddStringToObject(inc, "id", id);
+        cJSON_AddStringToObject(inc, "name", name);
+        cJSON_AddStringToObject(inc, "kind", "behaviour");
+        cJSON_InsertItemInArray(incs, 0, inc);
+    }
+    char path[512], *text = cJSON_Print(j);
+    ts_test_temp_path(path, sizeof path, "-manifest.json");
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    cJSON_free(text);
+    cJSON_Delete(j);
+
+    /* Register the padding increments, as ts-migrate init would. */
+    ts_manifest *m;
+    ts_store *l, *n;
+    if (ts_manifest_load_file(path, &m, &err) || ts_store_open(fx->pair.legacy.url, &l, &err) ||
+        ts_store_open(fx->pair.nw.url, &n, &err) || ts_control_init(l, n, m, &err))
+        fail_msg("init: %s", err.msg);
+    assert_int_equal(ts_manifest_count(m), 70);
+    assert_string_equal(ts_manifest_at(m, 64)->id, "2.1");
+    assert_string_equal(ts_manifest_at(m, 65)->id, "2.3");
+    ts_store_close(l);
+    ts_store_close(n);
+    ts_manifest_free(m);
+
+    stage(fx, "2.1", "dual_write");
+    stage(fx, "2.3", "dual_write");
+    ts_shim *slow;
+    ts_shim_config cfg = {fx->pair.legacy.url, fx->pair.nw.url, path, "slow", 3600 * 1000, 0, 300,
+                          NULL, 0};
+    if (ts_shim_open(&cfg, &slow, &err))
+        fail_msg("open: %s", err.msg);
+    ts_test_set_stage(fx->pair.nw.url, "2.3", "shadow");
+
+    ts_tx *tx;
+    ts_ctx master = ts_shim_master(slow);
+    ts_set u = {"telegram_id", ts_int(8101)};
+    int64_t user_id;
+    assert_int_equal(ts_shim_begin(slow, &master, &tx, &err), 0);
+    if (ts_tx_insert(tx, "users", &u, 1, &user_id, &err))
+        fail_msg("insert user: %s", err.msg);
+    ts_set t[3] = {{"user_id", ts_int(user_id)}, {"type", ts_text("deposit")},
+                   {"amount_kopeks", ts_int(100)}};
+    /* Roll back before asserting: a failure must not leave the unit holding locks. */
+    int rc = ts_tx_insert(tx, "transactions", t, 3, NULL, &err);
+    ts_tx_rollback(tx);
+    ts_shim_close(slow);
+    unlink(path);
+    assert_int_equal(rc, -1);
+    assert_int_equal(err.code, TS_E_STALE);
+    assert_non_null(strstr(err.msg, "increment 2.3"));
+    assert_int_equal(count_where(fx->pair.legacy.url, "users", "telegram_id = 8101"), 0);
+    assert_int_equal(count_where(fx->pair.nw.url, "users", "telegram_id = 8101"), 0);
 }
 
 /* On PostgreSQL a stage change is pushed: a process that polls hourly still
@@ -666,6 +743,7 @@ int main(void)
         ON_ALL(test_stage_matrix),
         cmocka_unit_test_setup_teardown(test_crash_then_repair, setup_cross, teardown),
         ON_ALL(test_stale_version_refused),
+        ON_ALL(test_fencing_past_64_increments),
         ON_ALL(test_tenant_isolation),
         cmocka_unit_test_setup_teardown(test_notify_refreshes, setup_pg, teardown),
         ON_ALL(test_shadow_mismatch),
