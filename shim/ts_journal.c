@@ -30,48 +30,55 @@ int ts_journal_append(ts_store *primary, const char *kind, const char *increment
                       const char *row_image, int64_t version, ts_side target, int64_t *id,
                       ts_error *err)
 {
-    char qt[TS_QNAME_MAX], sql[384], now[TS_TIME_MAX];
-    if (ts_store_table(primary, "ts_journal", qt, err))
-        return -1;
+    char now[TS_TIME_MAX];
+    ts_buf sql = {0};
     ts_time_now(now);
-    snprintf(sql, sizeof sql,
-             "INSERT INTO %s (kind, increment_id, table_name, row_key, op, row_image, version, "
-             "target, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9) "
-             "RETURNING id", qt);
     ts_value p[9] = {ts_text(kind), ts_text(increment_id), ts_text(table), ts_text(row_key),
                      ts_text(op), ts_text(row_image), ts_int(version),
                      ts_text(target == TS_SIDE_LEGACY ? "legacy" : "new"), ts_text(now)};
-    int rc = ts_store_query_int(primary, sql, p, 9, id, err);
+    int rc = ts_store_sql(primary, "ts_journal",
+                          "INSERT INTO %s (kind, increment_id, table_name, row_key, op, row_image, "
+                          "version, target, status, created_at) "
+                          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9) RETURNING id",
+                          &sql, err);
+    if (rc == 0)
+        rc = ts_store_query_int(primary, sql.s, p, 9, id, err);
+    ts_buf_free(&sql);
     return rc == 1 ? 0 : rc < 0 ? -1 : ts_fail(err, TS_E_INTERNAL, "journal insert returned no id");
 }
 
 int ts_journal_pending(ts_store *s, const char *kind, int64_t *count, ts_error *err)
 {
-    char qt[TS_QNAME_MAX], sql[256];
+    ts_buf sql = {0};
     ts_value p = ts_text(kind);
-    if (ts_store_table(s, "ts_journal", qt, err))
-        return -1;
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE kind = $1 AND status = 'pending'", qt);
-    return ts_store_query_int(s, sql, &p, 1, count, err) < 0 ? -1 : 0;
+    int rc = ts_store_sql(s, "ts_journal",
+                          "SELECT count(*) FROM %s WHERE kind = $1 AND status = 'pending'", &sql, err);
+    if (rc == 0)
+        rc = ts_store_query_int(s, sql.s, &p, 1, count, err);
+    ts_buf_free(&sql);
+    return rc < 0 ? -1 : 0;
 }
 
 int ts_journal_stuck(ts_store *s, int64_t *count, ts_buf *first, ts_error *err)
 {
-    char qt[TS_QNAME_MAX], sql[320];
+    ts_buf sql = {0};
     ts_rows *r;
-    if (ts_store_table(s, "ts_journal", qt, err))
-        return -1;
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE status = 'pending' AND attempts > 0",
-             qt);
-    if (ts_store_query_int(s, sql, NULL, 0, count, err) < 0)
-        return -1;
+    int rc = -1;
+    if (ts_store_sql(s, "ts_journal",
+                     "SELECT count(*) FROM %s WHERE status = 'pending' AND attempts > 0", &sql, err) ||
+        ts_store_query_int(s, sql.s, NULL, 0, count, err) < 0)
+        goto out;
+    rc = 0;
     if (*count == 0)
-        return 0;
-    snprintf(sql, sizeof sql, "SELECT id, kind, table_name, row_key, last_error, attempts FROM %s "
-             "WHERE status = 'pending' AND attempts > 0 ORDER BY id LIMIT 1", qt);
-    if (ts_store_query(s, sql, NULL, 0, &r, err))
-        return -1;
-    int rc = ts_rows_next(r, err);
+        goto out;
+    if (ts_store_sql(s, "ts_journal",
+                     "SELECT id, kind, table_name, row_key, last_error, attempts FROM %s "
+                     "WHERE status = 'pending' AND attempts > 0 ORDER BY id LIMIT 1", &sql, err) ||
+        ts_store_query(s, sql.s, NULL, 0, &r, err)) {
+        rc = -1;
+        goto out;
+    }
+    rc = ts_rows_next(r, err);
     if (rc == 1) {
         ts_value v[6];
         for (int i = 0; i < 6; i++)
@@ -82,6 +89,8 @@ int ts_journal_stuck(ts_store *s, int64_t *count, ts_buf *first, ts_error *err)
                       v[4].type == TS_TEXT ? (int)v[4].len : 1, v[4].type == TS_TEXT ? v[4].s : "?");
     }
     ts_rows_close(r);
+out:
+    ts_buf_free(&sql);
     return rc < 0 ? -1 : 0;
 }
 
@@ -94,18 +103,18 @@ typedef struct entry {
 
 static int read_entry(ts_store *p, int64_t id, entry *e, ts_error *err)
 {
-    char qt[TS_QNAME_MAX], sql[256];
+    ts_buf sql = {0};
     ts_rows *r;
     ts_value key = ts_int(id);
     memset(e, 0, sizeof *e);
-    if (ts_store_table(p, "ts_journal", qt, err))
+    int rc = ts_store_sql(p, "ts_journal",
+                          "SELECT table_name, target, row_key, row_image FROM %s "
+                          "WHERE id = $1 AND status = 'pending'", &sql, err) ||
+             ts_store_query(p, sql.s, &key, 1, &r, err);
+    ts_buf_free(&sql);
+    if (rc)
         return -1;
-    snprintf(sql, sizeof sql,
-             "SELECT table_name, target, row_key, row_image FROM %s WHERE id = $1 AND status = 'pending'",
-             qt);
-    if (ts_store_query(p, sql, &key, 1, &r, err))
-        return -1;
-    int rc = ts_rows_next(r, err);
+    rc = ts_rows_next(r, err);
     if (rc == 1) {
         ts_value t = ts_rows_get(r, 0), g = ts_rows_get(r, 1), k = ts_rows_get(r, 2),
                  im = ts_rows_get(r, 3);
@@ -222,33 +231,36 @@ out:
 /* Remove the entry and the older entries of the same row. */
 static int settle(ts_store *p, int64_t id, const entry *e, ts_error *err)
 {
-    char qt[TS_QNAME_MAX], sql[256];
+    ts_buf sql = {0};
     ts_value v[4] = {ts_int(id), ts_text(e->table), ts_text(e->row_key), ts_text(e->target)};
-    if (ts_store_table(p, "ts_journal", qt, err))
-        return -1;
-    snprintf(sql, sizeof sql,
-             "DELETE FROM %s WHERE id <= $1 AND table_name = $2 AND row_key = $3 AND target = $4", qt);
-    return ts_store_exec(p, sql, v, 4, NULL, err);
+    int rc = ts_store_sql(p, "ts_journal",
+                          "DELETE FROM %s WHERE id <= $1 AND table_name = $2 AND row_key = $3 "
+                          "AND target = $4", &sql, err) ||
+             ts_store_exec(p, sql.s, v, 4, NULL, err);
+    ts_buf_free(&sql);
+    return rc ? -1 : 0;
 }
 
 int ts_journal_settle(ts_store *p, int64_t id, ts_error *err)
 {
-    char qt[TS_QNAME_MAX], sql[128];
+    ts_buf sql = {0};
     ts_value v = ts_int(id);
-    if (ts_store_table(p, "ts_journal", qt, err))
-        return -1;
-    snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = $1", qt);
-    return ts_store_exec(p, sql, &v, 1, NULL, err);
+    int rc = ts_store_sql(p, "ts_journal", "DELETE FROM %s WHERE id = $1", &sql, err) ||
+             ts_store_exec(p, sql.s, &v, 1, NULL, err);
+    ts_buf_free(&sql);
+    return rc ? -1 : 0;
 }
 
 static int note_failure(ts_store *p, int64_t id, const char *msg)
 {
-    char qt[TS_QNAME_MAX], sql[256];
+    ts_buf sql = {0};
     ts_value v[2] = {ts_text(msg), ts_int(id)};
-    if (ts_store_table(p, "ts_journal", qt, NULL))
-        return -1;
-    snprintf(sql, sizeof sql, "UPDATE %s SET attempts = attempts + 1, last_error = $1 WHERE id = $2", qt);
-    return ts_store_exec(p, sql, v, 2, NULL, NULL);
+    int rc = ts_store_sql(p, "ts_journal",
+                          "UPDATE %s SET attempts = attempts + 1, last_error = $1 WHERE id = $2",
+                          &sql, NULL) ||
+             ts_store_exec(p, sql.s, v, 2, NULL, NULL);
+    ts_buf_free(&sql);
+    return rc ? -1 : 0;
 }
 
 /*
@@ -330,7 +342,7 @@ typedef struct replay {
     ts_shim *sh;
     ts_side primary;
     ts_value kind;
-    char sql[320];       /* the pending entries of one table after an id, oldest first */
+    ts_buf sql;          /* the pending entries of one table after an id, oldest first */
     int64_t applied;
     int progress;        /* an entry applied in this pass */
     int64_t failed;      /* entries that did not apply in this pass */
@@ -359,7 +371,7 @@ static int replay_table(replay *r, const char *table, int only_present, ts_error
         ts_value v[3] = {r->kind, ts_text(table), ts_int(after)};
         ts_rows *rows;
         int n = 0, rc = 0;
-        if (ts_store_query(p, r->sql, v, 3, &rows, err))
+        if (ts_store_query(p, r->sql.s, v, 3, &rows, err))
             return -1;
         unsigned char skip[REPLAY_BATCH];
         while (n < REPLAY_BATCH && (rc = ts_rows_next(rows, err)) == 1) {
@@ -396,7 +408,7 @@ static int pending_tables(replay *r, const ts_schema *sc, const ts_table ***out,
                           ts_error *err)
 {
     ts_store *p = side_store(r->sh, r->primary);
-    char qt[TS_QNAME_MAX], sql[256];
+    ts_buf sql = {0};
     ts_rows *rows;
     int rc = -1;
     unsigned char *has = calloc((size_t)sc->ntables + 1, 1);
@@ -407,11 +419,10 @@ static int pending_tables(replay *r, const ts_schema *sc, const ts_table ***out,
         ts_fail(err, TS_E_NOMEM, "out of memory replaying the journal");
         goto done;
     }
-    if (ts_store_table(p, "ts_journal", qt, err))
-        goto done;
-    snprintf(sql, sizeof sql, "SELECT DISTINCT table_name FROM %s WHERE kind = $1 AND "
-             "status = 'pending'", qt);
-    if (ts_store_query(p, sql, &r->kind, 1, &rows, err))
+    if (ts_store_sql(p, "ts_journal",
+                     "SELECT DISTINCT table_name FROM %s WHERE kind = $1 AND status = 'pending'",
+                     &sql, err) ||
+        ts_store_query(p, sql.s, &r->kind, 1, &rows, err))
         goto done;
     while ((rc = ts_rows_next(rows, err)) == 1) {
         ts_value t = ts_rows_get(rows, 0);
@@ -435,6 +446,7 @@ static int pending_tables(replay *r, const ts_schema *sc, const ts_table ***out,
         list = NULL;
     }
 done:
+    ts_buf_free(&sql);
     free(has);
     free(list);
     return rc < 0 ? -1 : 0;
@@ -454,17 +466,20 @@ int ts_journal_replay_of(ts_shim *sh, ts_side primary, const char *kind,
     const ts_schema *sc = primary == TS_SIDE_LEGACY ? ts_schema_legacy() : ts_schema_new();
     replay r = {sh, primary, ts_text(kind)};
     r.only = increments;
-    char qt[TS_QNAME_MAX];
-    if (ts_store_table(side_store(sh, primary), "ts_journal", qt, err))
-        return -1;
-    snprintf(r.sql, sizeof r.sql, "SELECT id, increment_id FROM %s WHERE kind = $1 AND "
-             "status = 'pending' AND "
-             "table_name = $2 AND id > $3 ORDER BY id LIMIT %d", qt, REPLAY_BATCH);
-    for (;;) {
+    int rc = ts_store_sql(side_store(sh, primary), "ts_journal",
+                          "SELECT id, increment_id FROM %s WHERE kind = $1 AND "
+                          "status = 'pending' AND table_name = $2 AND id > $3 ORDER BY id",
+                          &r.sql, err);
+    ts_buf_printf(&r.sql, " LIMIT %d", REPLAY_BATCH);
+    if (rc == 0 && r.sql.oom)
+        rc = ts_fail(err, TS_E_NOMEM, "out of memory replaying the journal");
+    while (rc == 0) {
         const ts_table **tables;
-        int n, rc = 0;
-        if (pending_tables(&r, sc, &tables, &n, err))
-            return -1;
+        int n;
+        if (pending_tables(&r, sc, &tables, &n, err)) {
+            rc = -1;
+            break;
+        }
         r.progress = 0;
         r.failed = 0;
         for (int i = 0; rc == 0 && i < n; i++)
@@ -474,19 +489,19 @@ int ts_journal_replay_of(ts_shim *sh, ts_side primary, const char *kind,
         free(tables);
         *applied += r.applied;
         r.applied = 0;
-        if (rc)
-            return -1;
-        if (r.failed == 0)
-            return 0;
+        if (rc || r.failed == 0)
+            break;
         if (!r.progress) {
             *err = r.first;
             ts_error_context(err, "%lld %s journal entr%s cannot be applied and stay pending "
                              "('ts-migrate status' shows them; fix the cause, then 'ts-migrate "
                              "repair'); the first", (long long)r.failed, kind,
                              r.failed == 1 ? "y" : "ies");
-            return -1;
+            rc = -1;
         }
     }
+    ts_buf_free(&r.sql);
+    return rc ? -1 : 0;
 }
 
 int ts_journal_replay(ts_shim *sh, ts_side primary, const char *kind, int64_t *applied,

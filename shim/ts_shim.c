@@ -439,28 +439,31 @@ void ts_shim_add_mismatch(ts_shim *sh, const char *increment_id, const char *tab
 
 int ts_shim_flush_mismatches(ts_shim *sh, ts_error *err)
 {
-    char qt[TS_QNAME_MAX], sql[384];
+    ts_buf sql = {0};
+    int rc = -1;
     if (sh->nmismatches == 0)
         return 0;
-    if (ts_store_table(sh->nw, "ts_mismatches", qt, err))
-        return -1;
-    snprintf(sql, sizeof sql,
-             "INSERT INTO %s (increment_id, table_name, row_key, column_name, legacy_value, "
-             "new_value, detected_at, process_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", qt);
-    if (ts_store_begin(sh->nw, err))
-        return -1;
+    if (ts_store_sql(sh->nw, "ts_mismatches",
+                     "INSERT INTO %s (increment_id, table_name, row_key, column_name, legacy_value, "
+                     "new_value, detected_at, process_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                     &sql, err) ||
+        ts_store_begin(sh->nw, err))
+        goto out;
     for (int i = 0; i < sh->nmismatches; i++) {
         ts_mismatch *mm = &sh->mismatches[i];
         ts_value p[8] = {ts_text(mm->increment_id), ts_text(mm->table), ts_text(mm->row_key),
                          ts_text(mm->column), ts_text(mm->legacy_value), ts_text(mm->new_value),
                          ts_text(mm->detected_at), ts_text(sh->process_id)};
-        if (ts_store_exec(sh->nw, sql, p, 8, NULL, err)) {
+        if (ts_store_exec(sh->nw, sql.s, p, 8, NULL, err)) {
             ts_store_rollback(sh->nw, NULL);
-            return -1;
+            goto out;
         }
     }
     if (ts_store_commit(sh->nw, err))
-        return -1;
+        goto out;
     free_mismatches(sh);
-    return 0;
+    rc = 0;
+out:
+    ts_buf_free(&sql);
+    return rc;
 }

@@ -44,7 +44,8 @@ struct ts_shim {
                                    (ts_backfill), so new holds every legacy row of it */
     unsigned char *may_pull;    /* per table of the new schema: it refers to a mapped
                                    table not backfilled yet (ts_tx.c pull_parents) */
-    char process_id[160], host[128], started_at[TS_TIME_MAX];
+    char host[128], started_at[TS_TIME_MAX];
+    char process_id[128 + 24 + TS_TIME_MAX];   /* host:pid:started_at */
     uint64_t rng;               /* shadow sampling */
 
     ts_mismatch *mismatches;    /* waiting for the next tick */

@@ -275,6 +275,17 @@ int ts_store_table(const ts_store *s, const char *table, char *out, ts_error *er
     return 0;
 }
 
+int ts_store_sql(const ts_store *s, const char *table, const char *fmt, ts_buf *sql,
+                 ts_error *err)
+{
+    char qt[TS_QNAME_MAX];
+    if (ts_store_table(s, table, qt, err))
+        return -1;
+    ts_buf_reset(sql);
+    ts_buf_printf(sql, fmt, qt);
+    return sql->oom ? ts_fail(err, TS_E_NOMEM, "out of memory building SQL on %s", table) : 0;
+}
+
 /* Text parameters must be UTF-8: SQLite would store anything, PostgreSQL would
    refuse it with a less helpful message. */
 static int check_params(const ts_value *params, int n, ts_error *err)

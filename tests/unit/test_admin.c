@@ -311,7 +311,7 @@ typedef struct buyer {
     repo_fx *fx;
     int64_t bot, user;
     int done;
-    char failure[256];
+    char failure[32 + sizeof ((ts_error *)0)->msg];
 } buyer;
 
 /* PER_THREAD purchases in units of work of their own shim, retried when the

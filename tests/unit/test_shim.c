@@ -82,7 +82,8 @@ static void stage(fixture *fx, const char *inc, const char *st)
 static int64_t count_where(const char *url, const char *table, const char *where)
 {
     char sql[256];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE %s", table, where);
+    assert_true(snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE %s", table, where) <
+                (int)sizeof sql);
     return ts_test_int(url, sql);
 }
 
