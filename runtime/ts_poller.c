@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ts_buf.h"
+#include "ts_clock.h"
 #include "ts_httpc.h"
 #include "ts_log.h"
 #include "ts_tg.h"
@@ -26,7 +27,7 @@ typedef struct pbot {
     int64_t asked_offset;     /* offset of the request in flight */
     int failures;       /* Telegram's failures in a row: they set its backoff */
     int redeliveries;   /* updates not committed in a row: their own, shorter, backoff */
-    long long not_before;     /* ts_now_ms() before which no poll starts */
+    long long not_before;     /* ts_clock_ms() before which no poll starts */
     int keep;                 /* reconcile mark */
 } pbot;
 
@@ -239,7 +240,7 @@ static void bot_wait(ts_poller *p, pbot *b, int *count, const char *why, int max
     ++*count;
     int wait = retry_after_s > 0 ? retry_after_s * 1000
                                  : ts_backoff_ms(p->o.backoff_ms, max_ms, *count);
-    b->not_before = ts_now_ms() + wait;
+    b->not_before = ts_clock_ms() + wait;
     char q[600];
     ts_log(TS_LOG_WARN, "poll_failed", "bot_id=%" PRId64 " bot=%s failures=%d wait_ms=%d error=%s",
            b->bot_id, b->name, *count, wait, ts_log_value(why, q, sizeof q));
@@ -360,7 +361,7 @@ int ts_poller_step(ts_poller *p, struct curl_waitfd *extra, unsigned nextra, int
                    ts_error *err)
 {
     int running;
-    long long now = ts_now_ms(), wake = now + timeout_ms;
+    long long now = ts_clock_ms(), wake = now + timeout_ms;
     for (int i = 0; i < p->n; i++) {
         pbot *b = p->bots[i];
         int held = p->o.may_poll != NULL && !p->o.may_poll(p->o.arg, b->bot_id);
@@ -395,9 +396,9 @@ void ts_poller_drain(ts_poller *p, int timeout_ms)
         if (b->offset > b->sent_offset && bot_start(p, b, 0, 1) != 0)
             ts_log(TS_LOG_WARN, "offset_not_confirmed", "bot=%s", b->name);
     }
-    long long until = ts_now_ms() + timeout_ms, left;
+    long long until = ts_clock_ms() + timeout_ms, left;
     while (curl_multi_perform(p->multi, &running) == CURLM_OK && running > 0 &&
-           (left = until - ts_now_ms()) > 0 &&
+           (left = until - ts_clock_ms()) > 0 &&
            curl_multi_poll(p->multi, NULL, 0, (int)left, NULL) == CURLM_OK) {
     }
     reap(p);

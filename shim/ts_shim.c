@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ts_clock.h"
 #include "ts_log.h"
 #include "ts_rowjson.h"
 #include "ts_shim_int.h"
@@ -17,13 +18,6 @@
 #define MAX_QUEUED_MISMATCHES 1000
 
 void (*ts_shim_fault_hook)(const char *point);
-
-int64_t ts_shim_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
@@ -127,7 +121,7 @@ int ts_shim_open(const ts_shim_config *cfg, ts_shim **out, ts_error *err)
     ts_time_now(sh->started_at);
     snprintf(sh->process_id, sizeof sh->process_id, "%s:%ld:%s", sh->host, (long)getpid(),
              sh->started_at);
-    sh->rng = (uint64_t)ts_shim_now_ms() * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
+    sh->rng = (uint64_t)ts_clock_ms() * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
 
     if (ts_store_listen(sh->nw, TS_STAGE_CHANNEL, err) || ts_shim_refresh(sh, err))
         goto fail;
@@ -235,7 +229,7 @@ int ts_shim_refresh(ts_shim *sh, ts_error *err)
         }
     memcpy(sh->states, fresh, (size_t)sh->nstates * sizeof *fresh);
     free(fresh);
-    sh->refreshed_ms = ts_shim_now_ms();
+    sh->refreshed_ms = ts_clock_ms();
     return load_backfilled(sh, err);
 }
 
@@ -345,7 +339,7 @@ static int heartbeat(ts_shim *sh, ts_error *err)
     ts_buf_free(&versions);
     ts_buf_free(&counters);
     if (rc == 0) {
-        sh->heartbeat_ms_at = ts_shim_now_ms();
+        sh->heartbeat_ms_at = ts_clock_ms();
         sh->versions_changed = 0;
     }
     return rc;
@@ -353,7 +347,7 @@ static int heartbeat(ts_shim *sh, ts_error *err)
 
 int ts_shim_tick(ts_shim *sh, ts_error *err)
 {
-    int64_t now = ts_shim_now_ms(), applied = 0;
+    int64_t now = ts_clock_ms(), applied = 0;
     int failed = 0;
     ts_error e;
     if (sh->in_tx)

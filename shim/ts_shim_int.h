@@ -53,9 +53,6 @@ struct ts_shim {
     int in_tx;                  /* one unit of work at a time */
 };
 
-/* Milliseconds on a monotonic clock. */
-int64_t ts_shim_now_ms(void);
-
 /* 1 when the cached stages should be re-read: the poll interval passed, or a
    stage change was announced. */
 int ts_shim_refresh_due(ts_shim *sh, int64_t now);

@@ -6,13 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-int64_t ts_store_clock_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static char *dupn(const char *s, size_t n)
 {
     char *p = malloc(n + 1);

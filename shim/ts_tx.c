@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ts_canon.h"
+#include "ts_clock.h"
 #include "ts_log.h"
 #include "ts_rowjson.h"
 #include "ts_shim_int.h"
@@ -170,7 +171,7 @@ int ts_shim_begin(ts_shim *sh, const ts_ctx *ctx, ts_tx **out, ts_error *err)
         return ts_fail(err, TS_E_INVALID, "bot %lld %s the master bot (%lld): fix the context",
                        (long long)ctx->bot_id, ctx->is_master ? "is marked master but is not" : "is",
                        (long long)sh->master_bot_id);
-    if (ts_shim_refresh_due(sh, ts_shim_now_ms())) {
+    if (ts_shim_refresh_due(sh, ts_clock_ms())) {
         ts_error e;
         if (ts_shim_refresh(sh, &e)) /* keep the cached stages; fencing still guards writes */
             ts_log(TS_LOG_DEBUG, "stage_refresh_failed", "error=\"%s\"", e.msg);

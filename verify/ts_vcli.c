@@ -11,6 +11,7 @@
 
 #include "ts_canary.h"
 #include "ts_check.h"
+#include "ts_clock.h"
 #include "ts_conform.h"
 #include "ts_diff.h"
 #include "ts_log.h"
@@ -270,10 +271,9 @@ static int run(const vargs *a, ts_vreport *r, FILE *out, ts_error *err)
     ts_manifest *m = NULL;
     ts_store *legacy = NULL, *nw = NULL;
     ts_vlog lg = {0};
-    struct timespec t0, t1;
     int rc = -1;
 
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = ts_clock_seconds();
     ts_time_now(r->started);
     if ((a->manifest ? ts_manifest_load_file(a->manifest, &m, err)
                      : ts_manifest_load_default(&m, err))) {
@@ -313,8 +313,7 @@ static int run(const vargs *a, ts_vreport *r, FILE *out, ts_error *err)
     else
         rc = run_canary(a, nw, r, err);
     ts_vstage_attribute(r, m);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    r->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    r->seconds = ts_clock_seconds() - t0;
     if (rc == 0)
         rc = render(a, r, out, err);
 done:
