@@ -7,6 +7,7 @@
 
 #include "ts_clock.h"
 #include "ts_repo.h"
+#include "ts_vec.h"
 
 #define FLAGS_INC "2.4"
 
@@ -64,14 +65,8 @@ static entry *entry_of(ts_flags *f, int64_t bot_id)
     for (int i = 0; i < f->n; i++)
         if (f->e[i].bot_id == bot_id)
             return &f->e[i];
-    if (f->n == f->cap) {
-        int cap = f->cap ? 2 * f->cap : 8;
-        entry *e = realloc(f->e, (size_t)cap * sizeof *e);
-        if (e == NULL)
-            return NULL;
-        f->e = e;
-        f->cap = cap;
-    }
+    if (ts_vec_reserve((void **)&f->e, &f->cap, f->n + 1, sizeof *f->e))
+        return NULL;
     f->e[f->n] = (entry){.bot_id = bot_id};
     return &f->e[f->n++];
 }

@@ -11,6 +11,7 @@
 #include "ts_log.h"
 #include "ts_tg.h"
 #include "ts_update.h"
+#include "ts_vec.h"
 
 typedef struct pbot {
     ts_xfer x;                /* first: the transfer's CURLOPT_PRIVATE */
@@ -128,13 +129,8 @@ void ts_poller_remove(ts_poller *p, ts_xfer *x) { curl_multi_remove_handle(p->mu
 
 static int bot_add(ts_poller *p, const ts_poll_bot *spec, ts_error *err)
 {
-    if (p->n == p->cap) {
-        int cap = p->cap ? p->cap * 2 : 8;
-        pbot **nb = realloc(p->bots, (size_t)cap * sizeof *nb);
-        if (nb == NULL)
-            return ts_fail(err, TS_E_NOMEM, "out of memory adding a bot to the poller");
-        p->bots = nb, p->cap = cap;
-    }
+    if (ts_vec_reserve((void **)&p->bots, &p->cap, p->n + 1, sizeof *p->bots))
+        return ts_fail(err, TS_E_NOMEM, "out of memory adding a bot to the poller");
     pbot *b = calloc(1, sizeof *b);
     if (b == NULL || (b->token = strdup(spec->token)) == NULL ||
         (b->x.easy = curl_easy_init()) == NULL) {

@@ -14,6 +14,7 @@
 #include "ts_log.h"
 #include "ts_rowjson.h"
 #include "ts_shim_int.h"
+#include "ts_vec.h"
 
 #define MAX_QUEUED_MISMATCHES 1000
 
@@ -411,14 +412,9 @@ void ts_shim_add_mismatch(ts_shim *sh, const char *increment_id, const char *tab
         ts_log(TS_LOG_WARN, "mismatch_dropped", "table=%s reason=queue_full", table);
         return;
     }
-    if (sh->nmismatches == sh->capmismatches) {
-        int cap = sh->capmismatches ? sh->capmismatches * 2 : 16;
-        ts_mismatch *p = realloc(sh->mismatches, (size_t)cap * sizeof *p);
-        if (p == NULL)
-            return;
-        sh->mismatches = p;
-        sh->capmismatches = cap;
-    }
+    if (ts_vec_reserve((void **)&sh->mismatches, &sh->capmismatches, sh->nmismatches + 1,
+                       sizeof *sh->mismatches))
+        return;
     ts_mismatch *mm = &sh->mismatches[sh->nmismatches++];
     mm->increment_id = strdup(increment_id);
     mm->table = strdup(table);

@@ -13,6 +13,7 @@
 #include "ts_log.h"
 #include "ts_rowjson.h"
 #include "ts_shim_int.h"
+#include "ts_vec.h"
 
 #define MAX_ARGS 64
 
@@ -270,14 +271,9 @@ int ts_tx_commit(ts_tx *tx, ts_error *err)
 
 static int remember_entry(ts_tx *tx, ts_side side, int64_t id, int written, ts_error *err)
 {
-    if (tx->nentries == tx->capentries) {
-        int cap = tx->capentries ? tx->capentries * 2 : 8;
-        struct entry_ref *p = realloc(tx->entries, (size_t)cap * sizeof *p);
-        if (p == NULL)
-            return ts_fail(err, TS_E_NOMEM, "out of memory");
-        tx->entries = p;
-        tx->capentries = cap;
-    }
+    if (ts_vec_reserve((void **)&tx->entries, &tx->capentries, tx->nentries + 1,
+                       sizeof *tx->entries))
+        return ts_fail(err, TS_E_NOMEM, "out of memory");
     tx->entries[tx->nentries++] = (struct entry_ref){id, side, written};
     return 0;
 }
@@ -685,14 +681,9 @@ static int consume_rows(ts_tx *tx, ts_rows *r, const ts_table *t, row_fn fn, voi
     while ((rc = ts_rows_next(r, err)) == 1) {
         for (int i = 0; i < t->ncols; i++)
             row[i] = ts_rows_get(r, i);
-        if (n == cap) {
-            cap = cap ? cap * 2 : 4;
-            ts_value **p = realloc(copies, (size_t)cap * sizeof *p);
-            if (p == NULL) {
-                rc = ts_fail(err, TS_E_NOMEM, "out of memory");
-                break;
-            }
-            copies = p;
+        if (ts_vec_reserve((void **)&copies, &cap, n + 1, sizeof *copies)) {
+            rc = ts_fail(err, TS_E_NOMEM, "out of memory");
+            break;
         }
         if ((copies[n] = ts_rowio_copy(row, t->ncols)) == NULL) {
             rc = ts_fail(err, TS_E_NOMEM, "out of memory");
@@ -1025,14 +1016,8 @@ int ts_tx_delete(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
 
 static int result_add(ts_result *res, const ts_value *row, ts_error *err)
 {
-    if (res->n == res->cap) {
-        int cap = res->cap ? res->cap * 2 : 8;
-        ts_value **p = realloc(res->rows, (size_t)cap * sizeof *p);
-        if (p == NULL)
-            return ts_fail(err, TS_E_NOMEM, "out of memory");
-        res->rows = p;
-        res->cap = cap;
-    }
+    if (ts_vec_reserve((void **)&res->rows, &res->cap, res->n + 1, sizeof *res->rows))
+        return ts_fail(err, TS_E_NOMEM, "out of memory");
     if ((res->rows[res->n] = ts_rowio_copy(row, res->t->ncols)) == NULL)
         return ts_fail(err, TS_E_NOMEM, "out of memory");
     res->n++;
