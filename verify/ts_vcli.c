@@ -245,7 +245,7 @@ static int run_diff(const vargs *a, ts_store *legacy, ts_store *nw, const ts_man
     if (ts_diff_select(m, (const char *const *)a->ids, a->nids, incs, &ninc, err) == 0 &&
         ts_vlog_open(lg, a->checkpoint, a->resume, ts_store_url(legacy), ts_store_url(nw),
                      a->diff.chunk, err) == 0) {
-        r->log = lg;
+        r->all = ts_vlog_source(lg);
         rc = (a->resume ? ts_vlog_replay(lg, r, err) : 0) ||
              ts_diff_run(legacy, nw, incs, ninc, &a->diff, r, lg, err) ? -1 : 0;
     }
