@@ -10,19 +10,22 @@
  * any number of passes, and two writers of one row can never make the other
  * store go back in time: the later apply always copies the later state.
  */
+#include "ts_journal.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ts_log.h"
+#include "ts_rowio.h"
 #include "ts_rowjson.h"
-#include "ts_shim_int.h"
+#include "ts_schema.h"
 
 #define REPLAY_BATCH 256
 
-static ts_store *side_store(ts_shim *sh, ts_side side)
+static ts_store *side_store(const ts_journal_stores *js, ts_side side)
 {
-    return side == TS_SIDE_LEGACY ? sh->legacy : sh->nw;
+    return side == TS_SIDE_LEGACY ? js->legacy : js->nw;
 }
 
 int ts_journal_append(ts_store *primary, const char *kind, const char *increment_id,
@@ -186,11 +189,11 @@ int ts_twin_row(const ts_tmap *tm, int to_new, const ts_value *row, const ts_val
 }
 
 /* Copy the primary's current row `cur` of table pt (NULL: gone) to the other store. */
-static int copy_row(ts_shim *sh, ts_side primary, const ts_table *pt, const ts_value *cur,
+static int copy_row(const ts_journal_stores *js, ts_side primary, const ts_table *pt, const ts_value *cur,
                     const entry *e, ts_error *err)
 {
     int to_new = primary == TS_SIDE_LEGACY, rc = -1, pk[8], npk;
-    ts_store *target = to_new ? sh->nw : sh->legacy;
+    ts_store *target = to_new ? js->nw : js->legacy;
     ts_buf text = {0}, itext = {0};
     const ts_table *it = NULL;
     ts_value *image = NULL, *twin = NULL;
@@ -205,8 +208,8 @@ static int copy_row(ts_shim *sh, ts_side primary, const ts_table *pt, const ts_v
                                  : ts_rowio_delete(target, it, pk, npk, image, err);
         goto out;
     }
-    const ts_tmap *tm = to_new ? ts_manifest_route(sh->m, pt->name, cur)
-                               : ts_manifest_tmap_for_new(sh->m, pt->name);
+    const ts_tmap *tm = to_new ? ts_manifest_route(js->m, pt->name, cur)
+                               : ts_manifest_tmap_for_new(js->m, pt->name);
     if (tm == NULL) {
         rc = ts_fail(err, TS_E_STATE, "a %s row of %s has no mapping in the manifest to replay by",
                      pt->name, to_new ? "legacy" : "new");
@@ -268,10 +271,10 @@ static int note_failure(ts_store *p, int64_t id, const char *msg)
  * primary is left pending (*deferred = 1): deletes wait until every row that
  * may still reference the row in the target has been copied.
  */
-static int apply(ts_shim *sh, ts_side primary, int64_t id, int only_present, int *deferred,
+static int apply(const ts_journal_stores *js, ts_side primary, int64_t id, int only_present, int *deferred,
                  ts_error *err)
 {
-    ts_store *p = side_store(sh, primary);
+    ts_store *p = side_store(js, primary);
     const ts_schema *sc = primary == TS_SIDE_LEGACY ? ts_schema_legacy() : ts_schema_new();
     entry e;
     ts_value *cur = NULL, *key = NULL;
@@ -301,9 +304,9 @@ static int apply(ts_shim *sh, ts_side primary, int64_t id, int only_present, int
         rc = 0;
         goto out;
     }
-    rc = copy_row(sh, primary, pt, cur, &e, err);
-    if (rc == 0 && ts_shim_fault_hook)
-        ts_shim_fault_hook("after_secondary_write");
+    rc = copy_row(js, primary, pt, cur, &e, err);
+    if (rc == 0 && js->fault)
+        js->fault("after_secondary_write");
     if (rc == 0)
         rc = settle(p, id, &e, err);
 out:
@@ -331,15 +334,15 @@ out:
     return rc;
 }
 
-int ts_journal_apply(ts_shim *sh, ts_side primary, int64_t id, ts_error *err)
+int ts_journal_apply(const ts_journal_stores *js, ts_side primary, int64_t id, ts_error *err)
 {
     int deferred;
-    return apply(sh, primary, id, 0, &deferred, err);
+    return apply(js, primary, id, 0, &deferred, err);
 }
 
 /* What one replay has done so far. */
 typedef struct replay {
-    ts_shim *sh;
+    const ts_journal_stores *js;
     ts_side primary;
     ts_value kind;
     ts_buf sql;          /* the pending entries of one table after an id, oldest first */
@@ -364,7 +367,7 @@ static int wanted(const replay *r, ts_value inc)
    entry that fails is noted and passed over; a lost connection ends the replay. */
 static int replay_table(replay *r, const char *table, int only_present, ts_error *err)
 {
-    ts_store *p = side_store(r->sh, r->primary);
+    ts_store *p = side_store(r->js, r->primary);
     int64_t after = 0;
     for (;;) {
         int64_t ids[REPLAY_BATCH];
@@ -387,7 +390,7 @@ static int replay_table(replay *r, const char *table, int only_present, ts_error
             after = ids[i];
             if (skip[i])
                 continue;
-            if (apply(r->sh, r->primary, ids[i], only_present, &deferred, &e) == 0) {
+            if (apply(r->js, r->primary, ids[i], only_present, &deferred, &e) == 0) {
                 r->applied += !deferred;
                 r->progress |= !deferred;
             } else if (ts_error_retryable(&e)) {
@@ -407,7 +410,7 @@ static int replay_table(replay *r, const char *table, int only_present, ts_error
 static int pending_tables(replay *r, const ts_schema *sc, const ts_table ***out, int *n,
                           ts_error *err)
 {
-    ts_store *p = side_store(r->sh, r->primary);
+    ts_store *p = side_store(r->js, r->primary);
     ts_buf sql = {0};
     ts_rows *rows;
     int rc = -1;
@@ -460,13 +463,13 @@ done:
  * while passes make progress; entries that never apply stay pending with
  * their error and are reported, the first one named.
  */
-int ts_journal_replay_of(ts_shim *sh, ts_side primary, const char *kind,
+int ts_journal_replay_of(const ts_journal_stores *js, ts_side primary, const char *kind,
                          const char *const *increments, int64_t *applied, ts_error *err)
 {
     const ts_schema *sc = primary == TS_SIDE_LEGACY ? ts_schema_legacy() : ts_schema_new();
-    replay r = {sh, primary, ts_text(kind)};
+    replay r = {js, primary, ts_text(kind)};
     r.only = increments;
-    int rc = ts_store_sql(side_store(sh, primary), "ts_journal",
+    int rc = ts_store_sql(side_store(js, primary), "ts_journal",
                           "SELECT id, increment_id FROM %s WHERE kind = $1 AND "
                           "status = 'pending' AND table_name = $2 AND id > $3 ORDER BY id",
                           &r.sql, err);
@@ -504,8 +507,8 @@ int ts_journal_replay_of(ts_shim *sh, ts_side primary, const char *kind,
     return rc ? -1 : 0;
 }
 
-int ts_journal_replay(ts_shim *sh, ts_side primary, const char *kind, int64_t *applied,
-                      ts_error *err)
+int ts_journal_replay(const ts_journal_stores *js, ts_side primary, const char *kind,
+                      int64_t *applied, ts_error *err)
 {
-    return ts_journal_replay_of(sh, primary, kind, NULL, applied, err);
+    return ts_journal_replay_of(js, primary, kind, NULL, applied, err);
 }

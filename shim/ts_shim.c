@@ -368,8 +368,9 @@ int ts_shim_tick(ts_shim *sh, ts_error *err)
         ts_log(TS_LOG_WARN, "mismatch_flush_failed", "error=\"%s\"", e.msg);
         *err = e, failed = 1;
     }
-    if (ts_journal_replay(sh, TS_SIDE_LEGACY, "drift", &applied, &e) ||
-        ts_journal_replay(sh, TS_SIDE_NEW, "drift", &applied, &e)) {
+    ts_journal_stores js = ts_shim_journal(sh);
+    if (ts_journal_replay(&js, TS_SIDE_LEGACY, "drift", &applied, &e) ||
+        ts_journal_replay(&js, TS_SIDE_NEW, "drift", &applied, &e)) {
         ts_log(TS_LOG_WARN, "journal_repair_failed", "error=\"%s\"", e.msg);
         *err = e, failed = 1;
     }
@@ -392,8 +393,9 @@ int ts_shim_pending(ts_shim *sh, int64_t *drift, int64_t *change, ts_error *err)
 int ts_shim_repair(ts_shim *sh, int64_t *applied, int64_t *pending_left, ts_error *err)
 {
     int64_t a = 0, left_l = 0, left_n = 0;
-    if (ts_journal_replay(sh, TS_SIDE_LEGACY, "drift", &a, err) ||
-        ts_journal_replay(sh, TS_SIDE_NEW, "drift", &a, err) ||
+    ts_journal_stores js = ts_shim_journal(sh);
+    if (ts_journal_replay(&js, TS_SIDE_LEGACY, "drift", &a, err) ||
+        ts_journal_replay(&js, TS_SIDE_NEW, "drift", &a, err) ||
         ts_journal_pending(sh->legacy, "drift", &left_l, err) ||
         ts_journal_pending(sh->nw, "drift", &left_n, err))
         return -1;

@@ -257,11 +257,12 @@ int ts_tx_commit(ts_tx *tx, ts_error *err)
     if (ts_shim_fault_hook && tx->nentries)
         ts_shim_fault_hook("before_journal_settle");
     /* Cross-store secondaries: apply now; what fails stays pending for repair. */
+    ts_journal_stores js = ts_shim_journal(sh);
     for (int i = 0; i < tx->nentries; i++) {
         struct entry_ref *r = &tx->entries[i];
         ts_error e;
         ts_store *s = r->side == TS_SIDE_LEGACY ? sh->legacy : sh->nw;
-        if (r->written ? ts_journal_settle(s, r->id, &e) : ts_journal_apply(sh, r->side, r->id, &e))
+        if (r->written ? ts_journal_settle(s, r->id, &e) : ts_journal_apply(&js, r->side, r->id, &e))
             ts_log(TS_LOG_WARN, "journal_apply_deferred", "entry=%lld error=\"%s\"",
                    (long long)r->id, e.msg);
     }
