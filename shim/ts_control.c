@@ -74,16 +74,12 @@ int ts_control_load(ts_store *nw, const ts_manifest *m, ts_inc_state *states, ts
 int ts_control_version(ts_store *nw, const char *increment_id, int lock, int64_t *version,
                        ts_error *err)
 {
-    ts_buf sql = {0};
     ts_value p = ts_text(increment_id);
     int pg_lock = lock && ts_store_engine(nw) == TS_ENGINE_PG;
-    int rc = ts_store_sql(nw, "ts_increments",
-                          pg_lock ? "SELECT version FROM %s WHERE id = $1 FOR SHARE"
-                                  : "SELECT version FROM %s WHERE id = $1",
-                          &sql, err);
-    if (rc == 0)
-        rc = ts_store_query_int(nw, sql.s, &p, 1, version, err);
-    ts_buf_free(&sql);
+    int rc = ts_store_query_int_sql(nw, "ts_increments",
+                                    pg_lock ? "SELECT version FROM %s WHERE id = $1 FOR SHARE"
+                                            : "SELECT version FROM %s WHERE id = $1",
+                                    &p, 1, version, err);
     if (rc == 0)
         return ts_fail(err, TS_E_STATE, "increment %s is not registered in %s: run 'ts-migrate init'",
                        increment_id, ts_store_url(nw));
@@ -94,18 +90,14 @@ int ts_control_set_stage(ts_store *nw, const char *increment_id, ts_stage from, 
                          ts_stage to, const char *actor, const char *reason, ts_error *err)
 {
     char now[TS_TIME_MAX];
-    ts_buf sql = {0};
     int64_t changed = 0;
     ts_time_now(now);
     ts_value p[7] = {ts_text(ts_stage_name(to)), ts_int(expected + 1), ts_text(now), ts_text(actor),
                      ts_text(reason), ts_text(increment_id), ts_text(ts_stage_name(from))};
-    int rc = ts_store_sql(nw, "ts_increments",
+    if (ts_store_exec_sql(nw, "ts_increments",
                           "UPDATE %s SET stage = $1, version = $2, changed_at = $3, changed_by = $4, "
                           "reason = $5 WHERE id = $6 AND stage = $7 AND version = $2 - 1",
-                          &sql, err) ||
-             ts_store_exec(nw, sql.s, p, 7, &changed, err);
-    ts_buf_free(&sql);
-    if (rc)
+                          p, 7, &changed, err))
         return -1;
     /* Processes listening refresh at once (on commit) instead of at their next poll. */
     if (changed == 1 && ts_store_notify(nw, TS_STAGE_CHANNEL, increment_id, err))
@@ -121,50 +113,38 @@ int ts_control_set_stage(ts_store *nw, const char *increment_id, ts_stage from, 
 int ts_control_audit(ts_store *nw, const ts_audit_entry *a, ts_error *err)
 {
     char now[TS_TIME_MAX];
-    ts_buf sql = {0};
     ts_time_now(now);
     ts_value p[12] = {ts_text(now), ts_text(a->actor ? a->actor : "unknown"), ts_text(a->host),
                       ts_int(a->pid), ts_text(a->command ? a->command : "unknown"), ts_text(a->args),
                       ts_text(a->increment_id), ts_text(a->from_stage), ts_text(a->to_stage),
                       ts_text(a->result ? a->result : "unknown"), ts_text(a->error),
                       ts_int(a->duration_ms)};
-    int rc = ts_store_sql(nw, "ts_audit",
-                          "INSERT INTO %s (at, actor, host, pid, command, args, increment_id, "
-                          "from_stage, to_stage, result, error, duration_ms) "
-                          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                          &sql, err) ||
-             ts_store_exec(nw, sql.s, p, 12, NULL, err);
-    ts_buf_free(&sql);
-    return rc ? -1 : 0;
+    return ts_store_exec_sql(nw, "ts_audit",
+                             "INSERT INTO %s (at, actor, host, pid, command, args, increment_id, "
+                             "from_stage, to_stage, result, error, duration_ms) "
+                             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                             p, 12, NULL, err);
 }
 
 int ts_control_heartbeat(ts_store *nw, const ts_heartbeat *hb, ts_error *err)
 {
     char now[TS_TIME_MAX];
-    ts_buf sql = {0};
     ts_time_now(now);
     ts_value p[9] = {ts_text(hb->id), ts_text(hb->host), ts_int(hb->pid), ts_text(hb->program),
                      ts_text(hb->started_at), ts_text(now), ts_text(hb->versions ? hb->versions : "{}"),
                      ts_text(hb->counters ? hb->counters : "{}"), ts_bool(hb->kill_switch)};
-    int rc = ts_store_sql(nw, "ts_processes",
-                          "INSERT INTO %s (id, host, pid, program, started_at, heartbeat_at, "
-                          "versions, counters, kill_switch) "
-                          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-                          "ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, "
-                          "versions = excluded.versions, counters = excluded.counters, "
-                          "kill_switch = excluded.kill_switch",
-                          &sql, err) ||
-             ts_store_exec(nw, sql.s, p, 9, NULL, err);
-    ts_buf_free(&sql);
-    return rc ? -1 : 0;
+    return ts_store_exec_sql(nw, "ts_processes",
+                             "INSERT INTO %s (id, host, pid, program, started_at, heartbeat_at, "
+                             "versions, counters, kill_switch) "
+                             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+                             "ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, "
+                             "versions = excluded.versions, counters = excluded.counters, "
+                             "kill_switch = excluded.kill_switch",
+                             p, 9, NULL, err);
 }
 
 int ts_control_forget_process(ts_store *nw, const char *id, ts_error *err)
 {
-    ts_buf sql = {0};
     ts_value p = ts_text(id);
-    int rc = ts_store_sql(nw, "ts_processes", "DELETE FROM %s WHERE id = $1", &sql, err) ||
-             ts_store_exec(nw, sql.s, &p, 1, NULL, err);
-    ts_buf_free(&sql);
-    return rc ? -1 : 0;
+    return ts_store_exec_sql(nw, "ts_processes", "DELETE FROM %s WHERE id = $1", &p, 1, NULL, err);
 }

@@ -34,32 +34,24 @@ int ts_journal_append(ts_store *primary, const char *kind, const char *increment
                       ts_error *err)
 {
     char now[TS_TIME_MAX];
-    ts_buf sql = {0};
     ts_time_now(now);
     ts_value p[9] = {ts_text(kind), ts_text(increment_id), ts_text(table), ts_text(row_key),
                      ts_text(op), ts_text(row_image), ts_int(version),
                      ts_text(target == TS_SIDE_LEGACY ? "legacy" : "new"), ts_text(now)};
-    int rc = ts_store_sql(primary, "ts_journal",
-                          "INSERT INTO %s (kind, increment_id, table_name, row_key, op, row_image, "
-                          "version, target, status, created_at) "
-                          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9) RETURNING id",
-                          &sql, err);
-    if (rc == 0)
-        rc = ts_store_query_int(primary, sql.s, p, 9, id, err);
-    ts_buf_free(&sql);
+    int rc = ts_store_query_int_sql(primary, "ts_journal",
+                                    "INSERT INTO %s (kind, increment_id, table_name, row_key, op, "
+                                    "row_image, version, target, status, created_at) "
+                                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9) "
+                                    "RETURNING id", p, 9, id, err);
     return rc == 1 ? 0 : rc < 0 ? -1 : ts_fail(err, TS_E_INTERNAL, "journal insert returned no id");
 }
 
 int ts_journal_pending(ts_store *s, const char *kind, int64_t *count, ts_error *err)
 {
-    ts_buf sql = {0};
     ts_value p = ts_text(kind);
-    int rc = ts_store_sql(s, "ts_journal",
-                          "SELECT count(*) FROM %s WHERE kind = $1 AND status = 'pending'", &sql, err);
-    if (rc == 0)
-        rc = ts_store_query_int(s, sql.s, &p, 1, count, err);
-    ts_buf_free(&sql);
-    return rc < 0 ? -1 : 0;
+    return ts_store_query_int_sql(s, "ts_journal",
+                                  "SELECT count(*) FROM %s WHERE kind = $1 AND status = 'pending'",
+                                  &p, 1, count, err) < 0 ? -1 : 0;
 }
 
 int ts_journal_stuck(ts_store *s, int64_t *count, ts_buf *first, ts_error *err)
@@ -67,9 +59,9 @@ int ts_journal_stuck(ts_store *s, int64_t *count, ts_buf *first, ts_error *err)
     ts_buf sql = {0};
     ts_rows *r;
     int rc = -1;
-    if (ts_store_sql(s, "ts_journal",
-                     "SELECT count(*) FROM %s WHERE status = 'pending' AND attempts > 0", &sql, err) ||
-        ts_store_query_int(s, sql.s, NULL, 0, count, err) < 0)
+    if (ts_store_query_int_sql(s, "ts_journal",
+                               "SELECT count(*) FROM %s WHERE status = 'pending' AND attempts > 0",
+                               NULL, 0, count, err) < 0)
         goto out;
     rc = 0;
     if (*count == 0)
@@ -234,36 +226,24 @@ out:
 /* Remove the entry and the older entries of the same row. */
 static int settle(ts_store *p, int64_t id, const entry *e, ts_error *err)
 {
-    ts_buf sql = {0};
     ts_value v[4] = {ts_int(id), ts_text(e->table), ts_text(e->row_key), ts_text(e->target)};
-    int rc = ts_store_sql(p, "ts_journal",
-                          "DELETE FROM %s WHERE id <= $1 AND table_name = $2 AND row_key = $3 "
-                          "AND target = $4", &sql, err) ||
-             ts_store_exec(p, sql.s, v, 4, NULL, err);
-    ts_buf_free(&sql);
-    return rc ? -1 : 0;
+    return ts_store_exec_sql(p, "ts_journal",
+                             "DELETE FROM %s WHERE id <= $1 AND table_name = $2 AND row_key = $3 "
+                             "AND target = $4", v, 4, NULL, err);
 }
 
 int ts_journal_settle(ts_store *p, int64_t id, ts_error *err)
 {
-    ts_buf sql = {0};
     ts_value v = ts_int(id);
-    int rc = ts_store_sql(p, "ts_journal", "DELETE FROM %s WHERE id = $1", &sql, err) ||
-             ts_store_exec(p, sql.s, &v, 1, NULL, err);
-    ts_buf_free(&sql);
-    return rc ? -1 : 0;
+    return ts_store_exec_sql(p, "ts_journal", "DELETE FROM %s WHERE id = $1", &v, 1, NULL, err);
 }
 
 static int note_failure(ts_store *p, int64_t id, const char *msg)
 {
-    ts_buf sql = {0};
     ts_value v[2] = {ts_text(msg), ts_int(id)};
-    int rc = ts_store_sql(p, "ts_journal",
-                          "UPDATE %s SET attempts = attempts + 1, last_error = $1 WHERE id = $2",
-                          &sql, NULL) ||
-             ts_store_exec(p, sql.s, v, 2, NULL, NULL);
-    ts_buf_free(&sql);
-    return rc ? -1 : 0;
+    return ts_store_exec_sql(p, "ts_journal",
+                             "UPDATE %s SET attempts = attempts + 1, last_error = $1 WHERE id = $2",
+                             v, 2, NULL, NULL);
 }
 
 /*

@@ -279,6 +279,27 @@ int ts_store_sql(const ts_store *s, const char *table, const char *fmt, ts_buf *
     return sql->oom ? ts_fail(err, TS_E_NOMEM, "out of memory building SQL on %s", table) : 0;
 }
 
+int ts_store_exec_sql(ts_store *s, const char *table, const char *fmt, const ts_value *params,
+                      int nparams, int64_t *changes, ts_error *err)
+{
+    ts_buf sql = {0};
+    int rc = ts_store_sql(s, table, fmt, &sql, err) ||
+             ts_store_exec(s, sql.s, params, nparams, changes, err);
+    ts_buf_free(&sql);
+    return rc ? -1 : 0;
+}
+
+int ts_store_query_int_sql(ts_store *s, const char *table, const char *fmt,
+                           const ts_value *params, int nparams, int64_t *out, ts_error *err)
+{
+    ts_buf sql = {0};
+    int rc = ts_store_sql(s, table, fmt, &sql, err);
+    if (rc == 0)
+        rc = ts_store_query_int(s, sql.s, params, nparams, out, err);
+    ts_buf_free(&sql);
+    return rc;
+}
+
 /* Text parameters must be UTF-8: SQLite would store anything, PostgreSQL would
    refuse it with a less helpful message. */
 static int check_params(const ts_value *params, int n, ts_error *err)

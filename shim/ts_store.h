@@ -76,6 +76,11 @@ int ts_store_table(const ts_store *s, const char *table, char *out, ts_error *er
    %s, into sql (emptied first): 0, or -1 (a bad name, out of memory). */
 int ts_store_sql(const ts_store *s, const char *table, const char *fmt, ts_buf *sql,
                  ts_error *err);
+/* ts_store_exec and ts_store_query_int of the statement ts_store_sql makes. */
+int ts_store_exec_sql(ts_store *s, const char *table, const char *fmt, const ts_value *params,
+                      int nparams, int64_t *changes, ts_error *err);
+int ts_store_query_int_sql(ts_store *s, const char *table, const char *fmt,
+                           const ts_value *params, int nparams, int64_t *out, ts_error *err);
 /* Write the quoted name of the connection's temporary table `table` into
    out[TS_QNAME_MAX]: "pg_temp"."table" on PostgreSQL, "temp"."table" on SQLite.
    It lives as long as the connection (session), seen by no other. */

@@ -280,17 +280,25 @@ static void test_crash_then_repair(void **state)
 }
 
 /* A process that still routes by an old stage is refused, then re-routes. */
+/* A shim that polls rarely: it will not notice the next stage change by itself.
+   manifest_path NULL: the manifest compiled in. */
+static ts_shim *open_slow(fixture *fx, const char *manifest_path)
+{
+    ts_shim *slow;
+    ts_error err;
+    ts_shim_config cfg = {fx->pair.legacy.url, fx->pair.nw.url, manifest_path, "slow",
+                          3600 * 1000, 0, 300, NULL, 0};
+    if (ts_shim_open(&cfg, &slow, &err))
+        fail_msg("open: %s", err.msg);
+    return slow;
+}
+
 static void test_stale_version_refused(void **state)
 {
     fixture *fx = *state;
     ts_error err;
     stage(fx, "2.1", "dual_write");
-    /* This process polls rarely: it will not notice the next change by itself. */
-    ts_shim *slow;
-    ts_shim_config cfg = {fx->pair.legacy.url, fx->pair.nw.url, NULL, "slow", 3600 * 1000, 0, 300,
-                          NULL, 0};
-    if (ts_shim_open(&cfg, &slow, &err))
-        fail_msg("open: %s", err.msg);
+    ts_shim *slow = open_slow(fx, NULL);
     ts_test_set_stage(fx->pair.nw.url, "2.1", "shadow");
     ts_test_set_stage(fx->pair.nw.url, "2.1", "read_new");
     ts_test_set_stage(fx->pair.nw.url, "2.1", "new_only");
@@ -363,11 +371,7 @@ static void test_fencing_past_64_increments(void **state)
 
     stage(fx, "2.1", "dual_write");
     stage(fx, "2.3", "dual_write");
-    ts_shim *slow;
-    ts_shim_config cfg = {fx->pair.legacy.url, fx->pair.nw.url, path, "slow", 3600 * 1000, 0, 300,
-                          NULL, 0};
-    if (ts_shim_open(&cfg, &slow, &err))
-        fail_msg("open: %s", err.msg);
+    ts_shim *slow = open_slow(fx, path);
     ts_test_set_stage(fx->pair.nw.url, "2.3", "shadow");
 
     ts_tx *tx;
