@@ -5,16 +5,10 @@
 #include <unistd.h>
 
 #include "ts_admin.h"
+#include "ts_clock.h"
 #include "ts_control.h"
 #include "ts_log.h"
 #include "ts_version.h"
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Every command that reached the stores leaves a row in ts_audit, as
    ts-migrate's do: the command line with its secrets masked. */
@@ -60,7 +54,7 @@ int main(int argc, char **argv)
         ts_admin_free(&a);
         return 0;
     }
-    int64_t t0 = now_ms();
+    int64_t t0 = ts_clock_ms();
     ts_shim_config sc = {.legacy_url = a.m.o.legacy_url, .new_url = a.m.o.new_url,
                          .manifest_path = a.m.o.manifest_path, .program = "ts-admin"};
     int rc = a.m.o.legacy_url == NULL || a.m.o.new_url == NULL
@@ -69,7 +63,7 @@ int main(int argc, char **argv)
                  : ts_shim_open(&sc, &sh, &err);
     if (rc == 0) {
         rc = ts_admin_run(sh, &a, stdout, &note, &err);
-        audit(sh, &a, argc, argv, rc, &err, &note, now_ms() - t0);
+        audit(sh, &a, argc, argv, rc, &err, &note, ts_clock_ms() - t0);
     }
     int code = rc ? ts_admin_exit_code(&err) : 0;
     if (rc)

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "ts_backfill.h"
+#include "ts_clock.h"
 #include "ts_log.h"
 #include "ts_margs.h"
 #include "ts_mlock.h"
@@ -19,13 +20,6 @@ static void on_signal(int sig)
 {
     (void)sig;
     ts_backfill_stop = 1;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int run(ts_mig *g, const ts_margs *a, ts_error *err)
@@ -143,13 +137,13 @@ int main(int argc, char **argv)
         ts_margs_free(&a);
         return drc ? ts_margs_exit_code(&err, 0) : 0;
     }
-    int64_t t0 = now_ms();
+    int64_t t0 = ts_clock_ms();
     int rc = ts_mig_open(&g, &a.o, &err);
     int opened = g.nw != NULL;
     if (rc == 0)
         rc = run(&g, &a, &err);
     if (opened)
-        audit(&g, &a, argc, argv, rc, &err, now_ms() - t0);
+        audit(&g, &a, argc, argv, rc, &err, ts_clock_ms() - t0);
     int code = rc ? ts_margs_exit_code(&err, g.exit_hint) : 0;
     if (rc)
         fprintf(stderr, "ts-migrate: %s\n", err.msg);

@@ -167,7 +167,7 @@ int ts_mgate_diff(ts_mig *g, const ts_increment *inc, int *clean, ts_buf *summar
         ts_store_close(n);
         return -1;
     }
-    r.log = &lg;
+    r.all = ts_vlog_source(&lg);
     int rc = ts_diff_run(l, n, &inc, 1, &o, &r, &lg, err);
     if (rc == 0) {
         *clean = ts_vreport_clean(&r);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ts_catalog.h"
+#include "ts_clock.h"
 #include "ts_conform.h"
 #include "ts_log.h"
 
@@ -63,9 +64,7 @@ int ts_mig_conform(ts_mig *g, ts_error *err)
 int ts_mig_recheck(ts_mig *g, ts_error *err)
 {
     char fp[sizeof g->legacy_tables];
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    int64_t now = (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+    int64_t now = ts_clock_ms();
     if (g->legacy_tables[0] && now - g->legacy_asked_ms < g->o.recheck_ms)
         return 0;
     g->legacy_asked_ms = now;

@@ -8,15 +8,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ts_clock.h"
+
 #define LOCK_NAME "migrate"
 #define BEAT_EVERY_MS 2000
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int is_pg(const ts_mig *g) { return ts_store_engine(g->nw) == TS_ENGINE_PG; }
 
@@ -168,7 +163,7 @@ int ts_mlock_acquire(ts_mlock *l, ts_mig *g, const char *command, ts_error *err)
     if (write_row(g, command, err) || ts_store_commit(g->nw, err))
         goto fail;
     l->held = 1;
-    l->beat_ms = mono_ms();
+    l->beat_ms = ts_clock_ms();
     return 0;
 fail:
     ts_store_rollback(g->nw, NULL);
@@ -177,7 +172,7 @@ fail:
 
 int ts_mlock_beat(ts_mlock *l, ts_error *err)
 {
-    if (!l->held || is_pg(l->g) || mono_ms() - l->beat_ms < BEAT_EVERY_MS)
+    if (!l->held || is_pg(l->g) || ts_clock_ms() - l->beat_ms < BEAT_EVERY_MS)
         return 0;
     char qt[TS_QNAME_MAX], sql[TS_QNAME_MAX + 128], now[TS_TIME_MAX];
     int64_t changed = 0;
@@ -191,7 +186,7 @@ int ts_mlock_beat(ts_mlock *l, ts_error *err)
         return -1;
     if (changed != 1)
         return lock_lost(l, err);
-    l->beat_ms = mono_ms();
+    l->beat_ms = ts_clock_ms();
     return 0;
 }
 

@@ -54,7 +54,8 @@ static int replay_changes(ts_mig *g, int64_t *applied, ts_error *err)
     }
     if (open_shim(g, &sh, err))
         return -1;
-    int rc = ts_journal_replay(sh, TS_SIDE_NEW, "change", applied, err);
+    ts_journal_stores js = ts_shim_journal(sh);
+    int rc = ts_journal_replay(&js, TS_SIDE_NEW, "change", applied, err);
     ts_shim_close(sh);
     return rc;
 }
@@ -412,8 +413,9 @@ int ts_mops_repair(ts_mig *g, ts_error *err)
     }
     if (open_shim(g, &sh, err))
         goto out;
+    ts_journal_stores js = ts_shim_journal(sh);
     rc = ts_shim_repair(sh, &drift, &left, err) ||
-                 ts_journal_replay_of(sh, TS_SIDE_NEW, "change", below, &change, err) ||
+                 ts_journal_replay_of(&js, TS_SIDE_NEW, "change", below, &change, err) ||
                  ts_journal_pending(g->nw, "change", &ch, err)
              ? -1 : 0;
     ts_shim_close(sh);

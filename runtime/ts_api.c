@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "ts_clock.h"
 #include "ts_control.h"
 #include "ts_httpc.h"
 #include "ts_log.h"
@@ -108,7 +109,7 @@ static failures *slot_of(ts_api *a, const char *addr, int make)
 static void failed_auth(ts_api *a, const char *addr)
 {
     failures *f = slot_of(a, addr, 1);
-    long long now = ts_now_ms();
+    long long now = ts_clock_ms();
     f->last_ms = now;
     if (++f->count >= TS_API_FREE_FAILURES) {
         int shift = f->count - TS_API_FREE_FAILURES;
@@ -122,7 +123,7 @@ static void failed_auth(ts_api *a, const char *addr)
 static int authenticate(ts_api *a, const ts_http_request *req, ts_bot *bot, ts_http_reply *r)
 {
     failures *f = slot_of(a, req->client, 0);
-    long long now = ts_now_ms();
+    long long now = ts_clock_ms();
     if (f != NULL && f->until_ms > now) {
         r->retry_after = (int)((f->until_ms - now + 999) / 1000);
         fail(r, 429, "too_many_failures", "too many failed authentications from this "

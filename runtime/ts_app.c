@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ts_api.h"
+#include "ts_clock.h"
 #include "ts_convo.h"
 #include "ts_flags.h"
 #include "ts_handlers.h"
@@ -26,7 +27,7 @@ struct ts_app {
     ts_bot *bot;
     const ts_bot_info *bots;     /* the served set of the last refresh (the registry's) */
     int nbots;
-    long long next_reconcile;    /* ts_now_ms; 0: at the first tick (start-up) */
+    long long next_reconcile;    /* ts_clock_ms; 0: at the first tick (start-up) */
 };
 
 int ts_app_open(const ts_config *cfg, ts_shim *sh, const ts_app_opts *opts, ts_app **out,
@@ -337,8 +338,8 @@ static int tick(void *arg, ts_error *err)
 {
     ts_app *a = arg;
     int rc = ts_shim_tick(a->svc.sh, err);
-    if (ts_now_ms() >= a->next_reconcile) {
-        a->next_reconcile = ts_now_ms() + (long long)a->svc.cfg->zarinpal_reconcile_s * 1000;
+    if (ts_clock_ms() >= a->next_reconcile) {
+        a->next_reconcile = ts_clock_ms() + (long long)a->svc.cfg->zarinpal_reconcile_s * 1000;
         reconcile(a);
     }
     return rc;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ts_clock.h"
 #include "ts_log.h"
 #include "ts_outbox.h"
 #include "ts_poller.h"
@@ -105,9 +106,9 @@ static ts_poll_verdict on_update(void *arg, int64_t bot_id, const cJSON *j)
         return TS_POLL_ACK;
     }
     ts_replies r = {0};
-    long long t0 = ts_now_ms();
+    long long t0 = ts_clock_ms();
     int rc = b->h.handler.handle(b->h.handler.arg, &s->ctx, &u, &r, &err);
-    double secs = (double)(ts_now_ms() - t0) / 1000.0;
+    double secs = (double)(ts_clock_ms() - t0) / 1000.0;
     ts_poll_verdict v = TS_POLL_ACK;
     if (rc == 0) {
         ts_sendq_put(s->replies, &r);
@@ -145,9 +146,9 @@ static ts_poll_verdict on_batch(void *arg, int64_t bot_id, const cJSON *const *j
     for (k = 0; ok && k < n; k++)
         ok = ts_update_parse(j[k], &u[k], &err) == 0;
     if (ok) {
-        long long t0 = ts_now_ms();
+        long long t0 = ts_clock_ms();
         int rc = b->h.handler.handle_batch(b->h.handler.arg, &s->ctx, u, n, r, &err);
-        double secs = (double)(ts_now_ms() - t0) / 1000.0;
+        double secs = (double)(ts_clock_ms() - t0) / 1000.0;
         v = rc == 0 ? TS_POLL_ACK : ts_error_retryable(&err) ? TS_POLL_RETRY : TS_POLL_SPLIT;
         for (int i = 0; i < n && v != TS_POLL_SPLIT; i++) {
             if (v == TS_POLL_ACK)
@@ -317,7 +318,7 @@ int ts_bot_run(ts_bot *b, volatile sig_atomic_t *stop, volatile sig_atomic_t *ki
     if (refresh(b, err) != 0)
         return -1;   /* at start a bad bot list is fatal: nothing to serve */
     ts_log(TS_LOG_INFO, "bot_started", "bots=%d http_port=%d", b->nbots, ts_http_port(b->http));
-    b->next_refresh = ts_now_ms() + (long long)b->cfg->bots_refresh_s * 1000;
+    b->next_refresh = ts_clock_ms() + (long long)b->cfg->bots_refresh_s * 1000;
     while (!*stop) {
         if (kill != NULL && *kill && !killed) {
             killed = 1;
@@ -330,8 +331,8 @@ int ts_bot_run(ts_bot *b, volatile sig_atomic_t *stop, volatile sig_atomic_t *ki
         ts_error e;
         if (b->h.tick != NULL && b->h.tick(b->h.arg, &e) != 0)
             ts_log(TS_LOG_WARN, "tick_failed", "error=%s", ts_log_value(e.msg, q, sizeof q));
-        if (ts_now_ms() >= b->next_refresh) {
-            b->next_refresh = ts_now_ms() + (long long)b->cfg->bots_refresh_s * 1000;
+        if (ts_clock_ms() >= b->next_refresh) {
+            b->next_refresh = ts_clock_ms() + (long long)b->cfg->bots_refresh_s * 1000;
             if (refresh(b, &e) != 0)   /* keep serving the bots we have */
                 ts_log(TS_LOG_WARN, "bots_refresh_failed", "error=%s",
                        ts_log_value(e.msg, q, sizeof q));
@@ -339,8 +340,8 @@ int ts_bot_run(ts_bot *b, volatile sig_atomic_t *stop, volatile sig_atomic_t *ki
     }
     ts_log(TS_LOG_INFO, "bot_stopping", "bots=%d", b->nbots);
     b->stopping = 1;
-    long long until = ts_now_ms() + STOP_MS;
-    while (ts_outbox_pending(b->outbox) > 0 && ts_now_ms() < until)
+    long long until = ts_clock_ms() + STOP_MS;
+    while (ts_outbox_pending(b->outbox) > 0 && ts_clock_ms() < until)
         if (turn(b, &httpfd, err) != 0)
             return -1;
     ts_poller_drain(b->poller, STOP_MS);

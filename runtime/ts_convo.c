@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "ts_clock.h"
+
 #define PROBE 8   /* slots a key may live in; the oldest of them is evicted when full */
 
 typedef struct slot {
@@ -17,13 +19,6 @@ struct ts_convo {
     size_t mask;
     int ttl_s;
 };
-
-static long long now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec;
-}
 
 ts_convo *ts_convo_new(int capacity, int ttl_s)
 {
@@ -67,7 +62,7 @@ static slot *find(ts_convo *c, int64_t bot_id, int64_t user_id)
 ts_convo_state ts_convo_get(ts_convo *c, int64_t bot_id, int64_t user_id)
 {
     slot *s = find(c, bot_id, user_id);
-    if (s == NULL || s->expires <= now_s())
+    if (s == NULL || s->expires <= ts_clock_ms() / 1000)
         return (ts_convo_state){TS_CONVO_NONE, 0, 0};
     return s->st;
 }
@@ -88,5 +83,5 @@ void ts_convo_set(ts_convo *c, int64_t bot_id, int64_t user_id, ts_convo_state s
                 s = t;
         }
     }
-    *s = (slot){bot_id, user_id, now_s() + c->ttl_s, st};
+    *s = (slot){bot_id, user_id, ts_clock_ms() / 1000 + c->ttl_s, st};
 }

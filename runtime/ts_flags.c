@@ -5,7 +5,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "ts_clock.h"
 #include "ts_repo.h"
+#include "ts_vec.h"
 
 #define FLAGS_INC "2.4"
 
@@ -29,13 +31,6 @@ struct ts_flags {
     int n, cap;
     int64_t hits, loads;
 };
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 ts_flags *ts_flags_new(int ttl_s)
 {
@@ -70,14 +65,8 @@ static entry *entry_of(ts_flags *f, int64_t bot_id)
     for (int i = 0; i < f->n; i++)
         if (f->e[i].bot_id == bot_id)
             return &f->e[i];
-    if (f->n == f->cap) {
-        int cap = f->cap ? 2 * f->cap : 8;
-        entry *e = realloc(f->e, (size_t)cap * sizeof *e);
-        if (e == NULL)
-            return NULL;
-        f->e = e;
-        f->cap = cap;
-    }
+    if (ts_vec_reserve((void **)&f->e, &f->cap, f->n + 1, sizeof *f->e))
+        return NULL;
     f->e[f->n] = (entry){.bot_id = bot_id};
     return &f->e[f->n++];
 }
@@ -100,7 +89,7 @@ static int load(entry *e, ts_tx *tx, int64_t version, int kill, ts_error *err)
         e->v[e->n++].on = ts_result_int(r, i, "enabled") != 0;
     }
     ts_result_free(r);
-    e->loaded_ms = now_ms();
+    e->loaded_ms = ts_clock_ms();
     e->version = version;
     e->kill = kill;
     return 0;
@@ -116,7 +105,7 @@ int ts_flags_enabled(ts_flags *f, ts_shim *sh, ts_tx *tx, int64_t bot_id, const 
     if (e == NULL)
         return ts_fail(err, TS_E_NOMEM, "out of memory caching feature flags");
     ts_shim_stage(sh, FLAGS_INC, &st, &version);
-    if (e->loaded_ms == 0 || now_ms() - e->loaded_ms >= f->ttl_ms || e->version != version ||
+    if (e->loaded_ms == 0 || ts_clock_ms() - e->loaded_ms >= f->ttl_ms || e->version != version ||
         e->kill != kill) {
         if (load(e, tx, version, kill, err) != 0)
             return -1;

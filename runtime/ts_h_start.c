@@ -90,7 +90,7 @@ int ts_h_referral(ts_hctx *h, ts_error *err)
     int64_t earned = 0;
     for (int i = 0; i < ts_result_count(r); i++)
         earned += ts_result_int(r, i, "amount_kopeks");
-    char link[64], count[24], total[32];
+    char link[sizeof "/start " + sizeof h->user.referral_code], count[24], total[32];
     snprintf(link, sizeof link, "/start %s", h->user.referral_code);
     const ts_text_arg a[] = {{"link", link},
                              {"count", hx_int(invited, count)},

@@ -13,13 +13,6 @@ struct ts_httpc {
     ts_httpc_opts o;
 };
 
-long long ts_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int ts_backoff_ms(int base_ms, int max_ms, int attempt)
 {
     long long d = base_ms;

@@ -68,7 +68,4 @@ int ts_httpc_post_json(ts_httpc *h, const char *url, const char *label, const ch
 /* Exponential backoff: base * 2^(attempt-1), capped (attempt counts from 1). */
 int ts_backoff_ms(int base_ms, int max_ms, int attempt);
 
-/* Monotonic milliseconds, for deadlines. */
-long long ts_now_ms(void);
-
 #endif

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "ts_vec.h"
+
 static const double bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 #define NB (sizeof bounds / sizeof bounds[0])
 
@@ -46,13 +48,8 @@ static bot_count *bot_of(ts_metrics *m, int64_t bot_id)
     for (int i = 0; i < m->nbots; i++)
         if (m->bots[i].bot_id == bot_id)
             return &m->bots[i];
-    if (m->nbots == m->cap) {
-        int cap = m->cap ? m->cap * 2 : 8;
-        bot_count *nb = realloc(m->bots, (size_t)cap * sizeof *nb);
-        if (nb == NULL)
-            return NULL;   /* the count is lost, nothing else */
-        m->bots = nb, m->cap = cap;
-    }
+    if (ts_vec_reserve((void **)&m->bots, &m->cap, m->nbots + 1, sizeof *m->bots))
+        return NULL;   /* the count is lost, nothing else */
     bot_count *b = &m->bots[m->nbots++];
     *b = (bot_count){.bot_id = bot_id};
     return b;

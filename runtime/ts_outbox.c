@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ts_clock.h"
 #include "ts_log.h"
 
 #define OUTBOX_INFLIGHT 16   /* requests of one bot in flight at once */
@@ -21,7 +22,7 @@ typedef struct req {
     ts_tg_req r;
     ts_buf resp;
     int attempts, busy;
-    long long not_before;    /* ts_now_ms() before which it is not (re)sent */
+    long long not_before;    /* ts_clock_ms() before which it is not (re)sent */
 } req;
 
 struct ts_sendq {
@@ -146,7 +147,7 @@ static void req_done(ts_xfer *x, CURLcode rc)
     int wait = ts_httpc_retry_wait(&q->o->retry, label, r->attempts, status, r->resp.s,
                                    r->resp.len, ts_tg_retry_after_ms);
     if (wait >= 0) {
-        r->not_before = ts_now_ms() + wait;
+        r->not_before = ts_clock_ms() + wait;
         if (status == 429)
             q->not_before = r->not_before;
         return;
@@ -327,7 +328,7 @@ static void pump_queue(ts_outbox *o, ts_sendq *q, long long now, long long *due)
 
 int ts_outbox_pump(ts_outbox *o)
 {
-    long long now = ts_now_ms(), due = LLONG_MAX;
+    long long now = ts_clock_ms(), due = LLONG_MAX;
     for (ts_sendq *q = o->queues; q != NULL; q = q->next)
         pump_queue(o, q, now, &due);
     return due == LLONG_MAX ? INT_MAX : due - now > INT_MAX ? INT_MAX : (int)(due - now);

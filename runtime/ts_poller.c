@@ -6,10 +6,12 @@
 #include <string.h>
 
 #include "ts_buf.h"
+#include "ts_clock.h"
 #include "ts_httpc.h"
 #include "ts_log.h"
 #include "ts_tg.h"
 #include "ts_update.h"
+#include "ts_vec.h"
 
 typedef struct pbot {
     ts_xfer x;                /* first: the transfer's CURLOPT_PRIVATE */
@@ -26,7 +28,7 @@ typedef struct pbot {
     int64_t asked_offset;     /* offset of the request in flight */
     int failures;       /* Telegram's failures in a row: they set its backoff */
     int redeliveries;   /* updates not committed in a row: their own, shorter, backoff */
-    long long not_before;     /* ts_now_ms() before which no poll starts */
+    long long not_before;     /* ts_clock_ms() before which no poll starts */
     int keep;                 /* reconcile mark */
 } pbot;
 
@@ -127,13 +129,8 @@ void ts_poller_remove(ts_poller *p, ts_xfer *x) { curl_multi_remove_handle(p->mu
 
 static int bot_add(ts_poller *p, const ts_poll_bot *spec, ts_error *err)
 {
-    if (p->n == p->cap) {
-        int cap = p->cap ? p->cap * 2 : 8;
-        pbot **nb = realloc(p->bots, (size_t)cap * sizeof *nb);
-        if (nb == NULL)
-            return ts_fail(err, TS_E_NOMEM, "out of memory adding a bot to the poller");
-        p->bots = nb, p->cap = cap;
-    }
+    if (ts_vec_reserve((void **)&p->bots, &p->cap, p->n + 1, sizeof *p->bots))
+        return ts_fail(err, TS_E_NOMEM, "out of memory adding a bot to the poller");
     pbot *b = calloc(1, sizeof *b);
     if (b == NULL || (b->token = strdup(spec->token)) == NULL ||
         (b->x.easy = curl_easy_init()) == NULL) {
@@ -239,7 +236,7 @@ static void bot_wait(ts_poller *p, pbot *b, int *count, const char *why, int max
     ++*count;
     int wait = retry_after_s > 0 ? retry_after_s * 1000
                                  : ts_backoff_ms(p->o.backoff_ms, max_ms, *count);
-    b->not_before = ts_now_ms() + wait;
+    b->not_before = ts_clock_ms() + wait;
     char q[600];
     ts_log(TS_LOG_WARN, "poll_failed", "bot_id=%" PRId64 " bot=%s failures=%d wait_ms=%d error=%s",
            b->bot_id, b->name, *count, wait, ts_log_value(why, q, sizeof q));
@@ -360,7 +357,7 @@ int ts_poller_step(ts_poller *p, struct curl_waitfd *extra, unsigned nextra, int
                    ts_error *err)
 {
     int running;
-    long long now = ts_now_ms(), wake = now + timeout_ms;
+    long long now = ts_clock_ms(), wake = now + timeout_ms;
     for (int i = 0; i < p->n; i++) {
         pbot *b = p->bots[i];
         int held = p->o.may_poll != NULL && !p->o.may_poll(p->o.arg, b->bot_id);
@@ -395,9 +392,9 @@ void ts_poller_drain(ts_poller *p, int timeout_ms)
         if (b->offset > b->sent_offset && bot_start(p, b, 0, 1) != 0)
             ts_log(TS_LOG_WARN, "offset_not_confirmed", "bot=%s", b->name);
     }
-    long long until = ts_now_ms() + timeout_ms, left;
+    long long until = ts_clock_ms() + timeout_ms, left;
     while (curl_multi_perform(p->multi, &running) == CURLM_OK && running > 0 &&
-           (left = until - ts_now_ms()) > 0 &&
+           (left = until - ts_clock_ms()) > 0 &&
            curl_multi_poll(p->multi, NULL, 0, (int)left, NULL) == CURLM_OK) {
     }
     reap(p);

@@ -18,12 +18,14 @@
 
 #include "ts_bot.h"
 #include "ts_config.h"
+#include "ts_repo.h"
 #include "ts_shim.h"
 
 /* A served bot's settings beyond its ts_bot_info. */
 typedef struct ts_bot_settings {
     ts_bot_info info;          /* token owned by the registry */
-    char merchant[80];         /* Zarinpal merchant id (a secret), "" = Zarinpal off */
+    char merchant[TS_REPO_TEXT(64)];   /* Zarinpal merchant id (a secret, as
+                                          ts_bot.zarinpal_merchant_id), "" = Zarinpal off */
 } ts_bot_settings;
 
 typedef struct ts_registry ts_registry;

@@ -4,17 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ts_vec.h"
+
 
 static ts_reply *add(ts_replies *r, ts_reply_kind kind, const char *text, const char *ref,
                      ts_kb *kb)
 {
-    if (r->n == r->cap) {
-        int cap = r->cap ? r->cap * 2 : 4;
-        ts_reply *v = realloc(r->v, (size_t)cap * sizeof *v);
-        if (v == NULL)
-            goto oom;
-        r->v = v, r->cap = cap;
-    }
+    if (ts_vec_reserve((void **)&r->v, &r->cap, r->n + 1, sizeof *r->v))
+        goto oom;
     ts_reply *x = &r->v[r->n];
     *x = (ts_reply){.kind = kind};
     if ((text && (x->text = strdup(text)) == NULL) || (ref && (x->ref = strdup(ref)) == NULL)) {

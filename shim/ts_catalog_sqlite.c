@@ -132,7 +132,7 @@ typedef struct named_cols {
 
 typedef struct create_info {
     int without_rowid;
-    char autoinc_col[TS_IDENT_MAX + 1];
+    char autoinc_col[TS_IDENT_MAX * 2 + 2];   /* as the column names column_item reads */
     named_cols *uniq, *fk;
     int nuniq, capuniq, nfk, capfk;
 } create_info;

@@ -10,19 +10,22 @@
  * any number of passes, and two writers of one row can never make the other
  * store go back in time: the later apply always copies the later state.
  */
+#include "ts_journal.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ts_log.h"
+#include "ts_rowio.h"
 #include "ts_rowjson.h"
-#include "ts_shim_int.h"
+#include "ts_schema.h"
 
 #define REPLAY_BATCH 256
 
-static ts_store *side_store(ts_shim *sh, ts_side side)
+static ts_store *side_store(const ts_journal_stores *js, ts_side side)
 {
-    return side == TS_SIDE_LEGACY ? sh->legacy : sh->nw;
+    return side == TS_SIDE_LEGACY ? js->legacy : js->nw;
 }
 
 int ts_journal_append(ts_store *primary, const char *kind, const char *increment_id,
@@ -30,48 +33,47 @@ int ts_journal_append(ts_store *primary, const char *kind, const char *increment
                       const char *row_image, int64_t version, ts_side target, int64_t *id,
                       ts_error *err)
 {
-    char qt[TS_QNAME_MAX], sql[384], now[TS_TIME_MAX];
-    if (ts_store_table(primary, "ts_journal", qt, err))
-        return -1;
+    char now[TS_TIME_MAX];
     ts_time_now(now);
-    snprintf(sql, sizeof sql,
-             "INSERT INTO %s (kind, increment_id, table_name, row_key, op, row_image, version, "
-             "target, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9) "
-             "RETURNING id", qt);
     ts_value p[9] = {ts_text(kind), ts_text(increment_id), ts_text(table), ts_text(row_key),
                      ts_text(op), ts_text(row_image), ts_int(version),
                      ts_text(target == TS_SIDE_LEGACY ? "legacy" : "new"), ts_text(now)};
-    int rc = ts_store_query_int(primary, sql, p, 9, id, err);
+    int rc = ts_store_query_int_sql(primary, "ts_journal",
+                                    "INSERT INTO %s (kind, increment_id, table_name, row_key, op, "
+                                    "row_image, version, target, status, created_at) "
+                                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9) "
+                                    "RETURNING id", p, 9, id, err);
     return rc == 1 ? 0 : rc < 0 ? -1 : ts_fail(err, TS_E_INTERNAL, "journal insert returned no id");
 }
 
 int ts_journal_pending(ts_store *s, const char *kind, int64_t *count, ts_error *err)
 {
-    char qt[TS_QNAME_MAX], sql[256];
     ts_value p = ts_text(kind);
-    if (ts_store_table(s, "ts_journal", qt, err))
-        return -1;
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE kind = $1 AND status = 'pending'", qt);
-    return ts_store_query_int(s, sql, &p, 1, count, err) < 0 ? -1 : 0;
+    return ts_store_query_int_sql(s, "ts_journal",
+                                  "SELECT count(*) FROM %s WHERE kind = $1 AND status = 'pending'",
+                                  &p, 1, count, err) < 0 ? -1 : 0;
 }
 
 int ts_journal_stuck(ts_store *s, int64_t *count, ts_buf *first, ts_error *err)
 {
-    char qt[TS_QNAME_MAX], sql[320];
+    ts_buf sql = {0};
     ts_rows *r;
-    if (ts_store_table(s, "ts_journal", qt, err))
-        return -1;
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE status = 'pending' AND attempts > 0",
-             qt);
-    if (ts_store_query_int(s, sql, NULL, 0, count, err) < 0)
-        return -1;
+    int rc = -1;
+    if (ts_store_query_int_sql(s, "ts_journal",
+                               "SELECT count(*) FROM %s WHERE status = 'pending' AND attempts > 0",
+                               NULL, 0, count, err) < 0)
+        goto out;
+    rc = 0;
     if (*count == 0)
-        return 0;
-    snprintf(sql, sizeof sql, "SELECT id, kind, table_name, row_key, last_error, attempts FROM %s "
-             "WHERE status = 'pending' AND attempts > 0 ORDER BY id LIMIT 1", qt);
-    if (ts_store_query(s, sql, NULL, 0, &r, err))
-        return -1;
-    int rc = ts_rows_next(r, err);
+        goto out;
+    if (ts_store_sql(s, "ts_journal",
+                     "SELECT id, kind, table_name, row_key, last_error, attempts FROM %s "
+                     "WHERE status = 'pending' AND attempts > 0 ORDER BY id LIMIT 1", &sql, err) ||
+        ts_store_query(s, sql.s, NULL, 0, &r, err)) {
+        rc = -1;
+        goto out;
+    }
+    rc = ts_rows_next(r, err);
     if (rc == 1) {
         ts_value v[6];
         for (int i = 0; i < 6; i++)
@@ -82,6 +84,8 @@ int ts_journal_stuck(ts_store *s, int64_t *count, ts_buf *first, ts_error *err)
                       v[4].type == TS_TEXT ? (int)v[4].len : 1, v[4].type == TS_TEXT ? v[4].s : "?");
     }
     ts_rows_close(r);
+out:
+    ts_buf_free(&sql);
     return rc < 0 ? -1 : 0;
 }
 
@@ -94,18 +98,18 @@ typedef struct entry {
 
 static int read_entry(ts_store *p, int64_t id, entry *e, ts_error *err)
 {
-    char qt[TS_QNAME_MAX], sql[256];
+    ts_buf sql = {0};
     ts_rows *r;
     ts_value key = ts_int(id);
     memset(e, 0, sizeof *e);
-    if (ts_store_table(p, "ts_journal", qt, err))
+    int rc = ts_store_sql(p, "ts_journal",
+                          "SELECT table_name, target, row_key, row_image FROM %s "
+                          "WHERE id = $1 AND status = 'pending'", &sql, err) ||
+             ts_store_query(p, sql.s, &key, 1, &r, err);
+    ts_buf_free(&sql);
+    if (rc)
         return -1;
-    snprintf(sql, sizeof sql,
-             "SELECT table_name, target, row_key, row_image FROM %s WHERE id = $1 AND status = 'pending'",
-             qt);
-    if (ts_store_query(p, sql, &key, 1, &r, err))
-        return -1;
-    int rc = ts_rows_next(r, err);
+    rc = ts_rows_next(r, err);
     if (rc == 1) {
         ts_value t = ts_rows_get(r, 0), g = ts_rows_get(r, 1), k = ts_rows_get(r, 2),
                  im = ts_rows_get(r, 3);
@@ -177,17 +181,17 @@ int ts_twin_row(const ts_tmap *tm, int to_new, const ts_value *row, const ts_val
 }
 
 /* Copy the primary's current row `cur` of table pt (NULL: gone) to the other store. */
-static int copy_row(ts_shim *sh, ts_side primary, const ts_table *pt, const ts_value *cur,
+static int copy_row(const ts_journal_stores *js, ts_side primary, const ts_table *pt, const ts_value *cur,
                     const entry *e, ts_error *err)
 {
     int to_new = primary == TS_SIDE_LEGACY, rc = -1, pk[8], npk;
-    ts_store *target = to_new ? sh->nw : sh->legacy;
+    ts_store *target = to_new ? js->nw : js->legacy;
     ts_buf text = {0}, itext = {0};
     const ts_table *it = NULL;
     ts_value *image = NULL, *twin = NULL;
     int *include = NULL;
 
-    if (e->row_image && decode_image(e->row_image, to_new ? ts_manifest_new_schema(sh->m) : ts_manifest_legacy_schema(sh->m),
+    if (e->row_image && decode_image(e->row_image, to_new ? ts_manifest_new_schema(js->m) : ts_manifest_legacy_schema(js->m),
                                      &it, &image, &itext, err))
         goto out;
     if (cur == NULL) {
@@ -196,8 +200,8 @@ static int copy_row(ts_shim *sh, ts_side primary, const ts_table *pt, const ts_v
                                  : ts_rowio_delete(target, it, pk, npk, image, err);
         goto out;
     }
-    const ts_tmap *tm = to_new ? ts_manifest_route(sh->m, pt->name, cur)
-                               : ts_manifest_tmap_for_new(sh->m, pt->name);
+    const ts_tmap *tm = to_new ? ts_manifest_route(js->m, pt->name, cur)
+                               : ts_manifest_tmap_for_new(js->m, pt->name);
     if (tm == NULL) {
         rc = ts_fail(err, TS_E_STATE, "a %s row of %s has no mapping in the manifest to replay by",
                      pt->name, to_new ? "legacy" : "new");
@@ -222,33 +226,24 @@ out:
 /* Remove the entry and the older entries of the same row. */
 static int settle(ts_store *p, int64_t id, const entry *e, ts_error *err)
 {
-    char qt[TS_QNAME_MAX], sql[256];
     ts_value v[4] = {ts_int(id), ts_text(e->table), ts_text(e->row_key), ts_text(e->target)};
-    if (ts_store_table(p, "ts_journal", qt, err))
-        return -1;
-    snprintf(sql, sizeof sql,
-             "DELETE FROM %s WHERE id <= $1 AND table_name = $2 AND row_key = $3 AND target = $4", qt);
-    return ts_store_exec(p, sql, v, 4, NULL, err);
+    return ts_store_exec_sql(p, "ts_journal",
+                             "DELETE FROM %s WHERE id <= $1 AND table_name = $2 AND row_key = $3 "
+                             "AND target = $4", v, 4, NULL, err);
 }
 
 int ts_journal_settle(ts_store *p, int64_t id, ts_error *err)
 {
-    char qt[TS_QNAME_MAX], sql[128];
     ts_value v = ts_int(id);
-    if (ts_store_table(p, "ts_journal", qt, err))
-        return -1;
-    snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = $1", qt);
-    return ts_store_exec(p, sql, &v, 1, NULL, err);
+    return ts_store_exec_sql(p, "ts_journal", "DELETE FROM %s WHERE id = $1", &v, 1, NULL, err);
 }
 
 static int note_failure(ts_store *p, int64_t id, const char *msg)
 {
-    char qt[TS_QNAME_MAX], sql[256];
     ts_value v[2] = {ts_text(msg), ts_int(id)};
-    if (ts_store_table(p, "ts_journal", qt, NULL))
-        return -1;
-    snprintf(sql, sizeof sql, "UPDATE %s SET attempts = attempts + 1, last_error = $1 WHERE id = $2", qt);
-    return ts_store_exec(p, sql, v, 2, NULL, NULL);
+    return ts_store_exec_sql(p, "ts_journal",
+                             "UPDATE %s SET attempts = attempts + 1, last_error = $1 WHERE id = $2",
+                             v, 2, NULL, NULL);
 }
 
 /*
@@ -256,11 +251,11 @@ static int note_failure(ts_store *p, int64_t id, const char *msg)
  * primary is left pending (*deferred = 1): deletes wait until every row that
  * may still reference the row in the target has been copied.
  */
-static int apply(ts_shim *sh, ts_side primary, int64_t id, int only_present, int *deferred,
+static int apply(const ts_journal_stores *js, ts_side primary, int64_t id, int only_present, int *deferred,
                  ts_error *err)
 {
-    ts_store *p = side_store(sh, primary);
-    const ts_schema *sc = primary == TS_SIDE_LEGACY ? ts_manifest_legacy_schema(sh->m) : ts_manifest_new_schema(sh->m);
+    ts_store *p = side_store(js, primary);
+    const ts_schema *sc = primary == TS_SIDE_LEGACY ? ts_manifest_legacy_schema(js->m) : ts_manifest_new_schema(js->m);
     entry e;
     ts_value *cur = NULL, *key = NULL;
     ts_buf ktext = {0};
@@ -289,9 +284,9 @@ static int apply(ts_shim *sh, ts_side primary, int64_t id, int only_present, int
         rc = 0;
         goto out;
     }
-    rc = copy_row(sh, primary, pt, cur, &e, err);
-    if (rc == 0 && ts_shim_fault_hook)
-        ts_shim_fault_hook("after_secondary_write");
+    rc = copy_row(js, primary, pt, cur, &e, err);
+    if (rc == 0 && js->fault)
+        js->fault("after_secondary_write");
     if (rc == 0)
         rc = settle(p, id, &e, err);
 out:
@@ -319,18 +314,18 @@ out:
     return rc;
 }
 
-int ts_journal_apply(ts_shim *sh, ts_side primary, int64_t id, ts_error *err)
+int ts_journal_apply(const ts_journal_stores *js, ts_side primary, int64_t id, ts_error *err)
 {
     int deferred;
-    return apply(sh, primary, id, 0, &deferred, err);
+    return apply(js, primary, id, 0, &deferred, err);
 }
 
 /* What one replay has done so far. */
 typedef struct replay {
-    ts_shim *sh;
+    const ts_journal_stores *js;
     ts_side primary;
     ts_value kind;
-    char sql[320];       /* the pending entries of one table after an id, oldest first */
+    ts_buf sql;          /* the pending entries of one table after an id, oldest first */
     int64_t applied;
     int progress;        /* an entry applied in this pass */
     int64_t failed;      /* entries that did not apply in this pass */
@@ -352,14 +347,14 @@ static int wanted(const replay *r, ts_value inc)
    entry that fails is noted and passed over; a lost connection ends the replay. */
 static int replay_table(replay *r, const char *table, int only_present, ts_error *err)
 {
-    ts_store *p = side_store(r->sh, r->primary);
+    ts_store *p = side_store(r->js, r->primary);
     int64_t after = 0;
     for (;;) {
         int64_t ids[REPLAY_BATCH];
         ts_value v[3] = {r->kind, ts_text(table), ts_int(after)};
         ts_rows *rows;
         int n = 0, rc = 0;
-        if (ts_store_query(p, r->sql, v, 3, &rows, err))
+        if (ts_store_query(p, r->sql.s, v, 3, &rows, err))
             return -1;
         unsigned char skip[REPLAY_BATCH];
         while (n < REPLAY_BATCH && (rc = ts_rows_next(rows, err)) == 1) {
@@ -375,7 +370,7 @@ static int replay_table(replay *r, const char *table, int only_present, ts_error
             after = ids[i];
             if (skip[i])
                 continue;
-            if (apply(r->sh, r->primary, ids[i], only_present, &deferred, &e) == 0) {
+            if (apply(r->js, r->primary, ids[i], only_present, &deferred, &e) == 0) {
                 r->applied += !deferred;
                 r->progress |= !deferred;
             } else if (ts_error_retryable(&e)) {
@@ -395,8 +390,8 @@ static int replay_table(replay *r, const char *table, int only_present, ts_error
 static int pending_tables(replay *r, const ts_schema *sc, const ts_table ***out, int *n,
                           ts_error *err)
 {
-    ts_store *p = side_store(r->sh, r->primary);
-    char qt[TS_QNAME_MAX], sql[256];
+    ts_store *p = side_store(r->js, r->primary);
+    ts_buf sql = {0};
     ts_rows *rows;
     int rc = -1;
     unsigned char *has = calloc((size_t)sc->ntables + 1, 1);
@@ -407,11 +402,10 @@ static int pending_tables(replay *r, const ts_schema *sc, const ts_table ***out,
         ts_fail(err, TS_E_NOMEM, "out of memory replaying the journal");
         goto done;
     }
-    if (ts_store_table(p, "ts_journal", qt, err))
-        goto done;
-    snprintf(sql, sizeof sql, "SELECT DISTINCT table_name FROM %s WHERE kind = $1 AND "
-             "status = 'pending'", qt);
-    if (ts_store_query(p, sql, &r->kind, 1, &rows, err))
+    if (ts_store_sql(p, "ts_journal",
+                     "SELECT DISTINCT table_name FROM %s WHERE kind = $1 AND status = 'pending'",
+                     &sql, err) ||
+        ts_store_query(p, sql.s, &r->kind, 1, &rows, err))
         goto done;
     while ((rc = ts_rows_next(rows, err)) == 1) {
         ts_value t = ts_rows_get(rows, 0);
@@ -435,6 +429,7 @@ static int pending_tables(replay *r, const ts_schema *sc, const ts_table ***out,
         list = NULL;
     }
 done:
+    ts_buf_free(&sql);
     free(has);
     free(list);
     return rc < 0 ? -1 : 0;
@@ -448,23 +443,26 @@ done:
  * while passes make progress; entries that never apply stay pending with
  * their error and are reported, the first one named.
  */
-int ts_journal_replay_of(ts_shim *sh, ts_side primary, const char *kind,
+int ts_journal_replay_of(const ts_journal_stores *js, ts_side primary, const char *kind,
                          const char *const *increments, int64_t *applied, ts_error *err)
 {
-    const ts_schema *sc = primary == TS_SIDE_LEGACY ? ts_manifest_legacy_schema(sh->m) : ts_manifest_new_schema(sh->m);
-    replay r = {sh, primary, ts_text(kind)};
+    const ts_schema *sc = primary == TS_SIDE_LEGACY ? ts_manifest_legacy_schema(js->m) : ts_manifest_new_schema(js->m);
+    replay r = {js, primary, ts_text(kind)};
     r.only = increments;
-    char qt[TS_QNAME_MAX];
-    if (ts_store_table(side_store(sh, primary), "ts_journal", qt, err))
-        return -1;
-    snprintf(r.sql, sizeof r.sql, "SELECT id, increment_id FROM %s WHERE kind = $1 AND "
-             "status = 'pending' AND "
-             "table_name = $2 AND id > $3 ORDER BY id LIMIT %d", qt, REPLAY_BATCH);
-    for (;;) {
+    int rc = ts_store_sql(side_store(js, primary), "ts_journal",
+                          "SELECT id, increment_id FROM %s WHERE kind = $1 AND "
+                          "status = 'pending' AND table_name = $2 AND id > $3 ORDER BY id",
+                          &r.sql, err);
+    ts_buf_printf(&r.sql, " LIMIT %d", REPLAY_BATCH);
+    if (rc == 0 && r.sql.oom)
+        rc = ts_fail(err, TS_E_NOMEM, "out of memory replaying the journal");
+    while (rc == 0) {
         const ts_table **tables;
-        int n, rc = 0;
-        if (pending_tables(&r, sc, &tables, &n, err))
-            return -1;
+        int n;
+        if (pending_tables(&r, sc, &tables, &n, err)) {
+            rc = -1;
+            break;
+        }
         r.progress = 0;
         r.failed = 0;
         for (int i = 0; rc == 0 && i < n; i++)
@@ -474,23 +472,23 @@ int ts_journal_replay_of(ts_shim *sh, ts_side primary, const char *kind,
         free(tables);
         *applied += r.applied;
         r.applied = 0;
-        if (rc)
-            return -1;
-        if (r.failed == 0)
-            return 0;
+        if (rc || r.failed == 0)
+            break;
         if (!r.progress) {
             *err = r.first;
             ts_error_context(err, "%lld %s journal entr%s cannot be applied and stay pending "
                              "('ts-migrate status' shows them; fix the cause, then 'ts-migrate "
                              "repair'); the first", (long long)r.failed, kind,
                              r.failed == 1 ? "y" : "ies");
-            return -1;
+            rc = -1;
         }
     }
+    ts_buf_free(&r.sql);
+    return rc ? -1 : 0;
 }
 
-int ts_journal_replay(ts_shim *sh, ts_side primary, const char *kind, int64_t *applied,
-                      ts_error *err)
+int ts_journal_replay(const ts_journal_stores *js, ts_side primary, const char *kind,
+                      int64_t *applied, ts_error *err)
 {
-    return ts_journal_replay_of(sh, primary, kind, NULL, applied, err);
+    return ts_journal_replay_of(js, primary, kind, NULL, applied, err);
 }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ts_vec.h"
+
 void ts_problems_add(ts_problems *p, const char *fmt, ...)
 {
     char buf[1024];
@@ -13,15 +15,9 @@ void ts_problems_add(ts_problems *p, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    if (p->n == p->cap) {
-        int cap = p->cap ? 2 * p->cap : 16;
-        char **v = realloc(p->v, (size_t)cap * sizeof *v);
-        if (v == NULL) {
-            p->oom = 1;
-            return;
-        }
-        p->v = v;
-        p->cap = cap;
+    if (ts_vec_reserve((void **)&p->v, &p->cap, p->n + 1, sizeof *p->v)) {
+        p->oom = 1;
+        return;
     }
     if ((p->v[p->n] = strdup(buf)) == NULL)
         p->oom = 1;

@@ -177,25 +177,6 @@ int ts_repo_txn_complete(ts_tx *tx, int64_t id, ts_error *err);
 /* The user's newest transactions first. */
 int ts_repo_txn_list(ts_tx *tx, int64_t user_id, int limit, ts_result **out, ts_error *err);
 
-/* A purchase paid from the balance: debit, subscription (the active paid one
-   extended, or a new one), a completed subscription_payment transaction, on
-   the user's first payment the referrer's reward, and in a tenant bot (not the
-   master) the credit of that bot's wallet (ts_repo_bot_wallet_credit): all in
-   the caller's unit of work. */
-typedef struct ts_purchase {
-    int64_t user_id;
-    int64_t period_days, price_kopeks, traffic_limit_gb, device_limit;
-    int referral_percent;           /* of the price, paid to the referrer once */
-} ts_purchase;
-
-typedef struct ts_purchase_result {
-    int64_t subscription_id, transaction_id;
-    int64_t referral_reward_kopeks; /* 0: none paid */
-} ts_purchase_result;
-
-/* 1 done, 0 not enough balance (nothing written). */
-int ts_repo_purchase(ts_tx *tx, const ts_purchase *p, ts_purchase_result *out, ts_error *err);
-
 /* ---- promo codes and referrals ------------------------------------------------ */
 
 typedef struct ts_promocode {
@@ -250,6 +231,27 @@ int ts_repo_referral_first_payment(ts_tx *tx, int64_t user_id, int64_t base_kope
 /* Earnings of a referrer, newest first. */
 int ts_repo_referral_earnings(ts_tx *tx, int64_t referrer_id, int limit, ts_result **out,
                               ts_error *err);
+
+/* ---- purchases -------------------------------------------------------------------- */
+
+/* A purchase paid from the balance: debit, subscription (the active paid one
+   extended, or a new one), a completed subscription_payment transaction, on
+   the user's first payment the referrer's reward, and in a tenant bot (not the
+   master) the credit of that bot's wallet (ts_repo_bot_wallet_credit): all in
+   the caller's unit of work. */
+typedef struct ts_purchase {
+    int64_t user_id;
+    int64_t period_days, price_kopeks, traffic_limit_gb, device_limit;
+    int referral_percent;           /* of the price, paid to the referrer once */
+} ts_purchase;
+
+typedef struct ts_purchase_result {
+    int64_t subscription_id, transaction_id;
+    int64_t referral_reward_kopeks; /* 0: none paid */
+} ts_purchase_result;
+
+/* 1 done, 0 not enough balance (nothing written). */
+int ts_repo_purchase(ts_tx *tx, const ts_purchase *p, ts_purchase_result *out, ts_error *err);
 
 /* ---- tickets ---------------------------------------------------------------------- */
 

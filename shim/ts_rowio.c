@@ -3,10 +3,10 @@
  * and the secondary side of dual-writes use these; backfill and rollback
  * replay share them.
  */
+#include "ts_rowio.h"
+
 #include <stdlib.h>
 #include <string.h>
-
-#include "ts_shim_int.h"
 
 #define TS_MAX_KEY 8
 

@@ -433,11 +433,14 @@ static void render_table(ts_buf *b, const char *schema, const ts_table *t, ts_en
 
     /* Index every foreign key's columns: lookups by user, cascades. */
     for (int i = 0; i < t->nfks; i++) {
-        char idx[TS_IDENT_MAX + 1], cols[TS_IDENT_MAX + 1];
+        char idx[TS_IDENT_MAX + 1], cols[TS_IDENT_MAX + 1], name[2 * TS_IDENT_MAX + 8];
         if (pk_prefix(t, t->fks[i].cols))
             continue;
         squash(t->fks[i].cols, cols, sizeof cols);
-        snprintf(idx, sizeof idx, "%s_%s_idx", t->name, cols);
+        /* An identifier holds TS_IDENT_MAX bytes: a longer name is cut there, as
+           PostgreSQL cuts it, so both engines name the index alike. */
+        snprintf(name, sizeof name, "%s_%s_idx", t->name, cols);
+        snprintf(idx, sizeof idx, "%.*s", TS_IDENT_MAX, name);
         ts_buf_puts(b, "CREATE INDEX IF NOT EXISTS ");
         if (sqlite) {
             qname(b, schema, idx);

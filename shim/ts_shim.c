@@ -10,20 +10,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ts_clock.h"
 #include "ts_log.h"
 #include "ts_rowjson.h"
 #include "ts_shim_int.h"
+#include "ts_vec.h"
 
 #define MAX_QUEUED_MISMATCHES 1000
 
 void (*ts_shim_fault_hook)(const char *point);
-
-int64_t ts_shim_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
@@ -126,7 +121,7 @@ int ts_shim_open(const ts_shim_config *cfg, ts_shim **out, ts_error *err)
     ts_time_now(sh->started_at);
     snprintf(sh->process_id, sizeof sh->process_id, "%s:%ld:%s", sh->host, (long)getpid(),
              sh->started_at);
-    sh->rng = (uint64_t)ts_shim_now_ms() * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
+    sh->rng = (uint64_t)ts_clock_ms() * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
 
     if (ts_store_listen(sh->nw, TS_STAGE_CHANNEL, err) || ts_shim_refresh(sh, err))
         goto fail;
@@ -234,7 +229,7 @@ int ts_shim_refresh(ts_shim *sh, ts_error *err)
         }
     memcpy(sh->states, fresh, (size_t)sh->nstates * sizeof *fresh);
     free(fresh);
-    sh->refreshed_ms = ts_shim_now_ms();
+    sh->refreshed_ms = ts_clock_ms();
     return load_backfilled(sh, err);
 }
 
@@ -344,7 +339,7 @@ static int heartbeat(ts_shim *sh, ts_error *err)
     ts_buf_free(&versions);
     ts_buf_free(&counters);
     if (rc == 0) {
-        sh->heartbeat_ms_at = ts_shim_now_ms();
+        sh->heartbeat_ms_at = ts_clock_ms();
         sh->versions_changed = 0;
     }
     return rc;
@@ -352,7 +347,7 @@ static int heartbeat(ts_shim *sh, ts_error *err)
 
 int ts_shim_tick(ts_shim *sh, ts_error *err)
 {
-    int64_t now = ts_shim_now_ms(), applied = 0;
+    int64_t now = ts_clock_ms(), applied = 0;
     int failed = 0;
     ts_error e;
     if (sh->in_tx)
@@ -372,8 +367,9 @@ int ts_shim_tick(ts_shim *sh, ts_error *err)
         ts_log(TS_LOG_WARN, "mismatch_flush_failed", "error=\"%s\"", e.msg);
         *err = e, failed = 1;
     }
-    if (ts_journal_replay(sh, TS_SIDE_LEGACY, "drift", &applied, &e) ||
-        ts_journal_replay(sh, TS_SIDE_NEW, "drift", &applied, &e)) {
+    ts_journal_stores js = ts_shim_journal(sh);
+    if (ts_journal_replay(&js, TS_SIDE_LEGACY, "drift", &applied, &e) ||
+        ts_journal_replay(&js, TS_SIDE_NEW, "drift", &applied, &e)) {
         ts_log(TS_LOG_WARN, "journal_repair_failed", "error=\"%s\"", e.msg);
         *err = e, failed = 1;
     }
@@ -396,8 +392,9 @@ int ts_shim_pending(ts_shim *sh, int64_t *drift, int64_t *change, ts_error *err)
 int ts_shim_repair(ts_shim *sh, int64_t *applied, int64_t *pending_left, ts_error *err)
 {
     int64_t a = 0, left_l = 0, left_n = 0;
-    if (ts_journal_replay(sh, TS_SIDE_LEGACY, "drift", &a, err) ||
-        ts_journal_replay(sh, TS_SIDE_NEW, "drift", &a, err) ||
+    ts_journal_stores js = ts_shim_journal(sh);
+    if (ts_journal_replay(&js, TS_SIDE_LEGACY, "drift", &a, err) ||
+        ts_journal_replay(&js, TS_SIDE_NEW, "drift", &a, err) ||
         ts_journal_pending(sh->legacy, "drift", &left_l, err) ||
         ts_journal_pending(sh->nw, "drift", &left_n, err))
         return -1;
@@ -416,14 +413,9 @@ void ts_shim_add_mismatch(ts_shim *sh, const char *increment_id, const char *tab
         ts_log(TS_LOG_WARN, "mismatch_dropped", "table=%s reason=queue_full", table);
         return;
     }
-    if (sh->nmismatches == sh->capmismatches) {
-        int cap = sh->capmismatches ? sh->capmismatches * 2 : 16;
-        ts_mismatch *p = realloc(sh->mismatches, (size_t)cap * sizeof *p);
-        if (p == NULL)
-            return;
-        sh->mismatches = p;
-        sh->capmismatches = cap;
-    }
+    if (ts_vec_reserve((void **)&sh->mismatches, &sh->capmismatches, sh->nmismatches + 1,
+                       sizeof *sh->mismatches))
+        return;
     ts_mismatch *mm = &sh->mismatches[sh->nmismatches++];
     mm->increment_id = strdup(increment_id);
     mm->table = strdup(table);
@@ -438,28 +430,31 @@ void ts_shim_add_mismatch(ts_shim *sh, const char *increment_id, const char *tab
 
 int ts_shim_flush_mismatches(ts_shim *sh, ts_error *err)
 {
-    char qt[TS_QNAME_MAX], sql[384];
+    ts_buf sql = {0};
+    int rc = -1;
     if (sh->nmismatches == 0)
         return 0;
-    if (ts_store_table(sh->nw, "ts_mismatches", qt, err))
-        return -1;
-    snprintf(sql, sizeof sql,
-             "INSERT INTO %s (increment_id, table_name, row_key, column_name, legacy_value, "
-             "new_value, detected_at, process_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", qt);
-    if (ts_store_begin(sh->nw, err))
-        return -1;
+    if (ts_store_sql(sh->nw, "ts_mismatches",
+                     "INSERT INTO %s (increment_id, table_name, row_key, column_name, legacy_value, "
+                     "new_value, detected_at, process_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                     &sql, err) ||
+        ts_store_begin(sh->nw, err))
+        goto out;
     for (int i = 0; i < sh->nmismatches; i++) {
         ts_mismatch *mm = &sh->mismatches[i];
         ts_value p[8] = {ts_text(mm->increment_id), ts_text(mm->table), ts_text(mm->row_key),
                          ts_text(mm->column), ts_text(mm->legacy_value), ts_text(mm->new_value),
                          ts_text(mm->detected_at), ts_text(sh->process_id)};
-        if (ts_store_exec(sh->nw, sql, p, 8, NULL, err)) {
+        if (ts_store_exec(sh->nw, sql.s, p, 8, NULL, err)) {
             ts_store_rollback(sh->nw, NULL);
-            return -1;
+            goto out;
         }
     }
     if (ts_store_commit(sh->nw, err))
-        return -1;
+        goto out;
     free_mismatches(sh);
-    return 0;
+    rc = 0;
+out:
+    ts_buf_free(&sql);
+    return rc;
 }

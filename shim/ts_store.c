@@ -6,13 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-int64_t ts_store_clock_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static char *dupn(const char *s, size_t n)
 {
     char *p = malloc(n + 1);
@@ -273,6 +266,38 @@ int ts_store_table(const ts_store *s, const char *table, char *out, ts_error *er
         return -1;
     snprintf(out, TS_QNAME_MAX, "%s.%s", qs, qt);
     return 0;
+}
+
+int ts_store_sql(const ts_store *s, const char *table, const char *fmt, ts_buf *sql,
+                 ts_error *err)
+{
+    char qt[TS_QNAME_MAX];
+    if (ts_store_table(s, table, qt, err))
+        return -1;
+    ts_buf_reset(sql);
+    ts_buf_printf(sql, fmt, qt);
+    return sql->oom ? ts_fail(err, TS_E_NOMEM, "out of memory building SQL on %s", table) : 0;
+}
+
+int ts_store_exec_sql(ts_store *s, const char *table, const char *fmt, const ts_value *params,
+                      int nparams, int64_t *changes, ts_error *err)
+{
+    ts_buf sql = {0};
+    int rc = ts_store_sql(s, table, fmt, &sql, err) ||
+             ts_store_exec(s, sql.s, params, nparams, changes, err);
+    ts_buf_free(&sql);
+    return rc ? -1 : 0;
+}
+
+int ts_store_query_int_sql(ts_store *s, const char *table, const char *fmt,
+                           const ts_value *params, int nparams, int64_t *out, ts_error *err)
+{
+    ts_buf sql = {0};
+    int rc = ts_store_sql(s, table, fmt, &sql, err);
+    if (rc == 0)
+        rc = ts_store_query_int(s, sql.s, params, nparams, out, err);
+    ts_buf_free(&sql);
+    return rc;
 }
 
 /* Text parameters must be UTF-8: SQLite would store anything, PostgreSQL would

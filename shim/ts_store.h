@@ -25,6 +25,7 @@
 
 #include <stdint.h>
 
+#include "ts_buf.h"
 #include "ts_error.h"
 #include "ts_value.h"
 
@@ -71,6 +72,15 @@ const char *ts_store_schema(const ts_store *s);
 int ts_ident_valid(const char *name);
 /* Write the quoted, schema-qualified name of table into out[TS_QNAME_MAX]. */
 int ts_store_table(const ts_store *s, const char *table, char *out, ts_error *err);
+/* The SQL text fmt with the quoted, schema-qualified name of table at its one
+   %s, into sql (emptied first): 0, or -1 (a bad name, out of memory). */
+int ts_store_sql(const ts_store *s, const char *table, const char *fmt, ts_buf *sql,
+                 ts_error *err);
+/* ts_store_exec and ts_store_query_int of the statement ts_store_sql makes. */
+int ts_store_exec_sql(ts_store *s, const char *table, const char *fmt, const ts_value *params,
+                      int nparams, int64_t *changes, ts_error *err);
+int ts_store_query_int_sql(ts_store *s, const char *table, const char *fmt,
+                           const ts_value *params, int nparams, int64_t *out, ts_error *err);
 /* Write the quoted name of the connection's temporary table `table` into
    out[TS_QNAME_MAX]: "pg_temp"."table" on PostgreSQL, "temp"."table" on SQLite.
    It lives as long as the connection (session), seen by no other. */

@@ -98,9 +98,6 @@ struct ts_driver {
     int (*check)(ts_conn *c, ts_error *err);
 };
 
-/* Milliseconds on a monotonic clock. */
-int64_t ts_store_clock_ms(void);
-
 extern const ts_driver ts_driver_sqlite;
 extern const ts_driver ts_driver_pg;
 

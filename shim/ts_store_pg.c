@@ -7,6 +7,7 @@
  * Every session runs in UTC with ISO dates, so timestamps print one way, and with
  * extra_float_digits=3, so doubles print with enough digits to round-trip.
  */
+#include "ts_clock.h"
 #include "ts_store_driver.h"
 
 #include "ts_log.h"
@@ -70,7 +71,7 @@ typedef struct pg_conn {
     int nsettings;
     char *display;          /* the URL with the password masked, for the log */
     int failures;           /* reconnect attempts failed since the connection was lost */
-    int64_t retry_at;       /* no reconnect attempt before (ts_store_clock_ms) */
+    int64_t retry_at;       /* no reconnect attempt before (ts_clock_ms) */
 } pg_conn;
 
 typedef struct pg_rows {
@@ -400,7 +401,7 @@ static void forget_statements(pg_conn *c)
 static int reconnect(pg_conn *c, ts_error *err)
 {
     char msg[600], quoted[700];
-    int64_t now = ts_store_clock_ms();
+    int64_t now = ts_clock_ms();
     if (now < c->retry_at)
         return ts_fail(err, TS_E_CONN, "postgresql: the connection to %s is lost and the "
                        "server did not answer the last attempt; the next one is in %lld ms: "

@@ -11,6 +11,7 @@
  * PostgreSQL; the declared column type tells the reader which ts_type to hand
  * back.
  */
+#include "ts_clock.h"
 #include "ts_store_driver.h"
 
 #include <sqlite3.h>
@@ -510,7 +511,7 @@ static int sq_id_floor(ts_conn *c, const ts_store *s, const char *table, int64_t
 static int past_deadline(void *arg)
 {
     sq_conn *c = arg;
-    return c->deadline_ms && ts_store_clock_ms() > c->deadline_ms;
+    return c->deadline_ms && ts_clock_ms() > c->deadline_ms;
 }
 
 static int sq_server_version(ts_conn *c)
@@ -522,7 +523,7 @@ static int sq_server_version(ts_conn *c)
 static int sq_statement_timeout(ts_conn *c, int ms, ts_error *err)
 {
     (void)err;
-    SQ(c)->deadline_ms = ms ? ts_store_clock_ms() + ms : 0;
+    SQ(c)->deadline_ms = ms ? ts_clock_ms() + ms : 0;
     sqlite3_progress_handler(SQ(c)->db, ms ? 1000 : 0, ms ? past_deadline : NULL, c);
     /* A lock held by another connection is waited for within the same bound. */
     sqlite3_busy_timeout(SQ(c)->db, ms ? ms : 5000);

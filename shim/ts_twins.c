@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "ts_shim_int.h"
+#include "ts_vec.h"
 
 #define MAX_PARAMS 30000 /* below PostgreSQL's 65535 per statement, with room;
                             ts_tx flushes every TS_TWINS_MAX rows, so a group fits */
@@ -84,16 +85,10 @@ int ts_twins_add(ts_twins *tw, const ts_table *t, const ts_value *row, const int
             }
         twin_clear(w);
     } else {
-        if (tw->n == tw->cap) {
-            int cap = tw->cap ? tw->cap * 2 : 8;
-            ts_twin *p = realloc(tw->v, (size_t)cap * sizeof *p);
-            if (p == NULL) {
-                ts_rowio_free(copy, t->ncols);
-                free(inc);
-                return ts_fail(err, TS_E_NOMEM, "out of memory");
-            }
-            tw->v = p;
-            tw->cap = cap;
+        if (ts_vec_reserve((void **)&tw->v, &tw->cap, tw->n + 1, sizeof *tw->v)) {
+            ts_rowio_free(copy, t->ncols);
+            free(inc);
+            return ts_fail(err, TS_E_NOMEM, "out of memory");
         }
         w = &tw->v[tw->n++];
     }

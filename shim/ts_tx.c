@@ -9,9 +9,11 @@
 #include <string.h>
 
 #include "ts_canon.h"
+#include "ts_clock.h"
 #include "ts_log.h"
 #include "ts_rowjson.h"
 #include "ts_shim_int.h"
+#include "ts_vec.h"
 
 #define MAX_ARGS 64
 
@@ -25,8 +27,8 @@ struct ts_tx {
     ts_shim *sh;
     ts_ctx ctx;
     int open_legacy, open_new;     /* a transaction is open on that side's connection */
-    uint64_t fenced;               /* bit per increment (state index) already fenced */
-    uint64_t written;              /* bit per new-schema table written (shadow skips it) */
+    unsigned char *fenced;         /* per increment (state index): already fenced */
+    unsigned char *written;        /* per new-schema table: written (shadow skips it) */
     struct entry_ref {             /* journal entries to finish after commit */
         int64_t id;
         ts_side side;              /* the store holding it (the primary) */
@@ -57,8 +59,6 @@ static int col_index(const ts_table *t, const char *name, ts_error *err)
                        name ? name : "(null)");
     return i;
 }
-
-static int bit_of(int i) { return i < 64 ? i : 63; }
 
 static int side_open(ts_tx *tx, ts_side side, ts_error *err)
 {
@@ -139,9 +139,8 @@ static int resolve(ts_tx *tx, const char *table, int writing, route_info *ri, ts
 static int fence(ts_tx *tx, const route_info *ri, ts_error *err)
 {
     ts_shim *sh = tx->sh;
-    uint64_t bit = 1ull << bit_of(ri->si);
     int64_t v;
-    if ((tx->fenced & bit) || ts_shim_kill_active(sh))
+    if (tx->fenced[ri->si] || ts_shim_kill_active(sh))
         return 0;
     if (side_open(tx, TS_SIDE_NEW, err) ||
         ts_control_version(sh->nw, sh->states[ri->si].inc->id, 1, &v, err))
@@ -155,7 +154,7 @@ static int fence(ts_tx *tx, const route_info *ri, ts_error *err)
                        "routed: roll back and run it again (it will take the new route)",
                        sh->states[ri->si].inc->id, (long long)had, (long long)v);
     }
-    tx->fenced |= bit;
+    tx->fenced[ri->si] = 1;
     return 0;
 }
 
@@ -173,14 +172,22 @@ int ts_shim_begin(ts_shim *sh, const ts_ctx *ctx, ts_tx **out, ts_error *err)
         return ts_fail(err, TS_E_INVALID, "bot %lld %s the master bot (%lld): fix the context",
                        (long long)ctx->bot_id, ctx->is_master ? "is marked master but is not" : "is",
                        (long long)sh->master_bot_id);
-    if (ts_shim_refresh_due(sh, ts_shim_now_ms())) {
+    if (ts_shim_refresh_due(sh, ts_clock_ms())) {
         ts_error e;
         if (ts_shim_refresh(sh, &e)) /* keep the cached stages; fencing still guards writes */
             ts_log(TS_LOG_DEBUG, "stage_refresh_failed", "error=\"%s\"", e.msg);
     }
     ts_tx *tx = calloc(1, sizeof *tx);
-    if (tx == NULL)
+    unsigned char *fenced = calloc((size_t)sh->nstates + 1, 1);
+    unsigned char *written = calloc((size_t)ts_manifest_new_schema(sh->m)->ntables + 1, 1);
+    if (tx == NULL || fenced == NULL || written == NULL) {
+        free(tx);
+        free(fenced);
+        free(written);
         return ts_fail(err, TS_E_NOMEM, "out of memory starting a unit of work");
+    }
+    tx->fenced = fenced;
+    tx->written = written;
     tx->sh = sh;
     tx->ctx = *ctx;
     sh->in_tx = 1;
@@ -191,6 +198,8 @@ int ts_shim_begin(ts_shim *sh, const ts_ctx *ctx, ts_tx **out, ts_error *err)
 static void tx_free(ts_tx *tx)
 {
     tx->sh->in_tx = 0;
+    free(tx->fenced);
+    free(tx->written);
     free(tx->entries);
     ts_twins_free(&tx->twins);
     ts_buf_free(&tx->text);
@@ -248,11 +257,12 @@ int ts_tx_commit(ts_tx *tx, ts_error *err)
     if (ts_shim_fault_hook && tx->nentries)
         ts_shim_fault_hook("before_journal_settle");
     /* Cross-store secondaries: apply now; what fails stays pending for repair. */
+    ts_journal_stores js = ts_shim_journal(sh);
     for (int i = 0; i < tx->nentries; i++) {
         struct entry_ref *r = &tx->entries[i];
         ts_error e;
         ts_store *s = r->side == TS_SIDE_LEGACY ? sh->legacy : sh->nw;
-        if (r->written ? ts_journal_settle(s, r->id, &e) : ts_journal_apply(sh, r->side, r->id, &e))
+        if (r->written ? ts_journal_settle(s, r->id, &e) : ts_journal_apply(&js, r->side, r->id, &e))
             ts_log(TS_LOG_WARN, "journal_apply_deferred", "entry=%lld error=\"%s\"",
                    (long long)r->id, e.msg);
     }
@@ -262,14 +272,9 @@ int ts_tx_commit(ts_tx *tx, ts_error *err)
 
 static int remember_entry(ts_tx *tx, ts_side side, int64_t id, int written, ts_error *err)
 {
-    if (tx->nentries == tx->capentries) {
-        int cap = tx->capentries ? tx->capentries * 2 : 8;
-        struct entry_ref *p = realloc(tx->entries, (size_t)cap * sizeof *p);
-        if (p == NULL)
-            return ts_fail(err, TS_E_NOMEM, "out of memory");
-        tx->entries = p;
-        tx->capentries = cap;
-    }
+    if (ts_vec_reserve((void **)&tx->entries, &tx->capentries, tx->nentries + 1,
+                       sizeof *tx->entries))
+        return ts_fail(err, TS_E_NOMEM, "out of memory");
     tx->entries[tx->nentries++] = (struct entry_ref){id, side, written};
     return 0;
 }
@@ -677,14 +682,9 @@ static int consume_rows(ts_tx *tx, ts_rows *r, const ts_table *t, row_fn fn, voi
     while ((rc = ts_rows_next(r, err)) == 1) {
         for (int i = 0; i < t->ncols; i++)
             row[i] = ts_rows_get(r, i);
-        if (n == cap) {
-            cap = cap ? cap * 2 : 4;
-            ts_value **p = realloc(copies, (size_t)cap * sizeof *p);
-            if (p == NULL) {
-                rc = ts_fail(err, TS_E_NOMEM, "out of memory");
-                break;
-            }
-            copies = p;
+        if (ts_vec_reserve((void **)&copies, &cap, n + 1, sizeof *copies)) {
+            rc = ts_fail(err, TS_E_NOMEM, "out of memory");
+            break;
         }
         if ((copies[n] = ts_rowio_copy(row, t->ncols)) == NULL) {
             rc = ts_fail(err, TS_E_NOMEM, "out of memory");
@@ -766,7 +766,7 @@ static int write_prepare(ts_tx *tx, const char *table, route_info *ri, ts_error 
         return -1;
     if (ri->r.secondary != TS_SIDE_NONE && tx->sh->shared && side_open(tx, ri->r.secondary, err))
         return -1;
-    tx->written |= 1ull << bit_of(ri->table_index);
+    tx->written[ri->table_index] = 1;
     return 0;
 }
 
@@ -1017,14 +1017,8 @@ int ts_tx_delete(ts_tx *tx, const char *table, const ts_cond *where, int nwhere,
 
 static int result_add(ts_result *res, const ts_value *row, ts_error *err)
 {
-    if (res->n == res->cap) {
-        int cap = res->cap ? res->cap * 2 : 8;
-        ts_value **p = realloc(res->rows, (size_t)cap * sizeof *p);
-        if (p == NULL)
-            return ts_fail(err, TS_E_NOMEM, "out of memory");
-        res->rows = p;
-        res->cap = cap;
-    }
+    if (ts_vec_reserve((void **)&res->rows, &res->cap, res->n + 1, sizeof *res->rows))
+        return ts_fail(err, TS_E_NOMEM, "out of memory");
     if ((res->rows[res->n] = ts_rowio_copy(row, res->t->ncols)) == NULL)
         return ts_fail(err, TS_E_NOMEM, "out of memory");
     res->n++;
@@ -1211,7 +1205,7 @@ static int shadow_wanted(ts_tx *tx, const route_info *ri)
         return 0;
     /* A table this unit wrote: its rows are not committed where a shadow
        connection or the journal would see them; comparing would report them. */
-    if ((sh->shadow || !sh->shared) && (tx->written & (1ull << bit_of(ri->table_index)))) {
+    if ((sh->shadow || !sh->shared) && tx->written[ri->table_index]) {
         sh->access[ri->table_index].shadow_skipped++;
         return 0;
     }

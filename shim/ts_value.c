@@ -91,8 +91,8 @@ void ts_time_from_unix(int64_t secs, int32_t usec, char out[TS_TIME_MAX])
     int n = snprintf(out, TS_TIME_MAX, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d", y, m, d,
                      (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
     if (usec > 0) {
-        char frac[8];
-        snprintf(frac, sizeof frac, ".%06d", (int)usec);
+        char frac[8];   /* usec is below 1000000: six digits */
+        snprintf(frac, sizeof frac, ".%06u", (unsigned)usec % 1000000u);
         for (int i = 6; i > 0 && frac[i] == '0'; i--)
             frac[i] = '\0';
         n += snprintf(out + n, (size_t)(TS_TIME_MAX - n), "%s", frac);

@@ -55,7 +55,7 @@ ts_value ts_time(const char *canonical);      /* NULL gives TS_NULL */
  */
 int ts_time_canon(const char *in, size_t len, char out[TS_TIME_MAX], ts_error *err);
 
-/* Canonical text of a unix time in seconds plus microseconds. */
+/* Canonical text of a unix time in seconds plus microseconds (0 to 999999). */
 void ts_time_from_unix(int64_t secs, int32_t usec, char out[TS_TIME_MAX]);
 /* Seconds since the epoch of a canonical timestamp (fraction dropped). */
 int ts_time_to_unix(const char *canonical, int64_t *secs, ts_error *err);

@@ -285,7 +285,7 @@ static int one_master_bot(ts_store *nw, const ts_manifest *m, ts_vreport *r, ts_
 static int sequence_value(ts_store *nw, const char *table, int64_t *v, int *missing,
                           ts_error *err)
 {
-    char qt[TS_QNAME_MAX], q[TS_QNAME_MAX + 256];
+    char qt[TS_QNAME_MAX];
     *missing = 0;
     if (ts_store_table(nw, table, qt, err))
         return -1;
@@ -309,12 +309,16 @@ static int sequence_value(ts_store *nw, const char *table, int64_t *v, int *miss
     if (ts_store_table_exists(nw, "ts_sequences", &exists, err) ||
         ts_store_table(nw, "ts_sequences", seq, err))
         return -1;
+    ts_buf q = {0};
     if (exists)
-        snprintf(q, sizeof q, "SELECT coalesce((SELECT value FROM %s WHERE name = $1), "
-                 "(SELECT coalesce(max(id), 0) FROM %s))", seq, qt);
+        ts_buf_printf(&q, "SELECT coalesce((SELECT value FROM %s WHERE name = $1), "
+                      "(SELECT coalesce(max(id), 0) FROM %s))", seq, qt);
     else
-        snprintf(q, sizeof q, "SELECT coalesce(max(id), 0) FROM %s WHERE $1 = $1", qt);
-    return ts_store_query_int(nw, q, &p, 1, v, err) < 0 ? -1 : 0;
+        ts_buf_printf(&q, "SELECT coalesce(max(id), 0) FROM %s WHERE $1 = $1", qt);
+    int rc = q.oom ? ts_fail(err, TS_E_NOMEM, "out of memory reading the sequence of %s", table)
+                   : ts_store_query_int(nw, q.s, &p, 1, v, err);
+    ts_buf_free(&q);
+    return rc < 0 ? -1 : 0;
 }
 
 static int sequences_above_legacy(ts_store *legacy, ts_store *nw, const ts_manifest *m,

@@ -43,7 +43,7 @@ int ts_diff_select(const ts_manifest *m, const char *const *ids, int nids,
 
 static int count_new(ts_store *nw, const ts_vplan *p, int64_t *n, ts_error *err)
 {
-    char qt[TS_QNAME_MAX], q[TS_IDENT_MAX + 3], sql[TS_QNAME_MAX + 96];
+    char qt[TS_QNAME_MAX], q[TS_IDENT_MAX + 3], sql[TS_QNAME_MAX + TS_IDENT_MAX + 40];
     const ts_table *t = p->tm->target;
     if (ts_store_table(nw, t->name, qt, err))
         return -1;
@@ -60,7 +60,7 @@ static int count_new(ts_store *nw, const ts_vplan *p, int64_t *n, ts_error *err)
 /* Rows the map accepts: its filter looks at one column, so count per value. */
 static int count_legacy(ts_store *legacy, const ts_tmap *tm, int64_t *n, ts_error *err)
 {
-    char qt[TS_QNAME_MAX], q[TS_IDENT_MAX + 3], sql[TS_QNAME_MAX + 128];
+    char qt[TS_QNAME_MAX], q[TS_IDENT_MAX + 3], sql[TS_QNAME_MAX + 2 * TS_IDENT_MAX + 48];
     ts_rows *r;
     int rc;
     *n = 0;

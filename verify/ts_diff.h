@@ -47,8 +47,8 @@ int ts_diff_select(const ts_manifest *m, const char *const *ids, int nids,
                    const ts_increment **out, int *nout, ts_error *err);
 
 /*
- * Diff the increments into r, logging to lg (which r->log should point at so
- * renderers find every difference). Tables already done in a replayed log are
+ * Diff the increments into r, logging to lg (which r->all should name,
+ * ts_vlog_source, so renderers find every difference). Tables already done in a replayed log are
  * skipped; a table left part way continues after its last chunk. Increments r
  * says are skipped at their stage (ts_vreport_skipped) are not read at all.
  */

@@ -11,6 +11,7 @@
 
 #include "ts_canary.h"
 #include "ts_check.h"
+#include "ts_clock.h"
 #include "ts_conform.h"
 #include "ts_diff.h"
 #include "ts_log.h"
@@ -244,7 +245,7 @@ static int run_diff(const vargs *a, ts_store *legacy, ts_store *nw, const ts_man
     if (ts_diff_select(m, (const char *const *)a->ids, a->nids, incs, &ninc, err) == 0 &&
         ts_vlog_open(lg, a->checkpoint, a->resume, ts_store_url(legacy), ts_store_url(nw),
                      a->diff.chunk, err) == 0) {
-        r->log = lg;
+        r->all = ts_vlog_source(lg);
         rc = (a->resume ? ts_vlog_replay(lg, r, err) : 0) ||
              ts_diff_run(legacy, nw, incs, ninc, &a->diff, r, lg, err) ? -1 : 0;
     }
@@ -270,10 +271,9 @@ static int run(const vargs *a, ts_vreport *r, FILE *out, ts_error *err)
     ts_manifest *m = NULL;
     ts_store *legacy = NULL, *nw = NULL;
     ts_vlog lg = {0};
-    struct timespec t0, t1;
     int rc = -1;
 
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = ts_clock_seconds();
     ts_time_now(r->started);
     int canary = strcmp(a->command, "canary") == 0;
     /* The legacy store is the bot's own database: it need not have been made by
@@ -321,8 +321,7 @@ static int run(const vargs *a, ts_vreport *r, FILE *out, ts_error *err)
     else
         rc = run_canary(a, nw, r, err);
     ts_vstage_attribute(r, m);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    r->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    r->seconds = ts_clock_seconds() - t0;
     if (rc == 0)
         rc = render(a, r, out, err);
 done:

@@ -282,10 +282,17 @@ static int diff_line(void *ctx, cJSON *j, ts_error *err)
     return 0;
 }
 
-int ts_vlog_each_diff(ts_vlog *lg, const char *increment, const char *target,
-                      int (*fn)(void *ctx, const char *json, ts_error *err), void *ctx,
-                      ts_error *err)
+int ts_vlog_each_diff(ts_vlog *lg, const char *increment, const char *target, ts_vdiff_fn fn,
+                      void *ctx, ts_error *err)
 {
     each_ctx e = {increment, target, fn, ctx};
     return each_line(lg, diff_line, &e, err);
 }
+
+static int source_each(void *src, const char *increment, const char *target, ts_vdiff_fn fn,
+                       void *ctx, ts_error *err)
+{
+    return ts_vlog_each_diff(src, increment, target, fn, ctx, err);
+}
+
+ts_vsource ts_vlog_source(ts_vlog *lg) { return (ts_vsource){source_each, lg}; }

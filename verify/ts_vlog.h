@@ -51,8 +51,9 @@ int ts_vlog_done(ts_vlog *lg, const ts_vtable *t, ts_error *err);
 int ts_vlog_replay(ts_vlog *lg, ts_vreport *r, ts_error *err);
 
 /* Call fn with each difference (JSON text) of one table, in order. */
-int ts_vlog_each_diff(ts_vlog *lg, const char *increment, const char *target,
-                      int (*fn)(void *ctx, const char *json, ts_error *err), void *ctx,
-                      ts_error *err);
+int ts_vlog_each_diff(ts_vlog *lg, const char *increment, const char *target, ts_vdiff_fn fn,
+                      void *ctx, ts_error *err);
+/* The log as the report's source of every difference (ts_vreport.all). */
+ts_vsource ts_vlog_source(ts_vlog *lg);
 
 #endif

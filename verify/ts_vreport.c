@@ -8,7 +8,6 @@
 
 #include "ts_buf.h"
 #include "ts_version.h"
-#include "ts_vlog.h"
 
 static const char *const kind_names[TS_DK_COUNT] = {"missing", "extra", "changed", "pending"};
 
@@ -374,8 +373,8 @@ int ts_vreport_json(const ts_vreport *r, FILE *out, ts_error *err)
                 "\"differences\":[", (long long)t->c.chunks, (long long)t->c.chunks_differing,
                 t->seconds);
         list_ctx l = {out, 0};
-        if (r->log != NULL) {
-            if (ts_vlog_each_diff(r->log, t->increment, t->target, put_diff, &l, err))
+        if (r->all.each != NULL) {
+            if (r->all.each(r->all.src, t->increment, t->target, put_diff, &l, err))
                 return -1;
         } else {
             for (int k = 0; k < t->nfirst; k++)

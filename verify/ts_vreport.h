@@ -5,7 +5,8 @@
  * (as JSON objects, the same text the checkpoint log and --json carry), and
  * per invariant of `check` / `canary` whether it held and each violation.
  * The complete list of differences is never held in memory: it lives in the
- * run's log (ts_vlog.h), and the renderers that print all of it read it back.
+ * run's log (ts_vlog.h), and the renderers that print all of it read it back
+ * through ts_vreport.all.
  *
  * One difference, as JSON:
  *   {"kind":"changed","key":{"id":7},
@@ -24,7 +25,18 @@
 #include "ts_stage.h"
 #include "ts_value.h"
 
-struct ts_vlog;
+/* Called with each difference of a table (JSON text), in order. */
+typedef int (*ts_vdiff_fn)(void *ctx, const char *json, ts_error *err);
+
+/*
+ * Where every difference of a run is kept: each(src, ...) calls fn with each
+ * difference of one table, in order. The run's log is one (ts_vlog_source).
+ */
+typedef struct ts_vsource {
+    int (*each)(void *src, const char *increment, const char *target, ts_vdiff_fn fn,
+                void *ctx, ts_error *err);
+    void *src;
+} ts_vsource;
 
 enum { TS_DK_MISSING, TS_DK_EXTRA, TS_DK_CHANGED, TS_DK_PENDING, TS_DK_COUNT };
 
@@ -89,7 +101,7 @@ typedef struct ts_vreport {
     int nignored;
     int keep;                   /* differences kept in memory per table */
     int stopped;                /* diff stopped early (--max-chunks): resume it */
-    struct ts_vlog *log;        /* where every difference is, or NULL */
+    ts_vsource all;             /* where every difference is; each NULL: only those kept */
 } ts_vreport;
 
 void ts_vreport_init(ts_vreport *r, const char *command, int keep);

@@ -75,13 +75,13 @@ static int64_t legacy_rows(const char *url)
     if (ts_store_open(url, &s, &err))
         die("open", &err);
     for (int i = 0; i < 4; i++) {
-        char sql[128], q[TS_QNAME_MAX];
+        ts_buf sql = {0};
         int64_t n = 0;
-        if (ts_store_table(s, tables[i], q, &err))
+        if (ts_store_sql(s, tables[i], "SELECT count(*) FROM %s", &sql, &err))
             die("table", &err);
-        snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", q);
-        if (ts_store_query_int(s, sql, NULL, 0, &n, &err) < 0)
-            die(sql, &err);
+        if (ts_store_query_int(s, sql.s, NULL, 0, &n, &err) < 0)
+            die(sql.s, &err);
+        ts_buf_free(&sql);
         total += n;
     }
     ts_store_close(s);
@@ -96,14 +96,14 @@ static void prepare(ts_mig *g)
         die("init", &err);
     for (int i = 0; i < 3; i++) {
         ts_value p = ts_text(incs[i]);
-        char q[TS_QNAME_MAX], sql[256];
+        ts_buf sql = {0};
         if (ts_mexpand_create(g, ts_manifest_find(g->m, incs[i]), &err) ||
-            ts_store_table(g->nw, "ts_increments", q, &err))
+            ts_store_sql(g->nw, "ts_increments", "UPDATE %s SET stage = 'dual_write', "
+                         "version = version + 2 WHERE id = $1", &sql, &err))
             die("expand", &err);
-        snprintf(sql, sizeof sql, "UPDATE %s SET stage = 'dual_write', version = version + 2 "
-                 "WHERE id = $1", q);
-        if (ts_store_exec(g->nw, sql, &p, 1, NULL, &err))
+        if (ts_store_exec(g->nw, sql.s, &p, 1, NULL, &err))
             die("stage", &err);
+        ts_buf_free(&sql);
     }
 }
 
@@ -185,7 +185,8 @@ static double run_pgloader(const char *sqlite_path, const char *pg, const char *
 {
     const char *port = strstr(pg, "port="), *user = strstr(pg, "user=");
     char cmd[2048], load[512];
-    snprintf(load, sizeof load, "%s.load", sqlite_path);
+    if (snprintf(load, sizeof load, "%s.load", sqlite_path) >= (int)sizeof load)
+        die("pgloader setup (the SQLite path is too long)", NULL);
     FILE *f = fopen(load, "w");
     if (f == NULL || port == NULL)
         die("pgloader setup (TS_TEST_PG_URL needs port=)", NULL);

@@ -6,12 +6,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-double bench_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
+#include "ts_clock.h"
+
+double bench_now(void) { return ts_clock_seconds(); }
 
 static int cmp_double(const void *a, const void *b)
 {

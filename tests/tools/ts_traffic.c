@@ -41,6 +41,7 @@
 
 #include "../unit/fake_http.h"
 #include "ts_buf.h"
+#include "ts_clock.h"
 
 #define MAX_BOTS 16
 #define QUEUE_MAX 200000   /* queued updates per bot; the generator waits beyond */
@@ -84,13 +85,6 @@ static struct {
 static volatile sig_atomic_t stopping, draining;
 static void on_stop(int sig) { (void)sig, stopping = 1; }
 static void on_drain(int sig) { (void)sig, draining = 1; }
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(long ms)
 {
@@ -260,7 +254,7 @@ static void get_updates(bot *b, const cJSON *req, ts_buf *out)
         free(b->q[b->head % QUEUE_MAX].json);
         b->head++;
         g.confirmed++;
-        g.last_confirm_ms = now_ms();
+        g.last_confirm_ms = ts_clock_ms();
         pthread_cond_broadcast(&g.cv);
     }
     while (b->head == b->tail && !stopping &&
@@ -271,7 +265,7 @@ static void get_updates(bot *b, const cJSON *req, ts_buf *out)
         ts_buf_printf(out, "%s%s", k ? "," : "", b->q[i % QUEUE_MAX].json);
     ts_buf_puts(out, "]}");
     if (b->head < b->tail && g.first_poll_ms == 0)
-        g.first_poll_ms = now_ms();
+        g.first_poll_ms = ts_clock_ms();
     pthread_mutex_unlock(&g.mu);
 }
 
@@ -387,7 +381,7 @@ static void run_reactions(CURL *c)
 /* Serve until the bot confirmed every update sent, or until `until`. */
 static void drain(CURL *c, long long until)
 {
-    while (!stopping && now_ms() < until) {
+    while (!stopping && ts_clock_ms() < until) {
         pthread_mutex_lock(&g.mu);
         int done = g.confirmed >= g.sent;
         pthread_mutex_unlock(&g.mu);
@@ -479,7 +473,7 @@ int main(int argc, char **argv)
     CURL *c = curl_easy_init();
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-    long long start = now_ms(), end = start + (long long)g.duration * 1000;
+    long long start = ts_clock_ms(), end = start + (long long)g.duration * 1000;
     int64_t made = 0;
     int u = 0, k = 0;
     if (g.preload > 0) {   /* everything at once; done when the bot confirmed it all */
@@ -487,11 +481,11 @@ int main(int argc, char **argv)
             step_user(&g.bots[k], u);
         drain(c, end);
     } else {
-        while (!stopping && !draining && now_ms() < end && (g.count == 0 || made < g.count)) {
+        while (!stopping && !draining && ts_clock_ms() < end && (g.count == 0 || made < g.count)) {
             long long due = start + made * 1000 / g.rate;
-            if (now_ms() < due) {
+            if (ts_clock_ms() < due) {
                 run_reactions(c);
-                sleep_ms(due - now_ms() > 5 ? 5 : 1);
+                sleep_ms(due - ts_clock_ms() > 5 ? 5 : 1);
                 continue;
             }
             step_user(&g.bots[k], u);
@@ -500,7 +494,7 @@ int main(int argc, char **argv)
                 u = (u + 1) % g.users;
         }
         if (draining)
-            drain(c, now_ms() + 60000);
+            drain(c, ts_clock_ms() + 60000);
         run_reactions(c);
         sleep_ms(500);   /* the last replies */
     }

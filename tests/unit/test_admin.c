@@ -586,7 +586,7 @@ typedef struct carder {
     repo_fx *fx;
     int64_t bot;
     int made, refused;
-    char failure[256];
+    char failure[sizeof ((ts_error *)0)->msg + 32]; /* "card create: " and the error */
 } carder;
 
 static void *make_cards(void *arg)
@@ -657,7 +657,7 @@ typedef struct buyer {
     repo_fx *fx;
     int64_t bot, user;
     int done;
-    char failure[256];
+    char failure[32 + sizeof ((ts_error *)0)->msg];
 } buyer;
 
 /* PER_THREAD purchases in units of work of their own shim, retried when the

@@ -189,7 +189,7 @@ static int64_t shop(api_fx *fx, char *auth)
 static void test_auth_matrix(void **state)
 {
     api_fx *fx = api_open(state);
-    char t1[TS_REPO_API_TOKEN_SIZE], t2[TS_REPO_API_TOKEN_SIZE], path[64], other[64];
+    char t1[TS_REPO_API_TOKEN_SIZE], t2[TS_REPO_API_TOKEN_SIZE], path[64], other[sizeof path + 16];
     int64_t b1 = make_tenant(fx, TENANT_TG, "Shop", t1);
     int64_t b2 = make_tenant(fx, OTHER_TG, "Other", t2);
     snprintf(path, sizeof path, "/bots/%lld", (long long)b1);

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "test_e2e.h"
+#include "ts_clock.h"
 
 #define T TS_TEST_MASTER_TOKEN
 #define RESUME_MS 5000     /* service is back within this of the server's return */
@@ -28,13 +29,6 @@ typedef struct pusher {
 } pusher;
 
 #define FIRST_USER 5000
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* 0 when the cluster can be restarted from here; 1 skip. */
 static int cluster_available(void)
@@ -120,19 +114,19 @@ static void push_stop(pusher *p)
 #define DRAIN_MS 60000
 static long long time_to_resume(e2e *e, long long *drain_ms)
 {
-    long long t0 = now_ms(), resumed = -1;
+    long long t0 = ts_clock_ms(), resumed = -1;
     int sent = fake_telegram_count(e->ft, "sendMessage", T);
     while (fake_telegram_pending(e->ft, T) > 0) {
         if (resumed < 0 && fake_telegram_count(e->ft, "sendMessage", T) > sent)
-            resumed = now_ms() - t0;
-        if (resumed < 0 && now_ms() - t0 > RESUME_MS)
+            resumed = ts_clock_ms() - t0;
+        if (resumed < 0 && ts_clock_ms() - t0 > RESUME_MS)
             fail_msg("no update handled %d ms after the server came back", RESUME_MS);
-        if (now_ms() - t0 > DRAIN_MS)
+        if (ts_clock_ms() - t0 > DRAIN_MS)
             fail_msg("%d updates still pending %d ms after the server came back",
                      fake_telegram_pending(e->ft, T), DRAIN_MS);
         e2e_sleep_ms(5);
     }
-    *drain_ms = now_ms() - t0;
+    *drain_ms = ts_clock_ms() - t0;
     return resumed < 0 ? *drain_ms : resumed;
 }
 
@@ -162,10 +156,10 @@ static void report_missing(const ts_test_target *t, const char *side, int pushed
 /* Wait up to limit_ms for /healthz to answer want. */
 static void health_becomes(e2e *e, long want, long long limit_ms)
 {
-    long long t0 = now_ms();
+    long long t0 = ts_clock_ms();
     long got;
     while ((got = e2e_get(e, "/healthz")) != want) {
-        if (now_ms() - t0 > limit_ms)
+        if (ts_clock_ms() - t0 > limit_ms)
             fail_msg("/healthz answered %ld, not %ld, for %lld ms", got, want, limit_ms);
         e2e_sleep_ms(50);
     }
@@ -249,8 +243,8 @@ static void test_kill_switch_serves_without_new(void **state)
     cluster("resume", NULL);
     char sql[160];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM users WHERE telegram_id >= %d", FIRST_USER);
-    long long t0 = now_ms();
-    while (ts_test_int(e.pair.nw.url, sql) < p.pushed && now_ms() - t0 < RESUME_MS)
+    long long t0 = ts_clock_ms();
+    while (ts_test_int(e.pair.nw.url, sql) < p.pushed && ts_clock_ms() - t0 < RESUME_MS)
         e2e_sleep_ms(100);
     e2e_stop(&e);
     assert_int_equal(ts_test_int(e.pair.legacy.url, sql), p.pushed);

@@ -477,7 +477,8 @@ static void test_lock_holder_named(void **state)
 static mpair with_url(const mpair *p, int which, const char *url)
 {
     mpair q = *p;
-    snprintf(which ? q.nw.url : q.legacy.url, sizeof q.nw.url, "%s", url);
+    assert_true(snprintf(which ? q.nw.url : q.legacy.url, sizeof q.nw.url, "%s", url) <
+                (int)sizeof q.nw.url);
     return q;
 }
 
@@ -1472,7 +1473,7 @@ static void test_backfill_rule_cross(void **state) { (void)state; backfill_rule(
 typedef struct racer {
     const char *url;
     volatile int inserted;
-    char err[512];
+    char err[sizeof ((ts_error *)0)->msg];
 } racer;
 
 static racer *hook_racer;

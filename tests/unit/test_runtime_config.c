@@ -222,8 +222,8 @@ static void test_bot_exit_codes(void **state)
     assert_non_null(strstr(out, "cannot connect to PostgreSQL"));
     /* A wrong password: configuration, 2. */
     if (ts_test_pg_auth_url("wr0ngpw", NULL, url, sizeof url) == 0) {
-        snprintf(cfg, sizeof cfg, "{\"legacy_url\":\"%s\",\"new_url\":\"%s&schema=mt\","
-                 "\"bot_token\":\"123:secretTOKEN\"}", url, url);
+        assert_true(snprintf(cfg, sizeof cfg, "{\"legacy_url\":\"%s\",\"new_url\":\"%s&schema=mt\","
+                             "\"bot_token\":\"123:secretTOKEN\"}", url, url) < (int)sizeof cfg);
         write_file(cfg);
         assert_int_equal(bot(out, sizeof out, "--config", path), 2);
         assert_non_null(strstr(out, "password authentication failed"));

@@ -423,7 +423,7 @@ static void row_moved_to_another_bot(void **state)
     assert_int_equal(ts_store_query_text(pr->nw, "SELECT config_key FROM bot_configurations WHERE "
                                          "bot_id = 2", NULL, 0, moved, sizeof moved, &err), 1);
     run_diff(pr, NULL, NULL, 0, 0);
-    snprintf(key, sizeof key, "{\"config_key\":\"%s\"}", moved);
+    assert_true(snprintf(key, sizeof key, "{\"config_key\":\"%s\"}", moved) < (int)sizeof key);
     expect_only(pr, "bot_configurations", "missing", key, NULL);
 }
 
