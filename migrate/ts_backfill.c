@@ -50,10 +50,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ts_clock.h"
 #include "ts_log.h"
 #include "ts_mgate.h"
 #include "ts_rowjson.h"
 #include "ts_shim_int.h"
+#include "ts_vec.h"
 
 #define RETRIES 5
 #define STAGE "ts_backfill_stage" /* the connection's temporary staging table */
@@ -103,13 +105,6 @@ typedef struct bf {
     ts_value **rows;           /* owned legacy rows */
     int nrows, cap;
 } bf;
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(int64_t ms)
 {
@@ -746,15 +741,9 @@ static int buffer_rows(bf *b, ts_rows *r, ts_error *err)
     while ((rc = ts_rows_next(r, err)) == 1) {
         for (int c = 0; c < b->lt->ncols; c++)
             row[c] = ts_rows_get(r, c);
-        if (b->nrows == b->cap) {
-            int cap = b->cap ? 2 * b->cap : 256;
-            ts_value **n = realloc(b->rows, (size_t)cap * sizeof *n);
-            if (n == NULL) {
-                rc = ts_fail(err, TS_E_NOMEM, "out of memory reading a chunk of %s", b->lt->name);
-                break;
-            }
-            b->rows = n;
-            b->cap = cap;
+        if (ts_vec_reserve((void **)&b->rows, &b->cap, b->nrows + 1, sizeof *b->rows)) {
+            rc = ts_fail(err, TS_E_NOMEM, "out of memory reading a chunk of %s", b->lt->name);
+            break;
         }
         if ((b->rows[b->nrows] = ts_rowio_copy(row, b->lt->ncols)) == NULL) {
             rc = ts_fail(err, TS_E_NOMEM, "out of memory reading a chunk of %s", b->lt->name);
@@ -985,7 +974,7 @@ static int chunk(bf *b, int pass2, int *got, ts_error *err)
 
 static void progress(bf *b, int final)
 {
-    double secs = (double)(mono_ms() - b->t0_ms) / 1000.0;
+    double secs = (double)(ts_clock_ms() - b->t0_ms) / 1000.0;
     double rate = secs > 0 ? (double)b->run_rows / secs : 0;
     int64_t left = b->total > b->done ? b->total - b->done : 0;
     int64_t eta = rate > 0 ? (int64_t)((double)left / rate) : -1;
@@ -1023,7 +1012,7 @@ static int pace(bf *b, ts_error *err)
         ts_log(TS_LOG_INFO, "backfill_resumed", "table=%s", b->nt->name);
     if (b->g->o.max_rate > 0) {
         int64_t due = (int64_t)((double)b->run_rows * 1000.0 / b->g->o.max_rate);
-        int64_t spent = mono_ms() - b->t0_ms;
+        int64_t spent = ts_clock_ms() - b->t0_ms;
         if (due > spent)
             sleep_ms(due - spent);
     }
@@ -1137,7 +1126,7 @@ static int backfill_table(ts_mig *g, ts_mlock *lock, const ts_tmap *tm, ts_error
     }
     if (!b.direct && stage_create(&b, err))
         goto out;
-    b.t0_ms = mono_ms();
+    b.t0_ms = ts_clock_ms();
     do {
         if (pace(&b, err) || chunk(&b, 0, &got, err))
             goto out;

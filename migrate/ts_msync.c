@@ -15,7 +15,8 @@
 
 #include "ts_catalog.h"
 #include "ts_log.h"
-#include "ts_shim_int.h"
+#include "ts_rowio.h"
+#include "ts_vec.h"
 
 /* The columns of want that have lacks, as indexes into want; their count. */
 static int missing(const ts_table *want, const ts_table *have, int *cols, int max)
@@ -105,17 +106,8 @@ static int read_chunk(ts_mig *g, const ts_tmap *tm, const ts_value *last, int ba
     while ((rc = ts_rows_next(r, err)) == 1) {
         for (int i = 0; i < tm->legacy->ncols; i++)
             row[i] = ts_rows_get(r, i);
-        if (c->n == c->cap) {
-            int cap = c->cap ? 2 * c->cap : 256;
-            ts_value **rows = realloc(c->rows, (size_t)cap * sizeof *rows);
-            if (rows == NULL) {
-                rc = ts_fail(err, TS_E_NOMEM, "out of memory reading legacy rows");
-                break;
-            }
-            c->rows = rows;
-            c->cap = cap;
-        }
-        if ((c->rows[c->n] = ts_rowio_copy(row, tm->legacy->ncols)) == NULL) {
+        if (ts_vec_reserve((void **)&c->rows, &c->cap, c->n + 1, sizeof *c->rows) ||
+            (c->rows[c->n] = ts_rowio_copy(row, tm->legacy->ncols)) == NULL) {
             rc = ts_fail(err, TS_E_NOMEM, "out of memory reading legacy rows");
             break;
         }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ts_clock.h"
 #include "ts_log.h"
 #include "ts_rowjson.h"
 #include "ts_vside.h"
@@ -306,13 +307,6 @@ typedef struct table_run {
     double snap_t0;        /* when the open read transactions began; 0: none open */
 } table_run;
 
-static double mono_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Rows of the larger side: what a table's progress is measured in. */
 static int64_t rows_of(int64_t legacy, int64_t fresh) { return legacy > fresh ? legacy : fresh; }
 
@@ -321,7 +315,7 @@ static void progress(const table_run *tr, int final)
 {
     const ts_vtable *t = tr->ch.t;
     int64_t total = rows_of(t->count_legacy, t->count_new), done = rows_of(t->c.legacy, t->c.fresh);
-    double secs = mono_seconds() - tr->t0;
+    double secs = ts_clock_seconds() - tr->t0;
     double rate = secs > 0 ? (double)(done - tr->rows0) / secs : 0;
     int64_t left = total > done ? total - done : 0;
     char eta[32] = "?";
@@ -390,12 +384,12 @@ static int pages(table_run *tr, ts_error *err)
     page_job lj = {&tr->L, &tr->after, 0, {0}};
     pthread_t t;
     int consistent;
-    if (tr->snap_t0 > 0 && mono_seconds() - tr->snap_t0 > SNAPSHOT_SPAN)
+    if (tr->snap_t0 > 0 && ts_clock_seconds() - tr->snap_t0 > SNAPSHOT_SPAN)
         end_snapshot(tr);
     if (tr->snap_t0 == 0) {
         if (ts_store_read_together(tr->L.s, tr->N.s, &consistent, err))
             return -1;
-        tr->snap_t0 = mono_seconds();
+        tr->snap_t0 = ts_clock_seconds();
     }
     int threaded = pthread_create(&t, NULL, page_thread, &lj) == 0;
     if (!threaded)
@@ -479,12 +473,12 @@ static int diff_table(ts_store *legacy, ts_store *nw, const ts_tmap *tm, const t
         ts_vside_open(&tr.N, &p, nw, 0, o->chunk, err) || load_watermark(nw, &p, &tr.L, err) ||
         (t->after != NULL && strcmp(t->after, "null") != 0 && resume_point(t, &p, &tr.after, err)))
         goto fail;
-    tr.t0 = mono_seconds();
+    tr.t0 = ts_clock_seconds();
     tr.rows0 = rows_of(t->c.legacy, t->c.fresh);
     int rc = chunks(&tr, &p, o, lg, budget, err);
     if (rc < 0)
         goto fail;
-    t->seconds += mono_seconds() - tr.t0;
+    t->seconds += ts_clock_seconds() - tr.t0;
     if (o->tty)
         progress(&tr, 1);
     if (rc == 1) {

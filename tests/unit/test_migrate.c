@@ -1176,6 +1176,35 @@ static void test_live_columns_cross(void **state) { (void)state; live_columns_an
 
 /* ---- manifest draft on a schema tenantshift has never seen ----------------------- */
 
+/* manifest draft of the pair's legacy store, saved at path (n bytes) and used
+   by p from now on; the draft parsed (out holds its text). */
+static cJSON *use_draft(mpair *p, char *path, size_t n, char *out)
+{
+    assert_int_equal(mig(p, out, "manifest", "draft", NULL), 0);
+    ts_test_temp_path(path, n, ".json");
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(out, f);
+    fclose(f);
+    p->manifest = path;
+    cJSON *doc = cJSON_Parse(out);
+    assert_non_null(cJSON_GetObjectItem(doc, "increments"));
+    return doc;
+}
+
+/* Every increment of the draft back to legacy, dependents first. */
+static void rollback_all(mpair *p, const cJSON *doc)
+{
+    const cJSON *incs = cJSON_GetObjectItem(doc, "increments");
+    char stage[32];
+    for (int k = cJSON_GetArraySize(incs) - 1; k >= 0; k--) {
+        const char *id = cJSON_GetObjectItem(cJSON_GetArrayItem(incs, k), "id")->valuestring;
+        if (strcmp(stage_of(p, id, stage, sizeof stage), "legacy") != 0)
+            OK(p, "rollback", id, "--to", "legacy");
+    }
+}
+
+
 /* A dozen tables: text and composite keys, self references, a reference
    cycle between two tables, JSON, NUMERIC, timestamps, a table without any
    key, NOT NULL columns without defaults, a unique besides the key. */
@@ -1278,19 +1307,11 @@ static void draft_walks(ts_pair_kind kind)
     ts_test_exec(p.legacy.url, unseen_ddl(kind == TS_PAIR_PG));
     fill_unseen(p.legacy.url);
     EXPECT(&p, 3, "table audit_log (2 columns) is not accounted for", "init");
-    assert_int_equal(mig(&p, out, "manifest", "draft", NULL), 0);
+    cJSON *doc = use_draft(&p, manifest, sizeof manifest, out);
     assert_non_null(strstr(out, "\"audit_log\":\t\"no primary key"));
-    ts_test_temp_path(manifest, sizeof manifest, ".json");
-    FILE *f = fopen(manifest, "w");
-    assert_non_null(f);
-    fputs(out, f);
-    fclose(f);
-    p.manifest = manifest;
     OK(&p, "init");
     EXPECT(&p, 0, "the manifest accounts for every table and column", "manifest", "check");
     /* Every increment of the draft, in its order: walked to shadow, diff gate clean. */
-    cJSON *doc = cJSON_Parse(out);
-    assert_non_null(doc);
     int n = 0, cycle = 0;
     for (cJSON *i = cJSON_GetObjectItem(doc, "increments")->child; i; i = i->next, n++) {
         const char *id = cJSON_GetObjectItem(i, "id")->valuestring;
@@ -1313,13 +1334,7 @@ static void draft_walks(ts_pair_kind kind)
     assert_int_equal(count(p.nw.url, "SELECT count(*) FROM order_lines WHERE bot_id = 1"), 3);
     assert_int_equal(count(p.nw.url, "SELECT count(*) FROM customers WHERE bot_id = 1 AND "
                                      "email = 'ç@ي'"), 1);
-    /* Back to legacy, dependents first. */
-    cJSON *incs = cJSON_GetObjectItem(doc, "increments");
-    for (int k = cJSON_GetArraySize(incs) - 1; k >= 0; k--) {
-        cJSON *inc = cJSON_GetArrayItem(incs, k);
-        if (cJSON_GetArraySize(cJSON_GetObjectItem(inc, "tables")) != 2)
-            OK(&p, "rollback", cJSON_GetObjectItem(inc, "id")->valuestring, "--to", "legacy");
-    }
+    rollback_all(&p, doc);
     assert_int_equal(count(p.legacy.url, "SELECT count(*) FROM order_lines"), 3);
     cJSON_Delete(doc);
     unlink(manifest);
@@ -1380,15 +1395,8 @@ static void real_schema_walks(ts_pair_kind kind)
     assert_true(rows > 40 * 10);
     live_digest(p.legacy.url, &before);
 
-    assert_int_equal(mig(&p, out, "manifest", "draft", NULL), 0);
-    ts_test_temp_path(manifest, sizeof manifest, ".json");
-    FILE *f = fopen(manifest, "w");
-    assert_non_null(f);
-    fputs(out, f);
-    fclose(f);
-    cJSON *doc = cJSON_Parse(out), *incs = cJSON_GetObjectItem(doc, "increments");
-    assert_non_null(incs);
-    p.manifest = manifest;
+    cJSON *doc = use_draft(&p, manifest, sizeof manifest, out);
+    cJSON *incs = cJSON_GetObjectItem(doc, "increments");
     OK(&p, "init");
     int tables = 0;
     for (cJSON *i = incs->child; i; i = i->next) {
@@ -1410,9 +1418,7 @@ static void real_schema_walks(ts_pair_kind kind)
                                          "NULL AND vless_uuid IS NOT NULL"));
     assert_int_equal(count(p.nw.url, "SELECT count(*) FROM pal24_payments"),
                      count(p.legacy.url, "SELECT count(*) FROM pal24_payments"));
-    for (int k = cJSON_GetArraySize(incs) - 1; k >= 0; k--)
-        OK(&p, "rollback", cJSON_GetObjectItem(cJSON_GetArrayItem(incs, k), "id")->valuestring,
-           "--to", "legacy");
+    rollback_all(&p, doc);
     live_digest(p.legacy.url, &after);
     assert_string_equal(before.s, after.s);
     ts_buf_free(&before);
