@@ -62,7 +62,7 @@ static int check_tables(const ts_config *cfg, ts_error *err)
         return 2;
     }
     ts_problems p = {0};
-    int rc = ts_manifest_load_live(NULL, legacy, &m, err) ||
+    int rc = ts_manifest_load_live(cfg->manifest[0] ? cfg->manifest : NULL, legacy, &m, err) ||
                      ts_conform_collect(legacy, nw, m, &p, err) ||
                      ts_conform_repositories(legacy, m, &p, err)
                  ? -1
@@ -122,7 +122,8 @@ static int serve(const char *path)
                          .program = "ts-bot",
                          .shadow_fraction = cfg.shadow_fraction,
                          .shadow_timeout_ms = cfg.shadow_timeout_ms,
-                         .kill_switch_file = cfg.kill_switch_file[0] ? cfg.kill_switch_file : NULL};
+                         .kill_switch_file = cfg.kill_switch_file[0] ? cfg.kill_switch_file : NULL,
+                         .manifest_path = cfg.manifest[0] ? cfg.manifest : NULL};
     ts_shim *sh = NULL;
     ts_app *app = NULL;
     ts_bot *bot = NULL;

@@ -62,6 +62,8 @@ static const key keys[] = {
      "feature-flag cache TTL, seconds"},
     {"kill_switch_file", "TS_KILL_SWITCH_FILE", K_STR, F(kill_switch_file), 0, 0, NULL, "",
      "its existence sends reads back to legacy; empty = none"},
+    {"manifest", "TS_MANIFEST", K_STR, F(manifest), 0, 0, NULL, "",
+     "the increment manifest (the same file ts-migrate is given); empty = the built-in one"},
     {"shadow_fraction", "TS_SHADOW_FRACTION", K_FRAC, F(shadow_fraction), 0, 1, NULL, "1",
      "fraction of reads compared at stage shadow"},
     {"shadow_timeout_ms", "TS_SHADOW_TIMEOUT_MS", K_INT, F(shadow_timeout_ms), 1, 60000, NULL,

@@ -31,6 +31,7 @@ typedef struct ts_config {
     int bots_refresh_s;        /* how often the set of active bots is re-read */
     int flag_cache_ttl_s;      /* feature-flag cache TTL */
     char *kill_switch_file;    /* "" = none */
+    char *manifest;            /* manifest file; "" = the built-in one */
     double shadow_fraction;    /* of reads shadow-compared at shadow stage */
     int shadow_timeout_ms;
     int64_t admin_chat_id;     /* master bot's admin chat; 0 = none */

@@ -182,7 +182,8 @@ int ts_conform_repositories(ts_store *legacy, const ts_manifest *m, ts_problems 
     for (int i = 0; i < live->ntables; i++) {
         const ts_table *lt = &live->tables[i], *dt = ts_schema_table(decl, lt->name);
         int inc;
-        if (dt == NULL || mover(m, lt->name, &inc) == NULL)
+        const ts_tmap *tm = mover(m, lt->name, &inc);
+        if (dt == NULL || tm == NULL)
             continue;
         for (int c = 0; c < dt->ncols; c++)
             if (ts_table_column(lt, dt->cols[c].name) == NULL)
@@ -190,11 +191,16 @@ int ts_conform_repositories(ts_store *legacy, const ts_manifest *m, ts_problems 
                                 "add the column to the legacy table", lt->name, dt->cols[c].name);
         for (int c = 0; c < lt->ncols; c++) {
             const ts_column *lc = &lt->cols[c];
+            int li = ts_table_column_index(tm->legacy, lc->name);
+            int nc = li >= 0 ? tm->restore[li] : -1;
+            int defaulted = nc >= 0 && tm->write_default[nc].type != TS_NULL;
             if (lc->notnull && lc->dflt == NULL && lc->identity == TS_IDENT_NONE &&
-                ts_table_column(dt, lc->name) == NULL)
+                ts_table_column(dt, lc->name) == NULL && !defaulted)
                 ts_problems_add(out, "ts-bot does not set column %s.%s, which is NOT NULL without "
                                 "a default in the legacy store, so every row it inserts there "
-                                "would be refused: give the column a DEFAULT", lt->name, lc->name);
+                                "would be refused: give it a write default in the manifest "
+                                "(\"write_defaults\": {\"%s\": ...} in the table's mapping) or a "
+                                "DEFAULT in the legacy store", lt->name, lc->name, lc->name);
         }
     }
     ts_schema_free(live);

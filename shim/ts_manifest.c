@@ -338,9 +338,12 @@ static size_t utf8_chars(const char *s, size_t len)
 static int check_fits(const ts_value *v, const ts_column *c, const char *what,
                       const char *where, ts_error *err)
 {
-    int ok = (v->type == TS_INT && is_integer(c->type)) ||
+    /* Text is how a store takes times, dates, UUIDs and exact decimals too. */
+    int ok = (v->type == TS_INT && (is_integer(c->type) || c->type == TS_COL_DOUBLE ||
+                                    c->type == TS_COL_NUMERIC)) ||
              (v->type == TS_BOOL && c->type == TS_COL_BOOL) ||
-             (v->type == TS_TEXT && (c->type == TS_COL_TEXT || c->type == TS_COL_JSON));
+             (v->type == TS_TEXT && c->type != TS_COL_ID && c->type != TS_COL_INT &&
+              c->type != TS_COL_BOOL && c->type != TS_COL_DOUBLE && c->type != TS_COL_BLOB);
     if (!ok)
         return ts_fail(err, TS_E_INVALID, "%s: %s does not fit the %s column: give a %s value",
                        where, what, ts_coltype_name(c->type), ts_coltype_name(c->type));
@@ -553,6 +556,38 @@ static int load_drops(tload *L, const cJSON *j, ts_error *err)
     return 0;
 }
 
+/* "write_defaults": {"column": value}: what an insert that leaves a column of
+   the new table out writes there (and, through the mapping, in legacy). */
+static int load_write_defaults(tload *L, const cJSON *j, ts_error *err)
+{
+    char where[TS_MANIFEST_STR_MAX + 400];
+    ts_value *d = pool_alloc(L->m, (size_t)L->tm->target->ncols, sizeof *d);
+    if (d == NULL)
+        return oom(err);
+    L->tm->write_default = d;
+    if (j == NULL)
+        return 0;
+    snprintf(where, sizeof where, "%s \"write_defaults\"", L->where);
+    if (check_object(j, NULL, where, err))
+        return -1;
+    for (const cJSON *c = j->child; c; c = c->next) {
+        snprintf(where, sizeof where, "%s write default \"%s\"", L->where, c->string);
+        if (check_ident(c->string, "the column", where, err))
+            return -1;
+        int col = ts_table_column_index(L->tm->target, c->string);
+        if (col < 0)
+            return ts_fail(err, TS_E_INVALID, "%s: new table %s has no such column: fix the "
+                           "name", where, L->tm->target->name);
+        if (strcmp(c->string, "bot_id") == 0)
+            return ts_fail(err, TS_E_INVALID, "%s: bot_id comes from the unit of work's bot; "
+                           "remove it", where);
+        if (get_scalar(c, where, &d[col], err) ||
+            check_fits(&d[col], &L->tm->target->cols[col], "the value", where, err))
+            return -1;
+    }
+    return 0;
+}
+
 /* Fill every new column the file did not: same-name legacy column, else bot_id. */
 static int implicit_rules(tload *L, ts_error *err)
 {
@@ -739,7 +774,8 @@ static int load_table_names(tload *L, const cJSON *tj, ts_error *err)
 static int load_tmap(ts_manifest *m, const ts_increment *inc, const cJSON *tj, int index,
                      ts_tmap *tm, ts_error *err)
 {
-    static const char *const fields[] = {"legacy", "new", "key", "columns", "drop", "where", NULL};
+    static const char *const fields[] = {"legacy", "new", "key", "columns", "drop", "where",
+                                         "write_defaults", NULL};
     tload L = {m, tm};
     snprintf(L.where, sizeof L.where, "increment \"%s\" table #%d", inc->id, index + 1);
     tm->inc = inc;
@@ -765,6 +801,7 @@ static int load_tmap(ts_manifest *m, const ts_increment *inc, const cJSON *tj, i
         if (load_rule(&L, c, err))
             return -1;
     if (load_drops(&L, cJSON_GetObjectItemCaseSensitive(tj, "drop"), err) ||
+        load_write_defaults(&L, cJSON_GetObjectItemCaseSensitive(tj, "write_defaults"), err) ||
         implicit_rules(&L, err) || restore_columns(&L, err) || load_key(&L, tj, err) ||
         load_where(&L, tj, err))
         return -1;

@@ -88,6 +88,9 @@ typedef struct ts_tmap {
     int where_col;                /* row filter: legacy column index, -1 for none */
     const ts_valmap *where_map;   /* a row passes when its where_col is one of this */
     int where_in;                 /* map's keys (where_in = 1) or is not (where_in = 0) */
+    const ts_value *write_default;    /* per target column: the value an insert that does
+                                         not set it writes (TS_NULL: none), for NOT NULL
+                                         columns the application does not know */
 } ts_tmap;
 
 struct ts_increment {

@@ -791,6 +791,33 @@ static int split_new_only(const route_info *ri, const ts_set *vals, int n, ts_va
     return 0;
 }
 
+/*
+ * The manifest's write defaults of the columns the insert leaves out (a NOT
+ * NULL column the application does not know: the real bot's tables have no
+ * server-side defaults), appended to cv. On legacy a column only new has is
+ * left to the twin.
+ */
+static int write_defaults(ts_tx *tx, const route_info *ri, ts_side p, const ts_set *vals,
+                          int nvals, colval *cv, int *ncv, ts_buf *keep, ts_error *err)
+{
+    const ts_tmap *tm = ri->tm;
+    for (int c = 0; tm && tm->write_default && c < ri->nt->ncols; c++) {
+        const char *name = ri->nt->cols[c].name;
+        int given = 0;
+        if (tm->write_default[c].type == TS_NULL)
+            continue;
+        for (int i = 0; i < nvals && !given; i++)
+            given = strcmp(vals[i].col, name) == 0;
+        if (given || (p == TS_SIDE_LEGACY && !ts_tmap_fills(tm, c)))
+            continue;
+        if (*ncv == MAX_ARGS)
+            return ts_fail(err, TS_E_INTERNAL, "table %s is too wide", ri->nt->name);
+        if (translate(tx, ri, p, name, &tm->write_default[c], &cv[(*ncv)++], keep, err))
+            return -1;
+    }
+    return 0;
+}
+
 /* How an insert meets an existing row with the same key. */
 typedef enum conflict { CONFLICT_FAIL, CONFLICT_UPDATE, CONFLICT_SKIP } conflict;
 
@@ -827,6 +854,9 @@ static int insert_rows(ts_tx *tx, const char *table, const ts_set *vals, int nva
         if (translate(tx, &ri, p, vals[i].col, &vals[i].val, &cv[ncv++], &keep, err))
             goto out;
     }
+    int ngiven = ncv;
+    if (write_defaults(tx, &ri, p, vals, nvals, cv, &ncv, &keep, err))
+        goto out;
     resolve_kept(cv, ncv, &keep);
     if (p == TS_SIDE_NEW && ri.nt->tenant)
         cv[ncv++] = (colval){ts_table_column_index(ri.nt, "bot_id"), ts_int(tx->ctx.bot_id)};
@@ -870,7 +900,7 @@ static int insert_rows(ts_tx *tx, const char *table, const ts_set *vals, int nva
         for (int k = 0; k < npk; k++)
             ts_buf_printf(&tx->sql, "%s\"%s\"", k ? ", " : "", pt->cols[pk[k]].name);
         ts_buf_puts(&tx->sql, ") DO ");
-        for (int i = 0; i < ncv; i++) {
+        for (int i = 0; i < ngiven; i++) { /* a write default never overwrites */
             int key = 0;
             for (int k = 0; k < npk; k++)
                 key |= pk[k] == cv[i].col;

@@ -1432,6 +1432,130 @@ static void test_real_schema_sqlite(void **state) { (void)state; real_schema_wal
 static void test_real_schema_pg(void **state) { (void)state; real_schema_walks(TS_PAIR_PG); }
 static void test_real_schema_cross(void **state) { (void)state; real_schema_walks(TS_PAIR_CROSS); }
 
+/* ---- write defaults ------------------------------------------------------------------ */
+
+/* The built-in manifest with a write default for users.has_made_first_topup. */
+static void write_topup_manifest(const char *path)
+{
+    FILE *f = fopen("shim/manifest.json", "r");
+    static char text[1 << 20];
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f)
+        fclose(f);
+    text[n] = '\0';
+    cJSON *m = cJSON_Parse(text);
+    assert_non_null(m);
+    for (cJSON *i = cJSON_GetObjectItem(m, "increments")->child; i; i = i->next)
+        for (cJSON *t = cJSON_GetObjectItem(i, "tables") ? cJSON_GetObjectItem(i, "tables")->child
+                                                         : NULL; t; t = t->next)
+            if (strcmp(cJSON_GetObjectItem(t, "legacy")->valuestring, "users") == 0)
+                cJSON_AddItemToObject(t, "write_defaults",
+                                      cJSON_Parse("{\"has_made_first_topup\": false}"));
+    char *out = cJSON_Print(m);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(out, f);
+    fclose(f);
+    free(out);
+    cJSON_Delete(m);
+}
+
+/* One user inserted through a shim on the pair with the manifest at path;
+   the insert's result. */
+static int insert_user(const mpair *p, const char *path, int64_t telegram_id, ts_error *err)
+{
+    ts_shim *sh;
+    ts_tx *tx;
+    int64_t id;
+    ts_shim_config cfg = {p->legacy.url, p->nw.url, path, "test", 1, 0, 300, NULL, 0};
+    if (ts_shim_open(&cfg, &sh, err))
+        fail_msg("shim: %s", err->msg);
+    ts_ctx ctx = ts_shim_master(sh);
+    ts_set ins[2] = {{"telegram_id", ts_int(telegram_id)}, {"username", ts_text("new user")}};
+    int rc = ts_shim_begin(sh, &ctx, &tx, err) || ts_tx_insert(tx, "users", ins, 2, &id, err) ||
+             ts_tx_commit(tx, err) ? -1 : 0;
+    ts_shim_close(sh);
+    return rc;
+}
+
+/*
+ * A NOT NULL column without a default that the bot's code does not know (the
+ * real bot's has_made_first_topup): the bot's insert is refused by legacy;
+ * with a write default in the manifest it writes it, at legacy and through
+ * dual_write in both stores. A write default for a column new lacks, or of
+ * the wrong type, is refused when the manifest loads.
+ */
+static void test_write_defaults_pg(void **state)
+{
+    (void)state;
+    mpair p;
+    ts_store *s;
+    ts_error err;
+    char manifest[600];
+    memset(&p, 0, sizeof p);
+    p.kind = TS_PAIR_PG;
+    if (ts_test_store_url(TS_ENGINE_PG, &p.legacy) || ts_test_store_url(TS_ENGINE_PG, &p.nw)) {
+        skip();
+        return;
+    }
+    ts_gen_opts o = {7, 20, NULL, NULL};
+    if (ts_store_open(p.legacy.url, &s, &err) || ts_gen_fill(s, &o, NULL, &err))
+        fail_msg("generating legacy data: %s", err.msg);
+    ts_store_close(s);
+    ts_test_exec(p.legacy.url, "ALTER TABLE users ADD COLUMN has_made_first_topup BOOLEAN; "
+                               "UPDATE users SET has_made_first_topup = (id % 2 = 0); "
+                               "ALTER TABLE users ALTER COLUMN has_made_first_topup SET NOT NULL");
+    OK(&p, "init");
+    assert_int_equal(insert_user(&p, NULL, 880001, &err), -1);
+    assert_non_null(strstr(err.msg, "has_made_first_topup"));
+
+    ts_test_temp_path(manifest, sizeof manifest, ".json");
+    write_topup_manifest(manifest);
+    p.manifest = manifest;
+    if (insert_user(&p, manifest, 880002, &err))
+        fail_msg("insert with a write default: %s", err.msg);
+    assert_int_equal(count(p.legacy.url, "SELECT count(*) FROM users WHERE telegram_id = 880002 "
+                                         "AND NOT has_made_first_topup"), 1);
+    to_dual_write(&p, "1.1");
+    to_dual_write(&p, "2.1");
+    OK(&p, "backfill", "2.1");
+    if (insert_user(&p, manifest, 880003, &err))
+        fail_msg("insert at dual_write: %s", err.msg);
+    assert_int_equal(count(p.legacy.url, "SELECT count(*) FROM users WHERE telegram_id = 880003 "
+                                         "AND NOT has_made_first_topup"), 1);
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM users WHERE telegram_id = 880003 "
+                                     "AND NOT has_made_first_topup"), 1);
+    /* The values the rows had are kept: a write default only fills what an insert leaves out. */
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM users WHERE has_made_first_topup"),
+                     count(p.legacy.url, "SELECT count(*) FROM users WHERE has_made_first_topup"));
+
+    static const char *const bad[][2] = {
+        {"{\"no_such_column\": 1}", "new table users has no such column"},
+        {"{\"has_had_paid_subscription\": \"yes\"}", "does not fit the bool column"},
+        {"{\"bot_id\": 2}", "bot_id comes from the unit of work's bot"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        FILE *f = fopen("shim/manifest.json", "r");
+        static char text[1 << 20];
+        size_t n = fread(text, 1, sizeof text - 1, f);
+        fclose(f);
+        text[n] = '\0';
+        cJSON *m = cJSON_Parse(text);
+        cJSON *t = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(m, "increments"), 2),
+                                       "tables");
+        cJSON_AddItemToObject(cJSON_GetArrayItem(t, 1), "write_defaults", cJSON_Parse(bad[k][0]));
+        char *json = cJSON_Print(m);
+        ts_manifest *mf;
+        assert_int_equal(ts_manifest_load_json(json, &mf, &err), -1);
+        if (!strstr(err.msg, bad[k][1]))
+            fail_msg("%s: %s", bad[k][0], err.msg);
+        free(json);
+        cJSON_Delete(m);
+    }
+    unlink(manifest);
+    drop_pair(&p);
+}
+
 /* The real bot's database, as its users bring it: init refuses it and says
    what the manifest does not account for, before it creates anything. */
 static void test_real_schema_init_refused(void **state)
@@ -1669,6 +1793,7 @@ int main(void)
         cmocka_unit_test(test_real_schema_sqlite),
         cmocka_unit_test(test_real_schema_pg),
         cmocka_unit_test(test_real_schema_cross),
+        cmocka_unit_test(test_write_defaults_pg),
         cmocka_unit_test(test_real_schema_init_refused),
         cmocka_unit_test(test_drift_stops_backfill_pg),
         cmocka_unit_test(test_backfill_rule_sqlite),
