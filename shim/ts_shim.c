@@ -42,6 +42,7 @@ void ts_shim_close(ts_shim *sh)
         ts_log(TS_LOG_WARN, "shim_forget_failed", "error=\"%s\"", err.msg);
     free_mismatches(sh);
     free(sh->mismatches);
+    ts_shim_drift_free(sh);
     ts_store_close(sh->shadow);
     ts_store_close(sh->nw);
     ts_store_close(sh->legacy);
@@ -123,7 +124,10 @@ int ts_shim_open(const ts_shim_config *cfg, ts_shim **out, ts_error *err)
              sh->started_at);
     sh->rng = (uint64_t)ts_clock_ms() * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
 
-    if (ts_store_listen(sh->nw, TS_STAGE_CHANNEL, err) || ts_shim_refresh(sh, err))
+    /* The tables as the manifest was just read against them: what a later
+       look at legacy is compared with (ts_shim_drift.c). */
+    if (ts_store_listen(sh->nw, TS_STAGE_CHANNEL, err) || ts_shim_refresh(sh, err) ||
+        ts_shim_drift_check(sh, ts_clock_ms(), err))
         goto fail;
     ts_log(TS_LOG_INFO, "shim_open", "legacy=%s new=%s one_transaction=%s process=%s",
            ts_store_url(sh->legacy), ts_store_url(sh->nw), sh->shared ? "yes" : "no",
@@ -361,6 +365,10 @@ int ts_shim_tick(ts_shim *sh, ts_error *err)
     }
     if ((sh->versions_changed || now - sh->heartbeat_ms_at >= sh->heartbeat_ms) && heartbeat(sh, &e)) {
         ts_log(TS_LOG_WARN, "heartbeat_failed", "error=\"%s\"", e.msg);
+        *err = e, failed = 1;
+    }
+    if (ts_shim_drift_check(sh, now, &e)) {
+        ts_log(TS_LOG_WARN, "legacy_tables_unchecked", "error=\"%s\"", e.msg);
         *err = e, failed = 1;
     }
     if (ts_shim_flush_mismatches(sh, &e)) {

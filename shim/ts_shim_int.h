@@ -51,6 +51,12 @@ struct ts_shim {
     char process_id[128 + 24 + TS_TIME_MAX];   /* host:pid:started_at */
     uint64_t rng;               /* shadow sampling */
 
+    /* A legacy column added after the shim read the tables: its writes could
+       not carry it (ts_shim_drift.c). */
+    char legacy_fp[80];         /* ts_catalog_fingerprint when last compared */
+    int64_t drift_checked_ms;
+    char **drifted;             /* per increment: "table.column" that came, or NULL */
+
     ts_mismatch *mismatches;    /* waiting for the next tick */
     int nmismatches, capmismatches;
     int in_tx;                  /* one unit of work at a time */
@@ -59,6 +65,14 @@ struct ts_shim {
 /* 1 when the cached stages should be re-read: the poll interval passed, or a
    stage change was announced. */
 int ts_shim_refresh_due(ts_shim *sh, int64_t now);
+
+/* Compare the legacy tables with those the shim read when it opened (at most
+   every few seconds; a fingerprint first): an increment whose legacy table
+   gained a column gets drifted[i]. ts_shim_drift_refuse fails a write of such
+   an increment while both stores are written. */
+int ts_shim_drift_check(ts_shim *sh, int64_t now, ts_error *err);
+int ts_shim_drift_refuse(const ts_shim *sh, int si, ts_stage stage, ts_error *err);
+void ts_shim_drift_free(ts_shim *sh);
 
 /* The index of an increment in sh->states, -1 when unknown. */
 int ts_shim_state_index(const ts_shim *sh, const ts_increment *inc);

@@ -760,7 +760,9 @@ static int run_write(ts_tx *tx, const route_info *ri, ts_side p, const ts_table 
 /* Prepare a write: route, fence, open the primary and (when shared) secondary. */
 static int write_prepare(ts_tx *tx, const char *table, route_info *ri, ts_error *err)
 {
-    if (resolve(tx, table, 1, ri, err) || fence(tx, ri, err) || side_open(tx, ri->r.primary, err))
+    if (resolve(tx, table, 1, ri, err) ||
+        (ri->tm && ts_shim_drift_refuse(tx->sh, ri->si, tx->sh->states[ri->si].stage, err)) ||
+        fence(tx, ri, err) || side_open(tx, ri->r.primary, err))
         return -1;
     if (tx->twins.n && ri->r.primary == tx->twins_side && flush_twins(tx, err))
         return -1;

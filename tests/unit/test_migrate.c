@@ -939,8 +939,32 @@ static void drift_refused(ts_pair_kind kind)
     to_dual_write(&p, "1.1");
     to_dual_write(&p, "2.1");
     EXPECT(&p, 0, "the manifest accounts for every table and column", "manifest", "check");
+    /* A shim that read the tables before: it refuses the increment's writes
+       (they could not carry the column), reads on. */
+    ts_shim *sh;
+    ts_tx *tx;
+    ts_error err;
+    ts_result *res;
+    ts_shim_config cfg = {p.legacy.url, p.nw.url, NULL, "test", 1, 0, 300, NULL, 0};
+    if (ts_shim_open(&cfg, &sh, &err))
+        fail_msg("shim: %s", err.msg);
     ts_test_exec(p.legacy.url, "ALTER TABLE users ADD COLUMN vless_uuid VARCHAR(255)");
     ts_test_exec(p.legacy.url, "UPDATE users SET vless_uuid = 'v-' || id WHERE id % 3 = 0");
+    usleep(2100 * 1000); /* the shim looks at the tables every 2 s */
+    if (ts_shim_tick(sh, &err))
+        fail_msg("tick: %s", err.msg);
+    ts_ctx ctx = ts_shim_master(sh);
+    ts_set ins = {"telegram_id", ts_int(770001)};
+    int64_t uid;
+    assert_int_equal(ts_shim_begin(sh, &ctx, &tx, &err), 0);
+    assert_int_equal(ts_tx_select(tx, "users", NULL, 0, "id", 1, &res, &err), 0);
+    ts_result_free(res);
+    assert_int_equal(ts_tx_insert(tx, "users", &ins, 1, &uid, &err), -1);
+    assert_int_equal(err.code, TS_E_SCHEMA);
+    assert_non_null(strstr(err.msg, "increment 2.1: column users.vless_uuid was added to the "
+                                    "legacy store after test read its tables"));
+    ts_tx_rollback(tx);
+    ts_shim_close(sh);
     EXPECT(&p, 1, "column users.vless_uuid is in the legacy store but not in the new store's "
                   "users, which increment 2.1 made before the column came: run 'ts-migrate sync "
                   "2.1'", "manifest", "check");
