@@ -138,6 +138,7 @@ int main(int argc, char **argv)
         return drc ? ts_margs_exit_code(&err, 0) : 0;
     }
     int64_t t0 = ts_clock_ms();
+    a.o.makes_new = strcmp(a.command, "init") == 0 || strcmp(a.command, "manifest") == 0;
     int rc = ts_mig_open(&g, &a.o, &err);
     int opened = g.nw != NULL;
     if (rc == 0)

@@ -29,6 +29,24 @@ void ts_mig_whoami(const char *given, char actor[256], char host[256])
     }
 }
 
+/* A SQLite file that is not there (opening it would create it). */
+static int sqlite_missing(const char *url)
+{
+    return strncmp(url, "sqlite:", 7) == 0 && strcmp(url + 7, ":memory:") != 0 &&
+           access(url + 7, F_OK) != 0;
+}
+
+/* Before init the new store has no control plane: every command but init
+   (and manifest check) says so, instead of failing on a table it lacks. */
+static int need_control_plane(ts_mig *g, ts_error *err)
+{
+    int version;
+    if (ts_schema_applied_version(g->nw, ts_schema_control(), &version, err))
+        return -1;
+    return version ? 0 : ts_fail(err, TS_E_STATE, "the new store %s has no control plane yet: "
+                                 "run 'ts-migrate init' first", ts_store_url(g->nw));
+}
+
 int ts_mig_open(ts_mig *g, const ts_mig_opts *o, ts_error *err)
 {
     memset(g, 0, sizeof *g);
@@ -38,6 +56,14 @@ int ts_mig_open(ts_mig *g, const ts_mig_opts *o, ts_error *err)
     if (o->legacy_url == NULL || o->new_url == NULL)
         return ts_fail(err, TS_E_USAGE, "both stores are needed: --legacy URL and --new URL, "
                        "TS_LEGACY_URL and TS_NEW_URL, or --config FILE");
+    /* The legacy store is the bot's database: a mistyped path must not make
+       an empty one. The new store is made by init. */
+    if (sqlite_missing(o->legacy_url))
+        return ts_fail(err, TS_E_USAGE, "the legacy store %s does not exist: check the path "
+                       "(tenantshift never creates the bot's database)", o->legacy_url);
+    if (!o->makes_new && sqlite_missing(o->new_url))
+        return ts_fail(err, TS_E_STATE, "the new store %s does not exist yet: run 'ts-migrate "
+                       "init' first (it makes it)", o->new_url);
     /* The manifest is read against the legacy store's live tables. */
     if (ts_store_open(o->legacy_url, &g->legacy, err) ||
         ts_manifest_load_live(o->manifest_path, g->legacy, &g->m, err))
@@ -46,7 +72,8 @@ int ts_mig_open(ts_mig *g, const ts_mig_opts *o, ts_error *err)
     if (master == NULL || master->type != TS_INT)
         return ts_fail(err, TS_E_INVALID, "the manifest defines no integer constant master_bot_id");
     g->master = master->i;
-    if (ts_store_open_beside(g->legacy, o->new_url, &g->nw, err))
+    if (ts_store_open_beside(g->legacy, o->new_url, &g->nw, err) ||
+        (!o->makes_new && need_control_plane(g, err)))
         return -1;
     g->shared = ts_store_shares_txn(g->legacy, g->nw);
     return 0;

@@ -36,6 +36,7 @@ typedef struct ts_mig_opts {
     const char *legacy_url, *new_url, *manifest_path, *config_path;
     const char *actor, *reason, *master_token, *master_name;
     int json, dry_run, force, confirm, drop;
+    int makes_new;                /* init (and manifest check): the new store may not exist yet */
     const char *to_stage;         /* advance / rollback --to */
     const char *export_orphans;   /* rollback --export-orphans FILE */
     int batch;                    /* backfill rows per chunk */

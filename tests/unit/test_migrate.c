@@ -1580,6 +1580,39 @@ static void test_write_defaults_pg(void **state)
     drop_pair(&p);
 }
 
+/* Before init: a command says to run init (exit 3) and creates nothing; a
+   mistyped legacy path is named (exit 2) and no empty database appears. */
+static void test_before_init(void **state)
+{
+    (void)state;
+    mpair p;
+    ts_store *s;
+    ts_error err;
+    memset(&p, 0, sizeof p);
+    p.kind = TS_PAIR_SQLITE;
+    if (ts_test_store_url(TS_ENGINE_SQLITE, &p.legacy) || ts_test_store_url(TS_ENGINE_SQLITE, &p.nw))
+        fail_msg("no SQLite store");
+    ts_gen_opts o = {7, 5, NULL, NULL};
+    if (ts_store_open(p.legacy.url, &s, &err) || ts_gen_fill(s, &o, NULL, &err))
+        fail_msg("generating legacy data: %s", err.msg);
+    ts_store_close(s);
+    unlink(p.nw.url + 7);
+    EXPECT(&p, 3, "does not exist yet: run 'ts-migrate init' first", "advance", "1.1");
+    EXPECT(&p, 3, "does not exist yet: run 'ts-migrate init' first", "status");
+    assert_int_equal(access(p.nw.url + 7, F_OK), -1);
+    EXPECT(&p, 0, "the manifest accounts for every table and column", "manifest", "check");
+    EXPECT(&p, 3, "has no control plane yet: run 'ts-migrate init' first", "advance", "1.1");
+    EXPECT(&p, 3, "has no control plane yet: run 'ts-migrate init' first", "backfill", "2.1");
+
+    mpair typo = p;
+    snprintf(typo.legacy.url, sizeof typo.legacy.url, "%.1000s-typo", p.legacy.url);
+    EXPECT(&typo, 2, "-typo does not exist: check the path", "status");
+    assert_int_equal(access(typo.legacy.url + 7, F_OK), -1);
+    OK(&p, "init");
+    OK(&p, "status");
+    drop_pair(&p);
+}
+
 /* The real bot's database, as its users bring it: init refuses it and says
    what the manifest does not account for, before it creates anything. */
 static void test_real_schema_init_refused(void **state)
@@ -1818,6 +1851,7 @@ int main(void)
         cmocka_unit_test(test_real_schema_pg),
         cmocka_unit_test(test_real_schema_cross),
         cmocka_unit_test(test_write_defaults_pg),
+        cmocka_unit_test(test_before_init),
         cmocka_unit_test(test_real_schema_init_refused),
         cmocka_unit_test(test_drift_stops_backfill_pg),
         cmocka_unit_test(test_backfill_rule_sqlite),
