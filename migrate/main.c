@@ -75,6 +75,11 @@ static int run(ts_mig *g, const ts_margs *a, ts_error *err)
 static void audit(ts_mig *g, const ts_margs *a, int argc, char **argv, int rc, const ts_error *e,
                   int64_t ms)
 {
+    /* What only reads (status, plan, manifest check) would bury the changes
+       under a watched status: the audit is of what was done or refused. */
+    if (strcmp(a->command, "status") == 0 || strcmp(a->command, "plan") == 0 ||
+        strcmp(a->command, "manifest") == 0)
+        return;
     ts_buf args = {0}, msg = {0};
     ts_error err;
     int version;
@@ -122,6 +127,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "ts-migrate: %s\n", err.msg);
         ts_margs_free(&a);
         return TS_EXIT_USAGE;
+    }
+    if (a.help && a.help_topic) {
+        const char *text = ts_margs_command_help(a.help_topic);
+        if (text)
+            fputs(text, stdout);
+        else
+            fprintf(stderr, "ts-migrate: no command '%.40s': see ts-migrate --help\n", a.help_topic);
+        ts_margs_free(&a);
+        return text ? 0 : TS_EXIT_USAGE;
     }
     if (a.help || a.version) {
         fputs(a.help ? ts_migrate_usage : "ts-migrate " TS_VERSION "\n", stdout);

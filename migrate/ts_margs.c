@@ -30,6 +30,7 @@ const char ts_migrate_usage[] =
     "                    _retired_<time>_<name>; --drop drops them (also later)\n"
     "  repair            replay pending journal entries\n"
     "  unlock --force    break the operator lock (audited)\n"
+    "  help [COMMAND]    what a command does, its options and exit codes\n"
     "  manifest check    every legacy table and column the manifest does not account for,\n"
     "                    every column it carries that the legacy store lacks, every type\n"
     "                    change; exit 1 when there is any (init, advance, backfill and\n"
@@ -182,6 +183,51 @@ static int check_stage(const char *name, ts_error *err)
                    "increments off or on", name);
 }
 
+/* What each command does, its options and exit codes, for 'ts-migrate help COMMAND'. */
+static const struct {
+    const char *command, *text;
+} command_help[] = {
+    {"init", "ts-migrate init: prepare a store pair: the control plane and the journal in the new\n"
+     "store, the journal in the legacy store, every increment of the manifest registered at legacy.\n"
+     "Idempotent. The only command (with manifest check) that may create the new store.\n"
+     "Refused (exit 3) when the legacy store has tables or columns the manifest does not account for.\n"},
+    {"status", "ts-migrate status [--json] [--audit N]: every increment's stage, version, backfill,\n"
+     "shadow reads and legacy access; journal, lock, processes (their kill switches). Reads only:\n"
+     "not audited. --audit N: the last N audit rows instead.\n"},
+    {"plan", "ts-migrate plan [--json]: each increment's next step and its gates, pass or fail, and\n"
+     "why. Reads only: not audited.\n"},
+    {"advance", "ts-migrate advance ID [--to STAGE] [--force] [--reason TEXT] [--dry-run]: one stage\n"
+     "forward through the gates (dependencies, backfill, diff, shadow evidence, acknowledgements).\n"
+     "advance 1.1 needs --master-token. Exit 3 refused (every failing gate named), 4 a live process\n"
+     "did not apply the change, 5 the diff is not clean, 6 another operator moved it first.\n"},
+    {"backfill", "ts-migrate backfill ID [--batch N] [--max-rate R] [--throttle-file F] [--dry-run]:\n"
+     "copy legacy rows into new at dual_write, chunk by chunk; resumable after a kill (exit 8 on a\n"
+     "signal). Stops when the legacy tables change under it (a column added: run sync).\n"},
+    {"sync", "ts-migrate sync ID [--dry-run]: legacy columns added after ID made its new tables:\n"
+     "ALTER TABLE ... ADD COLUMN in new, then their values copied from legacy in key order. Between\n"
+     "expanded and read_new (exit 3 otherwise). Restart ts-bot afterwards.\n"},
+    {"rollback", "ts-migrate rollback ID [--to STAGE] [--force] [--export-orphans FILE] [--dry-run]:\n"
+     "back one stage, or to --to; from new_only the change journal is replayed into legacy and the\n"
+     "increment diffed. Refused (exit 3) with rows legacy cannot hold, unless exported.\n"},
+    {"contract", "ts-migrate contract ID --confirm [--drop] [--soak D]: new_only -> contracted after\n"
+     "the soak, zero legacy access and a clean diff; legacy tables renamed _retired_<time>_<name>\n"
+     "(--drop drops them).\n"},
+    {"repair", "ts-migrate repair: replay pending journal entries (drift both ways; change entries of\n"
+     "increments below new_only).\n"},
+    {"unlock", "ts-migrate unlock --force: break another operator's lock (audited).\n"},
+    {"manifest", "ts-migrate manifest check: every legacy table and column the manifest does not\n"
+     "account for, one per line (exit 1 when any).\n"
+     "ts-migrate --legacy URL manifest draft: a manifest for the legacy store as it is, on stdout.\n"},
+};
+
+const char *ts_margs_command_help(const char *command)
+{
+    for (size_t i = 0; i < sizeof command_help / sizeof command_help[0]; i++)
+        if (strcmp(command_help[i].command, command) == 0)
+            return command_help[i].text;
+    return NULL;
+}
+
 int ts_margs_parse(int argc, char **argv, ts_margs *a, ts_error *err)
 {
     ts_mig_opts *o = &a->o;
@@ -267,6 +313,11 @@ int ts_margs_parse(int argc, char **argv, ts_margs *a, ts_error *err)
     a->command = argv[optind++];
     if (optind < argc)
         a->id = argv[optind++];
+    if (strcmp(a->command, "help") == 0) { /* ts-migrate help [COMMAND] */
+        a->help = 1;
+        a->help_topic = a->id;
+        return 0;
+    }
     if (optind < argc)
         return ts_fail(err, TS_E_USAGE, "unexpected argument '%s': one command and at most one "
                        "increment id", argv[optind]);

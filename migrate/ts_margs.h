@@ -17,6 +17,7 @@ typedef struct ts_margs {
     ts_mig_opts o;
     const char *command, *id;
     int help, version;
+    const char *help_topic;        /* ts-migrate help COMMAND */
     void *config;          /* the parsed config file (cJSON), owns its strings */
     ts_buf reason;         /* --reason as kept: secrets masked (ts_margs_mask) */
     /* What the command line gave, before the config file and the environment. */
@@ -24,6 +25,8 @@ typedef struct ts_margs {
 } ts_margs;
 
 extern const char ts_migrate_usage[];
+/* The help of one command ("advance"), NULL when there is no such command. */
+const char *ts_margs_command_help(const char *command);
 extern const struct option ts_migrate_longopts[];
 
 int ts_margs_parse(int argc, char **argv, ts_margs *a, ts_error *err);

@@ -30,8 +30,8 @@ int ts_mproc_each(ts_mig *g, int (*fn)(void *ctx, const ts_mproc *p, ts_error *e
     int64_t now = ts_mig_now();
     if (ts_store_table(g->nw, "ts_processes", qt, err))
         return -1;
-    snprintf(sql, sizeof sql, "SELECT id, host, pid, program, heartbeat_at, versions, counters "
-             "FROM %s ORDER BY host, pid", qt);
+    snprintf(sql, sizeof sql, "SELECT id, host, pid, program, heartbeat_at, versions, counters, "
+             "kill_switch FROM %s ORDER BY host, pid", qt);
     if (ts_store_query(g->nw, sql, NULL, 0, &r, err))
         return -1;
     while (frc == 0 && (rc = ts_rows_next(r, err)) == 1) {
@@ -45,6 +45,8 @@ int ts_mproc_each(ts_mig *g, int (*fn)(void *ctx, const ts_mproc *p, ts_error *e
         copy_text(ts_rows_get(r, 4), p.heartbeat, sizeof p.heartbeat);
         p.live = ts_time_to_unix(p.heartbeat, &beat, NULL) == 0 &&
                  (now - beat) * 1000 <= g->o.liveness_ms;
+        ts_value ks = ts_rows_get(r, 7);
+        p.kill_switch = (ks.type == TS_BOOL || ks.type == TS_INT) && ks.i != 0;
         cJSON *v = parse_json(ts_rows_get(r, 5)), *c = parse_json(ts_rows_get(r, 6));
         p.versions = v;
         p.counters = c;

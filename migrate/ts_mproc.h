@@ -18,6 +18,7 @@ typedef struct ts_mproc {
     char id[160], host[256], program[64], heartbeat[TS_TIME_MAX];
     int64_t pid;
     int live;
+    int kill_switch;         /* its kill switch is on: stages up to read_new route legacy-first */
     const cJSON *versions;   /* increment id -> applied version */
     const cJSON *counters;   /* table -> {legacy_reads, legacy_writes, shadow_compared, ...} */
 } ts_mproc;

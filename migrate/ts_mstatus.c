@@ -80,13 +80,15 @@ static int proc_one(void *vctx, const ts_mproc *p, ts_error *err)
     cJSON_AddStringToObject(o, "program", p->program);
     cJSON_AddStringToObject(o, "heartbeat_at", p->heartbeat);
     cJSON_AddBoolToObject(o, "live", p->live);
+    cJSON_AddBoolToObject(o, "kill_switch", p->kill_switch);
     cJSON_AddItemToObject(o, "versions", p->versions ? cJSON_Duplicate(p->versions, 1)
                                                      : cJSON_CreateObject());
     cJSON_AddItemToArray(c->arr, o);
     if (!c->g->o.json) {
         char *v = p->versions ? cJSON_PrintUnformatted(p->versions) : NULL;
-        fprintf(c->g->out, "  %s pid %lld (%s) heartbeat %s %s versions %s\n", p->host,
+        fprintf(c->g->out, "  %s pid %lld (%s) heartbeat %s %s%s versions %s\n", p->host,
                 (long long)p->pid, p->program, p->heartbeat, p->live ? "live" : "STALE",
+                p->kill_switch ? " KILL-SWITCH-ON (reads and writes legacy-first)" : "",
                 v ? v : "{}");
         free(v);
     }

@@ -1613,6 +1613,48 @@ static void test_before_init(void **state)
     drop_pair(&p);
 }
 
+/* status and plan only read: not audited; help COMMAND; a process's kill
+   switch is shown by status, in text and JSON. */
+static void test_status_and_help(void **state)
+{
+    (void)state;
+    mpair p;
+    ts_shim *sh;
+    ts_error err;
+    char out[OUT_MAX];
+    if (make_pair(TS_PAIR_SQLITE, &p, 5)) {
+        skip();
+        return;
+    }
+    int audited = count(p.nw.url, "SELECT count(*) FROM ts_audit");
+    OK(&p, "status");
+    OK(&p, "plan");
+    OK(&p, "status", "--json");
+    OK(&p, "manifest", "check");
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM ts_audit"), audited);
+    OK(&p, "advance", "1.1");
+    assert_int_equal(count(p.nw.url, "SELECT count(*) FROM ts_audit"), audited + 1);
+
+    EXPECT(&p, 0, "ts-migrate sync ID [--dry-run]", "help", "sync");
+    EXPECT(&p, 0, "Exit 3 refused", "help", "advance");
+    EXPECT(&p, 2, "no command 'frobnicate'", "help", "frobnicate");
+
+    ts_shim_config cfg = {p.legacy.url, p.nw.url, NULL, "killtest", 1, 0, 300, NULL, 0};
+    if (ts_shim_open(&cfg, &sh, &err))
+        fail_msg("shim: %s", err.msg);
+    ts_shim_set_kill_switch(sh, 1);
+    usleep(1100 * 1000); /* the next heartbeat is due */
+    if (ts_shim_tick(sh, &err))
+        fail_msg("tick: %s", err.msg);
+    assert_int_equal(mig(&p, out, "status", NULL), 0);
+    assert_non_null(strstr(out, "(killtest) heartbeat"));
+    assert_non_null(strstr(out, "KILL-SWITCH-ON"));
+    assert_int_equal(mig(&p, out, "status", "--json", NULL), 0);
+    assert_non_null(strstr(out, "\"kill_switch\":\ttrue"));
+    ts_shim_close(sh);
+    drop_pair(&p);
+}
+
 /* The real bot's database, as its users bring it: init refuses it and says
    what the manifest does not account for, before it creates anything. */
 static void test_real_schema_init_refused(void **state)
@@ -1852,6 +1894,7 @@ int main(void)
         cmocka_unit_test(test_real_schema_cross),
         cmocka_unit_test(test_write_defaults_pg),
         cmocka_unit_test(test_before_init),
+        cmocka_unit_test(test_status_and_help),
         cmocka_unit_test(test_real_schema_init_refused),
         cmocka_unit_test(test_drift_stops_backfill_pg),
         cmocka_unit_test(test_backfill_rule_sqlite),
