@@ -129,6 +129,9 @@ static void mig_open(ts_mig *g, const char *legacy_url, const char *new_url, con
     o.ack_timeout_ms = 1000;
     o.liveness_ms = 10000;
     o.lock_ttl_s = 60;
+    /* ts-migrate's default (ts_margs.c): legacy's catalog asked again at
+       most every second, not before every chunk. */
+    o.recheck_ms = 1000;
     if (ts_mig_open(g, &o, &err))
         die("open", &err);
     g->out = fopen("/dev/null", "w");
@@ -189,6 +192,12 @@ static double run_backfill(const char *legacy_url, const char *new_url, const ch
     FILE *saved = stderr;
     stderr = g.out;
     double t0 = bench_now();
+    /* What ts-migrate backfill checks first (migrate/main.c), once for the
+       whole run: the legacy catalog against the manifest. */
+    if (ts_mig_conform(&g, &err)) {
+        stderr = saved;
+        die("conform", &err);
+    }
     for (int i = 0; i < ts_manifest_count(g.m); i++) {
         const ts_increment *inc = ts_manifest_at(g.m, i);
         if (inc->ntmaps > 0 && ts_backfill_run(&g, &lock, inc, &err)) {
