@@ -46,27 +46,7 @@
 
 static int batch = TS_BACKFILL_BATCH_DEFAULT;
 
-static void die(const char *what, const ts_error *err)
-{
-    fprintf(stderr, "bench_real_schema: %s: %s\n", what, err ? err->msg : "failed");
-    exit(1); /* a benchmark program: nothing to unwind */
-}
-
 static const char *verdict(int met) { return met ? "MET" : "MISSED"; }
-
-static void url_with_schema(char *out, size_t n, const char *pg, const char *schema)
-{
-    snprintf(out, n, "%s%cschema=%s", pg, strchr(pg, '?') ? '&' : '?', schema);
-}
-
-static void exec_url(const char *url, const char *sql)
-{
-    ts_store *s;
-    ts_error err;
-    if (ts_store_open(url, &s, &err) || ts_store_script(s, sql, &err))
-        die(sql, &err);
-    ts_store_close(s);
-}
 
 static char *read_file(const char *path)
 {
@@ -96,9 +76,9 @@ static int64_t load_real(const char *url, const char *ddl_path, int rows)
     ts_fill_opts o = {1, rows};
     if (ts_store_open(url, &s, &err) || ts_store_script(s, ddl, &err) ||
         ts_fill_live(s, &o, &n, &err))
-        die("loading the real schema", &err);
+        bench_die("loading the real schema", &err);
     if (ts_store_engine(s) == TS_ENGINE_PG && ts_store_script(s, "ANALYZE", &err))
-        die("analyze", &err);
+        bench_die("analyze", &err);
     ts_store_close(s);
     free(ddl);
     return n;
@@ -110,9 +90,9 @@ static void draft(const char *url, const char *path)
     ts_error err;
     FILE *f = fopen(path, "w");
     if (f == NULL)
-        die(path, NULL);
+        bench_die(path, NULL);
     if (ts_mdraft_run(url, f, &err))
-        die("manifest draft", &err);
+        bench_die("manifest draft", &err);
     fclose(f);
 }
 
@@ -133,7 +113,7 @@ static void mig_open(ts_mig *g, const char *legacy_url, const char *new_url, con
        most every second, not before every chunk. */
     o.recheck_ms = 1000;
     if (ts_mig_open(g, &o, &err))
-        die("open", &err);
+        bench_die("open", &err);
     g->out = fopen("/dev/null", "w");
 }
 
@@ -155,7 +135,7 @@ static int64_t moved_rows(ts_mig *g, int *ntables)
             int64_t n = 0;
             if (ts_store_query_int_sql(g->legacy, inc->tmaps[k].legacy->name,
                                        "SELECT count(*) FROM %s", NULL, 0, &n, &err) < 0)
-                die("count", &err);
+                bench_die("count", &err);
             total += n;
         }
     }
@@ -168,15 +148,15 @@ static void prepare(ts_mig *g)
 {
     ts_error err;
     if (ts_control_init(g->legacy, g->nw, g->m, &err))
-        die("init", &err);
+        bench_die("init", &err);
     for (int i = 0; i < ts_manifest_count(g->m); i++) {
         const ts_increment *inc = ts_manifest_at(g->m, i);
         ts_value p = ts_text(inc->id);
         if (ts_mexpand_create(g, inc, &err))
-            die("expand", &err);
+            bench_die("expand", &err);
         if (ts_store_exec_sql(g->nw, "ts_increments", "UPDATE %s SET stage = 'dual_write', "
                               "version = version + 2 WHERE id = $1", &p, 1, NULL, &err))
-            die("stage", &err);
+            bench_die("stage", &err);
     }
 }
 
@@ -196,13 +176,13 @@ static double run_backfill(const char *legacy_url, const char *new_url, const ch
        whole run: the legacy catalog against the manifest. */
     if (ts_mig_conform(&g, &err)) {
         stderr = saved;
-        die("conform", &err);
+        bench_die("conform", &err);
     }
     for (int i = 0; i < ts_manifest_count(g.m); i++) {
         const ts_increment *inc = ts_manifest_at(g.m, i);
         if (inc->ntmaps > 0 && ts_backfill_run(&g, &lock, inc, &err)) {
             stderr = saved;
-            die("backfill", &err);
+            bench_die("backfill", &err);
         }
     }
     double t = bench_now() - t0;
@@ -218,10 +198,42 @@ static void column_list(const ts_table *t, int jsonb, ts_buf *out)
     ts_error err;
     for (int c = 0; c < t->ncols; c++) {
         if (ts_quote_ident(t->cols[c].name, q, &err))
-            die("column name", &err);
+            bench_die("column name", &err);
         ts_buf_printf(out, "%s%s%s", c ? ", " : "", q,
                       jsonb && t->cols[c].type == TS_COL_JSON ? "::jsonb" : "");
     }
+}
+
+/* fn(g, tm, legacy table, new table, arg) for every table map, manifest order;
+   the names quoted and schema-qualified. */
+static void each_table(ts_mig *g, void (*fn)(ts_mig *g, const ts_tmap *tm, const char *lq,
+                                             const char *nq, void *arg), void *arg)
+{
+    ts_error err;
+    for (int i = 0; i < ts_manifest_count(g->m); i++) {
+        const ts_increment *inc = ts_manifest_at(g->m, i);
+        for (int k = 0; k < inc->ntmaps; k++) {
+            const ts_tmap *tm = &inc->tmaps[k];
+            char lq[TS_QNAME_MAX], nq[TS_QNAME_MAX];
+            if (ts_store_table(g->legacy, tm->legacy->name, lq, &err) ||
+                ts_store_table(g->nw, tm->target->name, nq, &err))
+                bench_die("table name", &err);
+            fn(g, tm, lq, nq, arg);
+        }
+    }
+}
+
+static void insert_select(ts_mig *g, const ts_tmap *tm, const char *lq, const char *nq, void *arg)
+{
+    ts_error err;
+    ts_buf cols = {0}, sql = {0};
+    column_list(tm->legacy, 0, &cols);
+    ts_buf_printf(&sql, "INSERT INTO %s (\"bot_id\", %s) SELECT $1, %s FROM %s", nq, cols.s,
+                  cols.s, lq);
+    if (ts_store_exec(g->nw, sql.s, arg, 1, NULL, &err))
+        bench_die(sql.s, &err);
+    ts_buf_free(&cols);
+    ts_buf_free(&sql);
 }
 
 /* INSERT INTO new.t (bot_id, cols) SELECT $1, cols FROM legacy.t, per table
@@ -235,27 +247,10 @@ static double run_insert_select(const char *legacy_url, const char *new_url, con
     ts_value bot = ts_int(g.master);
     double t0 = bench_now();
     if (ts_store_begin(g.nw, &err))
-        die("begin", &err);
-    for (int i = 0; i < ts_manifest_count(g.m); i++) {
-        const ts_increment *inc = ts_manifest_at(g.m, i);
-        for (int k = 0; k < inc->ntmaps; k++) {
-            const ts_tmap *tm = &inc->tmaps[k];
-            char lq[TS_QNAME_MAX], nq[TS_QNAME_MAX];
-            ts_buf cols = {0}, sql = {0};
-            if (ts_store_table(g.legacy, tm->legacy->name, lq, &err) ||
-                ts_store_table(g.nw, tm->target->name, nq, &err))
-                die("table name", &err);
-            column_list(tm->legacy, 0, &cols);
-            ts_buf_printf(&sql, "INSERT INTO %s (\"bot_id\", %s) SELECT $1, %s FROM %s", nq,
-                          cols.s, cols.s, lq);
-            if (ts_store_exec(g.nw, sql.s, &bot, 1, NULL, &err))
-                die(sql.s, &err);
-            ts_buf_free(&cols);
-            ts_buf_free(&sql);
-        }
-    }
+        bench_die("begin", &err);
+    each_table(&g, insert_select, &bot);
     if (ts_store_commit(g.nw, &err))
-        die("commit", &err);
+        bench_die("commit", &err);
     double t = bench_now() - t0;
     mig_close(&g);
     return t;
@@ -277,39 +272,6 @@ static void table_names(const ts_manifest *m, ts_buf *out)
     }
 }
 
-/* pgloader of the tables (names, table_names) from the SQLite file into database db. */
-static double run_pgloader(const char *sqlite_path, const char *pg, const char *db,
-                           const char *names)
-{
-    const char *port = strstr(pg, "port="), *user = strstr(pg, "user=");
-    ts_buf load = {0}, cmd = {0};
-    if (port == NULL)
-        die("pgloader setup (TS_TEST_PG_URL needs port=)", NULL);
-    ts_buf_printf(&load, "%s.load", sqlite_path);
-    FILE *f = fopen(load.s, "w");
-    if (f == NULL)
-        die(load.s, NULL);
-    fprintf(f, "LOAD DATABASE FROM sqlite://%s INTO postgresql://%.*s@127.0.0.1:%.*s/%s\n"
-            " WITH include drop, create tables, create indexes, reset sequences\n"
-            " INCLUDING ONLY TABLE NAMES LIKE %s;\n", sqlite_path,
-            user ? (int)strcspn(user + 5, "&") : 8, user ? user + 5 : "postgres",
-            (int)strcspn(port + 5, "&"), port + 5, db, names);
-    fclose(f);
-    ts_buf_printf(&cmd, "pgloader --quiet '%s' > '%s.log' 2>&1", load.s, sqlite_path);
-    double t0 = bench_now();
-    int rc = system(cmd.s);
-    double t = bench_now() - t0;
-    unlink(load.s);
-    ts_buf_free(&load);
-    ts_buf_free(&cmd);
-    if (rc != 0) {
-        fprintf(stderr, "bench_real_schema: pgloader failed (exit %d): see %s.log\n", rc,
-                sqlite_path);
-        return -1;
-    }
-    return t;
-}
-
 /* ts-verify diff of every data increment; *diffs gets the differences found. */
 static double run_diff(const char *legacy_url, const char *new_url, const char *manifest,
                        int64_t *diffs)
@@ -317,33 +279,42 @@ static double run_diff(const char *legacy_url, const char *new_url, const char *
     ts_store *legacy, *nw;
     ts_manifest *m;
     ts_error err;
-    ts_vreport r;
-    ts_vlog lg;
-    ts_diff_opts o = {TS_DIFF_CHUNK_DEFAULT, 0, 0};
     if (ts_store_open(legacy_url, &legacy, &err) || ts_store_open(new_url, &nw, &err) ||
         ts_manifest_load_live(manifest, legacy, &m, &err))
-        die("diff setup", &err);
+        bench_die("diff setup", &err);
     const ts_increment **incs = calloc((size_t)ts_manifest_count(m) + 1, sizeof *incs);
     int ninc;
     if (incs == NULL || ts_diff_select(m, NULL, 0, incs, &ninc, &err))
-        die("diff select", incs ? &err : NULL);
-    ts_vreport_init(&r, "diff", 100);
-    double t = bench_now();
-    if (ts_vlog_open(&lg, NULL, 0, "l", "n", o.chunk, &err) ||
-        ts_diff_run(legacy, nw, incs, ninc, &o, &r, &lg, &err))
-        die("diff", &err);
-    t = bench_now() - t;
-    *diffs = 0;
-    for (int i = 0; i < r.ntables; i++)
-        *diffs += r.tables[i].c.kinds[TS_DK_CHANGED] + r.tables[i].c.kinds[TS_DK_MISSING] +
-                  r.tables[i].c.kinds[TS_DK_EXTRA];
-    ts_vlog_close(&lg);
-    ts_vreport_free(&r);
+        bench_die("diff select", incs ? &err : NULL);
+    double t = bench_diff(legacy, nw, incs, ninc, diffs);
     free(incs);
     ts_manifest_free(m);
     ts_store_close(nw);
     ts_store_close(legacy);
     return t;
+}
+
+/* SELECT count(*) FROM (legacy EXCEPT ALL new) and the reverse: rows found
+   added to *(int64_t *)arg. */
+static void except_both(ts_mig *g, const ts_tmap *tm, const char *lq, const char *nq, void *arg)
+{
+    ts_error err;
+    ts_buf cols = {0}, sql = {0};
+    ts_value bot = ts_int(g->master);
+    int64_t a = 0, b = 0;
+    column_list(tm->legacy, 1, &cols);
+    ts_buf_printf(&sql, "SELECT count(*) FROM (SELECT %s FROM %s EXCEPT ALL SELECT %s "
+                  "FROM %s WHERE \"bot_id\" = $1) x", cols.s, lq, cols.s, nq);
+    if (ts_store_query_int(g->legacy, sql.s, &bot, 1, &a, &err) < 0)
+        bench_die(sql.s, &err);
+    ts_buf_free(&sql);
+    ts_buf_printf(&sql, "SELECT count(*) FROM (SELECT %s FROM %s WHERE \"bot_id\" = $1 "
+                  "EXCEPT ALL SELECT %s FROM %s) x", cols.s, nq, cols.s, lq);
+    if (ts_store_query_int(g->legacy, sql.s, &bot, 1, &b, &err) < 0)
+        bench_die(sql.s, &err);
+    ts_buf_free(&sql);
+    ts_buf_free(&cols);
+    *(int64_t *)arg += a + b;
 }
 
 /* SELECT count(*) FROM (legacy EXCEPT ALL new) and the reverse, per moved
@@ -352,49 +323,13 @@ static double run_except(const char *legacy_url, const char *new_url, const char
                          int64_t *rows)
 {
     ts_mig g;
-    ts_error err;
     mig_open(&g, legacy_url, new_url, manifest);
-    ts_value bot = ts_int(g.master);
     *rows = 0;
     double t0 = bench_now();
-    for (int i = 0; i < ts_manifest_count(g.m); i++) {
-        const ts_increment *inc = ts_manifest_at(g.m, i);
-        for (int k = 0; k < inc->ntmaps; k++) {
-            const ts_tmap *tm = &inc->tmaps[k];
-            char lq[TS_QNAME_MAX], nq[TS_QNAME_MAX];
-            ts_buf cols = {0}, sql = {0};
-            int64_t a = 0, b = 0;
-            if (ts_store_table(g.legacy, tm->legacy->name, lq, &err) ||
-                ts_store_table(g.nw, tm->target->name, nq, &err))
-                die("table name", &err);
-            column_list(tm->legacy, 1, &cols);
-            ts_buf_printf(&sql, "SELECT count(*) FROM (SELECT %s FROM %s EXCEPT ALL SELECT %s "
-                          "FROM %s WHERE \"bot_id\" = $1) x", cols.s, lq, cols.s, nq);
-            if (ts_store_query_int(g.legacy, sql.s, &bot, 1, &a, &err) < 0)
-                die(sql.s, &err);
-            ts_buf_free(&sql);
-            ts_buf_printf(&sql, "SELECT count(*) FROM (SELECT %s FROM %s WHERE \"bot_id\" = $1 "
-                          "EXCEPT ALL SELECT %s FROM %s) x", cols.s, nq, cols.s, lq);
-            if (ts_store_query_int(g.legacy, sql.s, &bot, 1, &b, &err) < 0)
-                die(sql.s, &err);
-            ts_buf_free(&sql);
-            ts_buf_free(&cols);
-            *rows += a + b;
-        }
-    }
+    each_table(&g, except_both, rows);
     double t = bench_now() - t0;
     mig_close(&g);
     return t;
-}
-
-static void drop_new_schemas(const char *pg)
-{
-    char sql[512];
-    for (int r = 0; r < ROUNDS; r++) {
-        snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS rs_new1_%d CASCADE; DROP SCHEMA IF EXISTS "
-                 "rs_new2_%d CASCADE; DROP SCHEMA IF EXISTS rs_new3_%d CASCADE", r, r, r);
-        exec_url(pg, sql);
-    }
 }
 
 int main(int argc, char **argv)
@@ -419,12 +354,12 @@ int main(int argc, char **argv)
     snprintf(msq, sizeof msq, "%s/bench-real-%ld.sqlite.json", tmp, (long)getpid());
     snprintf(sq, sizeof sq, "sqlite:%s", path);
     unlink(path);
-    url_with_schema(l, sizeof l, pg, "rs_legacy");
-    exec_url(pg, "DROP SCHEMA IF EXISTS rs_legacy CASCADE");
-    drop_new_schemas(pg);
+    bench_url_with_schema(l, sizeof l, pg, "rs_legacy");
+    bench_exec_url(pg, "DROP SCHEMA IF EXISTS rs_legacy CASCADE");
+    bench_drop_round_schemas(pg, "rs_new", ROUNDS);
     /* Outside a transaction block: one statement each. */
-    exec_url(pg, "DROP DATABASE IF EXISTS rs_pgloader");
-    exec_url(pg, "CREATE DATABASE rs_pgloader");
+    bench_exec_url(pg, "DROP DATABASE IF EXISTS rs_pgloader");
+    bench_exec_url(pg, "CREATE DATABASE rs_pgloader");
 
     printf("real-schema benchmark: the RemnaWave schema (48 tables), %d rows per table "
            "(ts_fill_live, seed 1), drafted manifest, median of %d interleaved rounds\n",
@@ -458,12 +393,12 @@ int main(int argc, char **argv)
         snprintf(s1, sizeof s1, "rs_new1_%d", r);
         snprintf(s2, sizeof s2, "rs_new2_%d", r);
         snprintf(s3, sizeof s3, "rs_new3_%d", r);
-        url_with_schema(n1, sizeof n1, pg, s1);
-        url_with_schema(n2, sizeof n2, pg, s2);
-        url_with_schema(n3, sizeof n3, pg, s3);
+        bench_url_with_schema(n1, sizeof n1, pg, s1);
+        bench_url_with_schema(n2, sizeof n2, pg, s2);
+        bench_url_with_schema(n3, sizeof n3, pg, s3);
         tb[r] = run_backfill(l, n1, mpg);
         ti[r] = run_insert_select(l, n2, mpg);
-        exec_url(pg, "ANALYZE");
+        bench_exec_url(pg, "ANALYZE");
         /* The diff and EXCEPT ALL compare the backfilled copy; alternate who goes first. */
         if (r % 2 == 0) {
             td[r] = run_diff(l, n1, mpg, &d);
@@ -475,13 +410,13 @@ int main(int argc, char **argv)
         diffs += d;
         excepted += e;
         tc[r] = run_backfill(sq, n3, msq);
-        tp[r] = pgloader_ok ? run_pgloader(path, pg, "rs_pgloader", names.s) : -1;
+        tp[r] = pgloader_ok ? bench_pgloader(path, pg, "rs_pgloader", names.s) : -1;
         pgloader_ok &= tp[r] > 0;
         printf("  round %d: backfill %.2fs, INSERT SELECT %.2fs, diff %.2fs, EXCEPT ALL %.2fs, "
                "cross-engine backfill %.2fs, pgloader %.2fs\n", r + 1, tb[r], ti[r], td[r], te[r],
                tc[r], tp[r]);
         fflush(stdout);
-        drop_new_schemas(pg); /* keep the server's buffers for the next round's copies */
+        bench_drop_round_schemas(pg, "rs_new", ROUNDS); /* keep the server's buffers for the next round's copies */
     }
     ts_buf_free(&names);
     double b = bench_median(tb, ROUNDS), i = bench_median(ti, ROUNDS);
@@ -509,8 +444,8 @@ int main(int argc, char **argv)
     printf("  ratio diff / EXCEPT ALL time: %.2fx (goal <= 1.00x: %s)\n", d / e, verdict(d <= e));
     if (diffs != 0 || excepted != 0)
         printf("  the copies differ from legacy: the comparison is not of identical data\n");
-    exec_url(pg, "DROP SCHEMA rs_legacy CASCADE");
-    exec_url(pg, "DROP DATABASE IF EXISTS rs_pgloader");
+    bench_exec_url(pg, "DROP SCHEMA rs_legacy CASCADE");
+    bench_exec_url(pg, "DROP DATABASE IF EXISTS rs_pgloader");
     unlink(path);
     unlink(mpg);
     unlink(msq);
