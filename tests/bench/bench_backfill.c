@@ -33,26 +33,7 @@
 
 static const char *const incs[] = {"1.1", "2.1", "2.3"};
 static const char *const tables[] = {"promo_groups", "users", "subscriptions", "transactions"};
-
-static void die(const char *what, const ts_error *err)
-{
-    fprintf(stderr, "bench_backfill: %s: %s\n", what, err ? err->msg : "failed");
-    exit(1);
-}
-
-static void url_with_schema(char *out, size_t n, const char *pg, const char *schema)
-{
-    snprintf(out, n, "%s%cschema=%s", pg, strchr(pg, '?') ? '&' : '?', schema);
-}
-
-static void exec_url(const char *url, const char *sql)
-{
-    ts_store *s;
-    ts_error err;
-    if (ts_store_open(url, &s, &err) || ts_store_script(s, sql, &err))
-        die(sql, &err);
-    ts_store_close(s);
-}
+static const char pgloader_tables[] = "'promo_groups', 'users', 'subscriptions', 'transactions'";
 
 static int64_t fill_legacy(const char *url, int64_t users)
 {
@@ -61,7 +42,7 @@ static int64_t fill_legacy(const char *url, int64_t users)
     int64_t rows = 0;
     ts_gen_opts o = {1, users, NULL, NULL};
     if (ts_store_open(url, &s, &err) || ts_gen_fill(s, &o, &rows, &err))
-        die("generating", &err);
+        bench_die("generating", &err);
     ts_store_close(s);
     return rows;
 }
@@ -73,14 +54,14 @@ static int64_t legacy_rows(const char *url)
     ts_store *s;
     ts_error err;
     if (ts_store_open(url, &s, &err))
-        die("open", &err);
+        bench_die("open", &err);
     for (int i = 0; i < 4; i++) {
         ts_buf sql = {0};
         int64_t n = 0;
         if (ts_store_sql(s, tables[i], "SELECT count(*) FROM %s", &sql, &err))
-            die("table", &err);
+            bench_die("table", &err);
         if (ts_store_query_int(s, sql.s, NULL, 0, &n, &err) < 0)
-            die(sql.s, &err);
+            bench_die(sql.s, &err);
         ts_buf_free(&sql);
         total += n;
     }
@@ -93,16 +74,16 @@ static void prepare(ts_mig *g)
 {
     ts_error err;
     if (ts_control_init(g->legacy, g->nw, g->m, &err))
-        die("init", &err);
+        bench_die("init", &err);
     for (int i = 0; i < 3; i++) {
         ts_value p = ts_text(incs[i]);
         ts_buf sql = {0};
         if (ts_mexpand_create(g, ts_manifest_find(g->m, incs[i]), &err) ||
             ts_store_sql(g->nw, "ts_increments", "UPDATE %s SET stage = 'dual_write', "
                          "version = version + 2 WHERE id = $1", &sql, &err))
-            die("expand", &err);
+            bench_die("expand", &err);
         if (ts_store_exec(g->nw, sql.s, &p, 1, NULL, &err))
-            die("stage", &err);
+            bench_die("stage", &err);
         ts_buf_free(&sql);
     }
 }
@@ -124,7 +105,7 @@ static double run_backfill(const char *legacy_url, const char *new_url)
     o.liveness_ms = 10000;
     o.lock_ttl_s = 60;
     if (ts_mig_open(&g, &o, &err))
-        die("open", &err);
+        bench_die("open", &err);
     g.out = fopen("/dev/null", "w");
     prepare(&g);
     /* Progress lines would be most of the output: off for the timing. */
@@ -135,7 +116,7 @@ static double run_backfill(const char *legacy_url, const char *new_url)
     for (int i = 1; i < 3; i++)
         if (ts_backfill_run(&g, &lock, ts_manifest_find(g.m, incs[i]), &err)) {
             stderr = saved;
-            die("backfill", &err);
+            bench_die("backfill", &err);
         }
     double t = bench_now() - t0;
     stderr = saved;
@@ -156,7 +137,7 @@ static double run_insert_select(const char *legacy_url, const char *new_url, con
     o.master_token = "1:bench-token";
     o.lock_ttl_s = 60;
     if (ts_mig_open(&g, &o, &err))
-        die("open", &err);
+        bench_die("open", &err);
     g.out = fopen("/dev/null", "w");
     prepare(&g);
     ts_buf sql = {0};
@@ -173,49 +154,12 @@ static double run_insert_select(const char *legacy_url, const char *new_url, con
     ts_buf_puts(&sql, "COMMIT;\n");
     double t0 = bench_now();
     if (ts_store_script(g.nw, sql.s, &err))
-        die("insert select", &err);
+        bench_die("insert select", &err);
     double t = bench_now() - t0;
     ts_buf_free(&sql);
     fclose(g.out);
     ts_mig_close(&g);
     return t;
-}
-
-static double run_pgloader(const char *sqlite_path, const char *pg, const char *db)
-{
-    const char *port = strstr(pg, "port="), *user = strstr(pg, "user=");
-    char cmd[2048], load[512];
-    if (snprintf(load, sizeof load, "%s.load", sqlite_path) >= (int)sizeof load)
-        die("pgloader setup (the SQLite path is too long)", NULL);
-    FILE *f = fopen(load, "w");
-    if (f == NULL || port == NULL)
-        die("pgloader setup (TS_TEST_PG_URL needs port=)", NULL);
-    fprintf(f, "LOAD DATABASE FROM sqlite://%s INTO postgresql://%.*s@127.0.0.1:%.*s/%s\n"
-            " WITH include drop, create tables, create indexes, reset sequences\n"
-            " INCLUDING ONLY TABLE NAMES LIKE 'promo_groups', 'users', 'subscriptions', "
-            "'transactions';\n", sqlite_path, user ? (int)strcspn(user + 5, "&") : 8,
-            user ? user + 5 : "postgres", (int)strcspn(port + 5, "&"), port + 5, db);
-    fclose(f);
-    snprintf(cmd, sizeof cmd, "pgloader --quiet %s > %s.log 2>&1", load, sqlite_path);
-    double t0 = bench_now();
-    int rc = system(cmd);
-    double t = bench_now() - t0;
-    unlink(load);
-    if (rc != 0) {
-        fprintf(stderr, "bench_backfill: pgloader failed (exit %d): see %s.log\n", rc, sqlite_path);
-        return -1;
-    }
-    return t;
-}
-
-static void drop_new_schemas(const char *pg)
-{
-    char sql[512];
-    for (int r = 0; r < ROUNDS; r++) {
-        snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS bf_new1_%d CASCADE; DROP SCHEMA IF EXISTS "
-                 "bf_new2_%d CASCADE; DROP SCHEMA IF EXISTS bf_new3_%d CASCADE", r, r, r);
-        exec_url(pg, sql);
-    }
 }
 
 int main(int argc, char **argv)
@@ -233,12 +177,12 @@ int main(int argc, char **argv)
     }
     snprintf(path, sizeof path, "%s/bench-backfill-%ld.db", tmp && *tmp ? tmp : "/tmp", (long)getpid());
     snprintf(sq, sizeof sq, "sqlite:%s", path);
-    url_with_schema(l, sizeof l, pg, "bf_legacy");
-    exec_url(pg, "DROP SCHEMA IF EXISTS bf_legacy CASCADE");
-    drop_new_schemas(pg);
+    bench_url_with_schema(l, sizeof l, pg, "bf_legacy");
+    bench_exec_url(pg, "DROP SCHEMA IF EXISTS bf_legacy CASCADE");
+    bench_drop_round_schemas(pg, "bf_new", ROUNDS);
     /* Outside a transaction block: one statement each. */
-    exec_url(pg, "DROP DATABASE IF EXISTS bf_pgloader");
-    exec_url(pg, "CREATE DATABASE bf_pgloader");
+    bench_exec_url(pg, "DROP DATABASE IF EXISTS bf_pgloader");
+    bench_exec_url(pg, "CREATE DATABASE bf_pgloader");
 
     printf("backfill benchmark: %lld generated users, median of %d interleaved rounds\n",
            (long long)users, ROUNDS);
@@ -252,18 +196,18 @@ int main(int argc, char **argv)
         snprintf(s1, sizeof s1, "bf_new1_%d", r);
         snprintf(s2, sizeof s2, "bf_new2_%d", r);
         snprintf(s3, sizeof s3, "bf_new3_%d", r);
-        url_with_schema(n1, sizeof n1, pg, s1);
-        url_with_schema(n2, sizeof n2, pg, s2);
-        url_with_schema(n3, sizeof n3, pg, s3);
+        bench_url_with_schema(n1, sizeof n1, pg, s1);
+        bench_url_with_schema(n2, sizeof n2, pg, s2);
+        bench_url_with_schema(n3, sizeof n3, pg, s3);
         tb[r] = run_backfill(l, n1);
         ti[r] = run_insert_select(l, n2, "bf_legacy", s2);
         tc[r] = run_backfill(sq, n3);
-        tp[r] = run_pgloader(path, pg, "bf_pgloader");
+        tp[r] = bench_pgloader(path, pg, "bf_pgloader", pgloader_tables);
         pgloader_ok &= tp[r] > 0;
         printf("  round %d: backfill %.2fs, INSERT SELECT %.2fs, cross-engine backfill %.2fs, "
                "pgloader %.2fs\n", r + 1, tb[r], ti[r], tc[r], tp[r]);
         fflush(stdout);
-        drop_new_schemas(pg); /* keep the server's buffers for the next round's copies */
+        bench_drop_round_schemas(pg, "bf_new", ROUNDS); /* keep the server's buffers for the next round's copies */
     }
     double b = bench_median(tb, ROUNDS), i = bench_median(ti, ROUNDS);
     double c = bench_median(tc, ROUNDS), p = pgloader_ok ? bench_median(tp, ROUNDS) : -1;
@@ -280,8 +224,8 @@ int main(int argc, char **argv)
         /* The one server-side statement into the constrained tables, against pgloader. */
         printf("  ratio INSERT SELECT / pgloader throughput: %.2fx\n", p / i);
     }
-    exec_url(pg, "DROP SCHEMA bf_legacy CASCADE");
-    exec_url(pg, "DROP DATABASE IF EXISTS bf_pgloader");
+    bench_exec_url(pg, "DROP SCHEMA bf_legacy CASCADE");
+    bench_exec_url(pg, "DROP DATABASE IF EXISTS bf_pgloader");
     unlink(path);
     return 0;
 }

@@ -76,24 +76,8 @@ static void load_users(ts_store *s, int64_t n)
 
 static double time_diff(ts_store *legacy, ts_store *nw, const ts_manifest *m, int64_t *diffs)
 {
-    ts_error err;
-    ts_vreport r;
-    ts_vlog lg;
     const ts_increment *inc = ts_manifest_find(m, "2.1");
-    ts_diff_opts o = {TS_DIFF_CHUNK_DEFAULT, 0};
-    ts_vreport_init(&r, "diff", 100);
-    double t = bench_now();
-    if (ts_vlog_open(&lg, NULL, 0, "l", "n", o.chunk, &err) ||
-        ts_diff_run(legacy, nw, &inc, 1, &o, &r, &lg, &err))
-        die("diff", &err);
-    t = bench_now() - t;
-    *diffs = 0;
-    for (int i = 0; i < r.ntables; i++)
-        *diffs += r.tables[i].c.kinds[TS_DK_CHANGED] + r.tables[i].c.kinds[TS_DK_MISSING] +
-                  r.tables[i].c.kinds[TS_DK_EXTRA];
-    ts_vlog_close(&lg);
-    ts_vreport_free(&r);
-    return t;
+    return bench_diff(legacy, nw, &inc, 1, diffs);
 }
 
 static double time_except(ts_store *s, const char *ls, const char *ns)
