@@ -1496,8 +1496,13 @@ static int insert_user(const mpair *p, const char *path, int64_t telegram_id, ts
         fail_msg("shim: %s", err->msg);
     ts_ctx ctx = ts_shim_master(sh);
     ts_set ins[2] = {{"telegram_id", ts_int(telegram_id)}, {"username", ts_text("new user")}};
-    int rc = ts_shim_begin(sh, &ctx, &tx, err) || ts_tx_insert(tx, "users", ins, 2, &id, err) ||
-             ts_tx_commit(tx, err) ? -1 : 0;
+    int rc = ts_shim_begin(sh, &ctx, &tx, err);
+    if (rc == 0 && ts_tx_insert(tx, "users", ins, 2, &id, err)) {
+        ts_tx_rollback(tx);
+        rc = -1;
+    } else if (rc == 0) {
+        rc = ts_tx_commit(tx, err);
+    }
     ts_shim_close(sh);
     return rc;
 }

@@ -974,6 +974,36 @@ static void test_time_words(void **state)
     assert_non_null(strstr(err.msg, "is not a timestamp"));
 }
 
+/* Seconds since the epoch written back as the canonical text, fraction
+   without trailing zeros, every year of four digits. */
+static void test_time_from_unix(void **state)
+{
+    (void)state;
+    char out[TS_TIME_MAX];
+    static const struct {
+        int64_t secs;
+        int32_t usec;
+        const char *want;
+    } cases[] = {
+        {0, 0, "1970-01-01T00:00:00Z"},
+        {-1, 0, "1969-12-31T23:59:59Z"},
+        {1704164645, 500000, "2024-01-02T03:04:05.5Z"},
+        {1704164645, 120, "2024-01-02T03:04:05.00012Z"},
+        {1704164645, 999999, "2024-01-02T03:04:05.999999Z"},
+        {INT64_C(253402300799), 0, "9999-12-31T23:59:59Z"},
+        {INT64_C(-62135596800), 1, "0001-01-01T00:00:00.000001Z"},
+        {951782400, 0, "2000-02-29T00:00:00Z"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ts_time_from_unix(cases[i].secs, cases[i].usec, out);
+        assert_string_equal(out, cases[i].want);
+        int64_t back;
+        ts_error err;
+        assert_int_equal(ts_time_to_unix(out, &back, &err), 0);
+        assert_true(back == cases[i].secs);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -997,6 +1027,7 @@ int main(void)
         {"test_pg_fatal_is_lost_connection", test_pg_fatal_is_lost_connection, setup_pg, teardown,
          NULL},
         cmocka_unit_test(test_time_words),
+        cmocka_unit_test(test_time_from_unix),
         {"test_sqlite_time_spelling", test_sqlite_time_spelling, setup_sqlite, teardown, NULL},
         cmocka_unit_test(test_bad_urls),
         cmocka_unit_test(test_pg_unreachable),
