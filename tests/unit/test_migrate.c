@@ -1066,11 +1066,10 @@ static void test_backfill_names_the_bad_row(void **state)
 static void test_drift_refused_sqlite(void **state) { (void)state; drift_refused(TS_PAIR_SQLITE); }
 static void test_drift_refused_pg(void **state) { (void)state; drift_refused(TS_PAIR_PG); }
 
-/* ---- live columns and tables no declaration names ----------------------------- */
+/* ---- manifests made from the built-in one ----------------------------------------- */
 
-/* The built-in manifest with one more increment, 3.4, moving server_squads
-   (a table only the live store has), written to path. */
-static void write_squads_manifest(const char *path)
+/* shim/manifest.json, parsed. */
+static cJSON *builtin_manifest(void)
 {
     FILE *f = fopen("shim/manifest.json", "r");
     static char text[1 << 20];
@@ -1078,8 +1077,30 @@ static void write_squads_manifest(const char *path)
     if (f)
         fclose(f);
     text[n] = '\0';
-    cJSON *m = cJSON_Parse(text), *incs = cJSON_GetObjectItem(m, "increments");
-    assert_non_null(incs);
+    cJSON *m = cJSON_Parse(text);
+    assert_non_null(cJSON_GetObjectItem(m, "increments"));
+    return m;
+}
+
+/* Write m to path, and free it. */
+static void save_manifest(cJSON *m, const char *path)
+{
+    char *out = cJSON_Print(m);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(out, f);
+    fclose(f);
+    free(out);
+    cJSON_Delete(m);
+}
+
+/* ---- live columns and tables no declaration names ----------------------------- */
+
+/* The built-in manifest with one more increment, 3.4, moving server_squads
+   (a table only the live store has), written to path. */
+static void write_squads_manifest(const char *path)
+{
+    cJSON *m = builtin_manifest(), *incs = cJSON_GetObjectItem(m, "increments");
     cJSON *inc = cJSON_Parse("{\"id\": \"3.4\", \"name\": \"squads\", \"kind\": \"data\", "
                              "\"depends\": [\"2.1\"], \"tables\": [{\"legacy\": \"server_squads\", "
                              "\"new\": \"server_squads\", \"key\": [\"id\"]}]}");
@@ -1087,13 +1108,7 @@ static void write_squads_manifest(const char *path)
     for (cJSON *i = incs->child; i; i = i->next)
         if (strcmp(cJSON_GetObjectItem(i, "id")->valuestring, "2.5") == 0)
             cJSON_AddItemToArray(cJSON_GetObjectItem(i, "depends"), cJSON_CreateString("3.4"));
-    char *out = cJSON_Print(m);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(out, f);
-    fclose(f);
-    free(out);
-    cJSON_Delete(m);
+    save_manifest(m, path);
 }
 
 /*
@@ -1461,27 +1476,14 @@ static void test_real_schema_cross(void **state) { (void)state; real_schema_walk
 /* The built-in manifest with a write default for users.has_made_first_topup. */
 static void write_topup_manifest(const char *path)
 {
-    FILE *f = fopen("shim/manifest.json", "r");
-    static char text[1 << 20];
-    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
-    if (f)
-        fclose(f);
-    text[n] = '\0';
-    cJSON *m = cJSON_Parse(text);
-    assert_non_null(m);
+    cJSON *m = builtin_manifest();
     for (cJSON *i = cJSON_GetObjectItem(m, "increments")->child; i; i = i->next)
         for (cJSON *t = cJSON_GetObjectItem(i, "tables") ? cJSON_GetObjectItem(i, "tables")->child
                                                          : NULL; t; t = t->next)
             if (strcmp(cJSON_GetObjectItem(t, "legacy")->valuestring, "users") == 0)
                 cJSON_AddItemToObject(t, "write_defaults",
                                       cJSON_Parse("{\"has_made_first_topup\": false}"));
-    char *out = cJSON_Print(m);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(out, f);
-    fclose(f);
-    free(out);
-    cJSON_Delete(m);
+    save_manifest(m, path);
 }
 
 /* One user inserted through a shim on the pair with the manifest at path;
@@ -1564,12 +1566,7 @@ static void test_write_defaults_pg(void **state)
         {"{\"bot_id\": 2}", "bot_id comes from the unit of work's bot"},
     };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
-        FILE *f = fopen("shim/manifest.json", "r");
-        static char text[1 << 20];
-        size_t n = fread(text, 1, sizeof text - 1, f);
-        fclose(f);
-        text[n] = '\0';
-        cJSON *m = cJSON_Parse(text);
+        cJSON *m = builtin_manifest();
         cJSON *t = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(m, "increments"), 2),
                                        "tables");
         cJSON_AddItemToObject(cJSON_GetArrayItem(t, 1), "write_defaults", cJSON_Parse(bad[k][0]));
