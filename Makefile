@@ -91,16 +91,26 @@ $(BUILD)/pic/%.o: $(BUILD)/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIC -c -o $@ $<
 
-# The default increment manifest is compiled in, so every program carries the
-# manifest it was built and tested with; --manifest FILE overrides it.
+# Data compiled in as NUL-terminated C arrays: the default increment manifest,
+# so every program carries the manifest it was built and tested with
+# (--manifest FILE overrides it), and the real bot's schema, the project's
+# legacy schema (fixtures/real-schema/, read through the catalog code).
+EMBEDDED := $(BUILD)/gen/ts_manifest_default.o $(BUILD)/gen/ts_real_schema_sqlite.o \
+            $(BUILD)/gen/ts_real_schema_pg.o
+$(BUILD)/gen/ts_manifest_default.c: EMBED_NAME := ts_manifest_default_json
 $(BUILD)/gen/ts_manifest_default.c: shim/manifest.json
+$(BUILD)/gen/ts_real_schema_sqlite.c: EMBED_NAME := ts_real_schema_sqlite
+$(BUILD)/gen/ts_real_schema_sqlite.c: fixtures/real-schema/remnabot-2025-12-12.sqlite.sql
+$(BUILD)/gen/ts_real_schema_pg.c: EMBED_NAME := ts_real_schema_pg
+$(BUILD)/gen/ts_real_schema_pg.c: fixtures/real-schema/remnabot-2025-12-12.pg.sql
+$(BUILD)/gen/%.c:
 	@mkdir -p $(dir $@)
-	{ echo '/* generated from shim/manifest.json by the Makefile */'; \
-	  echo 'const char ts_manifest_default_json[] = {'; \
+	{ echo '/* generated from $< by the Makefile */'; \
+	  echo 'const char $(EMBED_NAME)[] = {'; \
 	  od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
 	  echo '0x00};'; } > $@
 
-$(LIB_shim): $(call lib_objs,shim) $(BUILD)/gen/ts_manifest_default.o
+$(LIB_shim): $(call lib_objs,shim) $(EMBEDDED)
 $(LIB_runtime): $(call lib_objs,runtime)
 $(LIB_migrate): $(call lib_objs,migrate)
 $(LIB_admin): $(call lib_objs,admin)
@@ -115,7 +125,7 @@ VERSION   := $(shell sed -n 's/^\#define TS_VERSION "\(.*\)"/\1/p' shim/ts_versi
 SOMAJOR   := 0
 SONAME    := libtsshim.so.$(SOMAJOR)
 SHIM_SO   := $(BUILD)/libtsshim.so.$(VERSION)
-SHIM_PIC  := $(patsubst $(BUILD)/%,$(BUILD)/pic/%,$(call lib_objs,shim) $(BUILD)/gen/ts_manifest_default.o)
+SHIM_PIC  := $(patsubst $(BUILD)/%,$(BUILD)/pic/%,$(call lib_objs,shim) $(EMBEDDED))
 $(SHIM_SO): $(SHIM_PIC)
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined $(LDFLAGS) -o $@ $^ \
 	    $(shell pkg-config --libs $(SHIM_PKGS) 2>/dev/null) -lpthread -lm

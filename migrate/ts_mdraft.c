@@ -145,7 +145,7 @@ static cJSON *draft(const ts_schema *sc, graph *g)
             if (g->comp[i] != c)
                 continue;
             const char *key = key_of(t);
-            const ts_table *decl = ts_schema_table(ts_schema_legacy(), t->name);
+            const ts_table *decl = ts_schema_table(ts_schema_declared(), t->name);
             if (decl != NULL && ts_schema_table(ts_schema_new(), t->name) == NULL) {
                 cJSON_AddStringToObject(ignored, t->name, "tenantshift declares a new table of "
                                         "another shape for it: map it as the built-in manifest "

@@ -50,7 +50,7 @@ int ts_h_c2c(ts_hctx *h, int64_t amount, ts_error *err)
     int on = hx_feature(h, "card_to_card", err);
     if (on <= 0)
         return on;
-    if (!hx_stage_ready(h, "1.1", TS_STAGE_EXPANDED))
+    if (!hx_stage_ready(h, "1.1", TS_STAGE_EXPANDED) || !hx_new_payments_ready(h))
         return 0;
     if (amount == 0)
         return ts_topup_amounts(h, TS_CB_C2C, err);
@@ -114,6 +114,11 @@ int ts_h_c2c_receipt(ts_hctx *h, ts_error *err)
                     u->text && u->text[0] ? u->text : NULL, u->photo[0] ? u->photo : NULL};
     if (n.receipt_text == NULL && n.receipt_image_file_id == NULL)
         return hx_answer(h, TS_T_UNKNOWN_COMMAND, NULL, 0, err);
+    /* The stages may have moved back since the amount was chosen. */
+    if (!hx_new_payments_ready(h)) {
+        h->next = (ts_convo_state){TS_CONVO_NONE, 0, 0};
+        return 0;
+    }
     if (ts_repo_c2c_create(h->tx, &n, &id, tracking, err) != 0 ||
         ts_repo_c2c_get(h->tx, id, &p, err) != 1)
         return -1;
@@ -131,8 +136,8 @@ int ts_h_c2c_review(ts_hctx *h, int approve, int64_t payment_id, ts_error *err)
     int64_t txn = 0, reward = 0;
     char money[32], bal[32];
     int rc = hx_admin_only(h, err);
-    if (rc <= 0)
-        return rc;
+    if (rc <= 0 || !hx_new_payments_ready(h))
+        return rc < 0 ? -1 : 0;
     rc = approve ? ts_repo_c2c_approve(h->tx, payment_id, h->u->from.id, &txn, err)
                  : ts_repo_c2c_reject(h->tx, payment_id, h->u->from.id, "rejected by an admin", err);
     if (rc < 0 && err->code == TS_E_NOTFOUND)   /* not this bot's payment */

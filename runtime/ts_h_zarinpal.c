@@ -19,11 +19,7 @@ int ts_h_zarinpal(ts_hctx *h, int64_t amount, ts_error *err)
     /* The payer comes back through our public URL, and the bot needs a merchant. */
     if (h->settings->merchant[0] == '\0' || h->svc->cfg->public_url[0] == '\0')
         return hx_answer(h, TS_T_NOT_AVAILABLE, NULL, 0, err);
-    /* zarinpal_payments is a new table (made by 3.3 at expand) whose rows
-       reference users: it needs the users in the new store, written from
-       2.1 dual_write on. */
-    if (!hx_stage_ready(h, "3.3", TS_STAGE_EXPANDED) ||
-        !hx_stage_ready(h, "2.1", TS_STAGE_DUAL_WRITE))
+    if (!hx_new_payments_ready(h))
         return 0;
     if (amount == 0)
         return ts_topup_amounts(h, TS_CB_ZARINPAL, err);

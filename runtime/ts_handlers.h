@@ -64,6 +64,8 @@ int hx_feature(ts_hctx *h, const char *key, ts_error *err);
 int hx_stage_at_least(ts_shim *sh, const char *inc, ts_stage min);
 /* The same; when not, 0 and the "not available" answer is given. */
 int hx_stage_ready(ts_hctx *h, const char *inc, ts_stage min);
+/* Card-to-card and Zarinpal payments can be stored (else says "not available"). */
+int hx_new_payments_ready(ts_hctx *h);
 int hx_is_admin(const ts_hctx *h);
 /* 1 admin; 0 not, and "admins only" is answered; -1 error. */
 int hx_admin_only(ts_hctx *h, ts_error *err);

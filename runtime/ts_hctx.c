@@ -82,6 +82,16 @@ int hx_stage_ready(ts_hctx *h, const char *inc, ts_stage min)
     return 0;
 }
 
+int hx_new_payments_ready(ts_hctx *h)
+{
+    /* The payment tables of 3.3 (made at its expand) are new: the real bot
+       had neither card-to-card nor Zarinpal. Their rows reference users and
+       transactions in the new store, written there from 2.3 dual_write on
+       (which needs 2.1 there first). */
+    return hx_stage_ready(h, "3.3", TS_STAGE_EXPANDED) &&
+           hx_stage_ready(h, "2.3", TS_STAGE_DUAL_WRITE);
+}
+
 int hx_is_admin(const ts_hctx *h)
 {
     return h->bot->admin_chat_id != 0 && h->u->chat_id == h->bot->admin_chat_id;
@@ -169,7 +179,7 @@ int hx_referral_notify(ts_hctx *h, int64_t user_id, int64_t reward, ts_error *er
     if (by != 0 && ts_repo_user_get(h->tx, by, &referrer, err) < 0)
         return -1;
     if (by == 0 || referrer.telegram_id == 0)
-        return 0;   /* an email-only referrer has no chat to tell */
+        return 0;   /* a referrer without a Telegram id has no chat to tell */
     const ts_text_arg a[] = {{"amount", hx_money(reward, amount)}};
     return hx_send_to(h, referrer.telegram_id, ts_lang_of(referrer.language),
                       TS_T_REFERRAL_REWARD, a, 1, NULL, err);

@@ -137,7 +137,8 @@ int ts_conform_legacy(ts_store *legacy, const ts_manifest *m, const unsigned cha
             int first = 1;
             for (int u = 0; u < t; u++)
                 first &= strcmp(in->tmaps[u].legacy->name, name) != 0;
-            if (first && ts_schema_table(live, name) == NULL)
+            /* tenantshift's own (ts_processed_updates) is init's to create. */
+            if (first && ts_schema_table(live, name) == NULL && !ts_schema_is_runtime(name))
                 ts_problems_add(out, "table %s, which increment %s moves, is not in the "
                                 "legacy store", name, in->id);
         }
@@ -175,7 +176,7 @@ int ts_conform_new(ts_store *nw, const ts_manifest *m, const unsigned char *reti
 int ts_conform_repositories(ts_store *legacy, const ts_manifest *m, ts_problems *out,
                             ts_error *err)
 {
-    const ts_schema *decl = ts_schema_legacy();
+    const ts_schema *decl = ts_schema_declared();
     ts_schema *live;
     if (ts_catalog_read(legacy, "legacy", &live, err))
         return -1;
@@ -194,8 +195,16 @@ int ts_conform_repositories(ts_store *legacy, const ts_manifest *m, ts_problems 
             int li = ts_table_column_index(tm->legacy, lc->name);
             int nc = li >= 0 ? tm->restore[li] : -1;
             int defaulted = nc >= 0 && tm->write_default[nc].type != TS_NULL;
+            const ts_column *dc = ts_table_column(dt, lc->name);
+            /* The repositories leave such a column to its default when they
+               insert: the store must have one, or the manifest must. */
+            if (dc != NULL && dc->dflt != NULL && lc->dflt == NULL && !defaulted)
+                ts_problems_add(out, "ts-bot leaves column %s.%s to its default (%s) when it "
+                                "inserts, and the legacy store has none: give it a write default "
+                                "in the manifest (\"write_defaults\": {\"%s\": ...} in the "
+                                "table's mapping)", lt->name, lc->name, dc->dflt, lc->name);
             if (lc->notnull && lc->dflt == NULL && lc->identity == TS_IDENT_NONE &&
-                ts_table_column(dt, lc->name) == NULL && !defaulted)
+                dc == NULL && !defaulted)
                 ts_problems_add(out, "ts-bot does not set column %s.%s, which is NOT NULL without "
                                 "a default in the legacy store, so every row it inserts there "
                                 "would be refused: give it a write default in the manifest "

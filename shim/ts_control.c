@@ -6,12 +6,24 @@
 
 #include "ts_schema.h"
 
+/* The runtime's own legacy tables the manifest moves (ts_schema_is_runtime). */
+static int create_runtime_tables(ts_store *legacy, const ts_manifest *m, ts_error *err)
+{
+    const ts_schema *sc = ts_manifest_legacy_schema(m);
+    const char *names[8];
+    int n = 0;
+    for (int i = 0; i < sc->ntables && n < (int)(sizeof names / sizeof *names); i++)
+        if (ts_schema_is_runtime(sc->tables[i].name) && ts_manifest_owner(m, sc->tables[i].name))
+            names[n++] = sc->tables[i].name;
+    return n ? ts_schema_apply_tables(legacy, sc, names, n, err) : 0;
+}
+
 int ts_control_init(ts_store *legacy, ts_store *nw, const ts_manifest *m, ts_error *err)
 {
     ts_buf sql = {0};
     int rc = 0;
     if (ts_schema_apply(nw, ts_schema_control(), err) || ts_schema_apply(nw, ts_schema_journal(), err) ||
-        ts_schema_apply(legacy, ts_schema_journal(), err))
+        ts_schema_apply(legacy, ts_schema_journal(), err) || create_runtime_tables(legacy, m, err))
         return -1;
     if (ts_store_sql(nw, "ts_increments",
                      "INSERT INTO %s (id, stage, version) VALUES ($1, $2, 1) ON CONFLICT (id) DO NOTHING",

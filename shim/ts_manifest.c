@@ -523,6 +523,18 @@ static int load_rule(tload *L, const cJSON *j, ts_error *err)
     return check_rule_types(L, r, nc, where, err);
 }
 
+/*
+ * 1 when column is one of the real bot's columns of legacy table table
+ * (ts_schema_legacy): a drop or a write default for it is for the bot's
+ * databases that have it, and a store of an older bot, which does not, has
+ * nothing for it to do. Any other unknown name is a mistake to report.
+ */
+static int bot_column(const char *table, const char *column)
+{
+    const ts_table *t = ts_schema_table(ts_schema_legacy(), table);
+    return t != NULL && ts_table_column(t, column) != NULL;
+}
+
 /* ---- one table mapping --------------------------------------------------------- */
 
 static int load_drops(tload *L, const cJSON *j, ts_error *err)
@@ -538,6 +550,8 @@ static int load_drops(tload *L, const cJSON *j, ts_error *err)
         if (check_ident(c->string, "the legacy column", where, err))
             return -1;
         int col = ts_table_column_index(L->tm->legacy, c->string);
+        if (col < 0 && bot_column(L->tm->legacy->name, c->string))
+            continue;
         if (col < 0)
             return ts_fail(err, TS_E_INVALID, "%s: legacy table %s has no such column: fix the "
                            "name", where, L->tm->legacy->name);
@@ -547,7 +561,8 @@ static int load_drops(tload *L, const cJSON *j, ts_error *err)
         if (check_string(c->valuestring, "the reason", where, err))
             return -1;
         const ts_column *lc = &L->tm->legacy->cols[col];
-        if (lc->notnull && lc->dflt == NULL)
+        /* A generated id is no value a rolled back row needs to bring. */
+        if (lc->notnull && lc->dflt == NULL && lc->type != TS_COL_ID && lc->identity == TS_IDENT_NONE)
             return ts_fail(err, TS_E_INVALID, "%s: the legacy column is NOT NULL without a "
                            "default, so rolled back rows could not be written: map it instead",
                            where);
@@ -575,6 +590,8 @@ static int load_write_defaults(tload *L, const cJSON *j, ts_error *err)
         if (check_ident(c->string, "the column", where, err))
             return -1;
         int col = ts_table_column_index(L->tm->target, c->string);
+        if (col < 0 && bot_column(L->tm->legacy->name, c->string))
+            continue;
         if (col < 0)
             return ts_fail(err, TS_E_INVALID, "%s: new table %s has no such column: fix the "
                            "name", where, L->tm->target->name);

@@ -42,7 +42,7 @@
 
 typedef struct ts_user {
     int64_t id;
-    int64_t telegram_id;            /* 0 for an email-only user */
+    int64_t telegram_id;
     char username[TS_REPO_TEXT(255)];
     char first_name[TS_REPO_TEXT(255)];
     char last_name[TS_REPO_TEXT(255)];
@@ -54,15 +54,14 @@ typedef struct ts_user {
     int64_t referred_by_id;
     char referral_code[TS_REPO_TEXT(32)];
     int64_t promo_group_id;
-    char email[TS_REPO_TEXT(255)];
     char created_at[TS_TIME_MAX];
     char last_activity[TS_TIME_MAX];
 } ts_user;
 
 typedef struct ts_user_new {
     int64_t telegram_id;            /* 0: none */
-    const char *username, *first_name, *last_name, *email; /* NULL: none */
-    const char *language;           /* NULL: the column default */
+    const char *username, *first_name, *last_name; /* NULL: none */
+    const char *language;           /* NULL: the write default */
     int64_t referred_by_id;         /* 0: none */
     int64_t promo_group_id;         /* 0: none */
 } ts_user_new;
@@ -78,7 +77,7 @@ int ts_repo_user_create(ts_tx *tx, const ts_user_new *u, int64_t *id,
                         char code[TS_REPO_REFCODE_SIZE], ts_error *err);
 /*
  * Set profile fields: username, first_name, last_name, status, language,
- * email, promo_group_id, referred_by_id, telegram_id, last_activity (others,
+ * promo_group_id, referred_by_id, telegram_id, last_activity (others,
  * such as the balance, have their own calls). updated_at follows.
  * 1 updated, 0 no such user.
  */
@@ -141,9 +140,11 @@ typedef struct ts_subscription_new {
     int is_trial;                   /* trial: status 'trial'; else 'active' */
     int64_t days;                   /* from now */
     int64_t traffic_limit_gb;
-    int64_t device_limit;           /* 0: the column default (1) */
+    int64_t device_limit;           /* 0: 1 */
 } ts_subscription_new;
 
+/* Start the user's subscription: a user has one, so an existing row (a trial,
+   an expired one) is taken over, keeping its id. */
 int ts_repo_sub_create(ts_tx *tx, const ts_subscription_new *s, int64_t *id, ts_error *err);
 int ts_repo_sub_get(ts_tx *tx, int64_t id, ts_subscription *out, ts_error *err);
 /* The user's newest trial or active subscription that has not ended. */

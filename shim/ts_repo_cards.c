@@ -90,13 +90,7 @@ int ts_repo_card_approved(ts_tx *tx, int64_t id, int64_t *payments, int64_t *kop
     /* summed a page at a time in id order: bounded memory however many */
     ts_cond c[3] = {{"card_id", ts_int(id)}, {"status", ts_text("approved")},
                     {"id", ts_int(0), TS_OP_GT}};
-    ts_route route;
     *payments = *kopeks = 0;
-    if (ts_tx_route(tx, "card_to_card_payments", &route, err))
-        return -1;
-    if (route.read != TS_SIDE_NEW)
-        return ts_fail(err, TS_E_STATE, "a card's payments are known by card_id, which only the "
-                       "new store has: they need increment 3.3 (payments) reading new");
     for (;;) {
         ts_result *r;
         if (ts_tx_select(tx, "card_to_card_payments", c, 3, "id", APPROVED_PAGE, &r, err))

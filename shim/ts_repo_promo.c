@@ -154,8 +154,9 @@ static int promo_give(ts_tx *tx, const ts_promocode *p, int64_t user_id, ts_erro
 
 /*
  * The code's row is locked first, so concurrent uses are counted one after the
- * other against max_uses. Once per user: the unique key (user_id,
- * promocode_id) decides, by an insert that does nothing when the use exists.
+ * other against max_uses, and once per user is decided under that lock too:
+ * the real bot's promocode_uses has no unique key on (user_id,
+ * promocode_id), so the use is looked for before it is inserted.
  */
 int ts_repo_promo_apply(ts_tx *tx, const char *code, int64_t user_id, int64_t now_unix,
                         ts_promo_outcome *outcome, ts_error *err)
@@ -163,7 +164,7 @@ int ts_repo_promo_apply(ts_tx *tx, const char *code, int64_t user_id, int64_t no
     ts_promocode p;
     char now[TS_TIME_MAX];
     int64_t now_us;
-    int inserted, rc;
+    int rc;
     repo_now(now);
     if (repo_time_us(now, &now_us, err))
         return -1;
@@ -176,24 +177,19 @@ int ts_repo_promo_apply(ts_tx *tx, const char *code, int64_t user_id, int64_t no
         return -1;
     if (*outcome != TS_PROMO_APPLIED)
         return 0;
-    if (p.current_uses >= p.max_uses) {
-        /* Used up, unless by this user: that answer comes first, as below. */
-        ts_cond c[2] = {{"user_id", ts_int(user_id)}, {"promocode_id", ts_int(p.id)}};
-        ts_result *r;
-        if ((rc = repo_one(tx, "promocode_uses", c, 2, NULL, &r, err)) < 0)
-            return -1;
-        ts_result_free(r);
+    ts_cond c[2] = {{"user_id", ts_int(user_id)}, {"promocode_id", ts_int(p.id)}};
+    ts_result *r;
+    if ((rc = repo_one(tx, "promocode_uses", c, 2, NULL, &r, err)) < 0)
+        return -1;
+    ts_result_free(r);
+    if (rc || p.current_uses >= p.max_uses) {
         *outcome = rc ? TS_PROMO_ALREADY_USED : TS_PROMO_USED_UP;
         return 0;
     }
     ts_set use[3] = {{"promocode_id", ts_int(p.id)}, {"user_id", ts_int(user_id)},
                      {"used_at", ts_time(now)}};
-    if (ts_tx_insert_if_absent(tx, "promocode_uses", use, 3, &inserted, NULL, err))
+    if (ts_tx_insert(tx, "promocode_uses", use, 3, NULL, err))
         return -1;
-    if (!inserted) {
-        *outcome = TS_PROMO_ALREADY_USED;
-        return 0;
-    }
     ts_set taken = {"current_uses", ts_int(1), 1}, count = {"used_promocodes", ts_int(1), 1};
     if (repo_update_id(tx, "promocodes", p.id, &taken, 1, err) < 0 ||
         promo_give(tx, &p, user_id, err) ||

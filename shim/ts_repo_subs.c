@@ -19,27 +19,42 @@ static void sub_from(const ts_result *r, int row, ts_subscription *s)
     REPO_TEXT(r, row, "subscription_url", s->subscription_url);
 }
 
+/*
+ * A user has one subscription (the real bot's subscriptions.user_id is
+ * unique): a new one takes the row over when there is one, locked first so
+ * two starts do not both insert.
+ */
 int ts_repo_sub_create(ts_tx *tx, const ts_subscription_new *s, int64_t *id, ts_error *err)
 {
     char now[TS_TIME_MAX], end[TS_TIME_MAX];
     ts_set v[10];
-    int n = 0;
+    ts_cond mine = {"user_id", ts_int(s->user_id)};
+    ts_result *r;
+    int n = 0, rc;
     if (s->days <= 0)
         return ts_fail(err, TS_E_INVALID, "a subscription of %lld days: give at least 1 day",
                        (long long)s->days);
     repo_now(now);
     if (repo_time_extend(now, s->days * 86400, end, err))
         return -1;
-    v[n++] = (ts_set){"user_id", ts_int(s->user_id)};
+    if ((rc = repo_lock_one(tx, "subscriptions", &mine, 1, &r, err)) < 0)
+        return -1;
+    if (rc == 1) {
+        *id = ts_result_int(r, 0, "id");
+        ts_result_free(r);
+    }
+    if (rc == 0)
+        v[n++] = (ts_set){"user_id", ts_int(s->user_id)};
     v[n++] = (ts_set){"status", ts_text(s->is_trial ? "trial" : "active")};
     v[n++] = (ts_set){"is_trial", ts_bool(s->is_trial)};
     v[n++] = (ts_set){"start_date", ts_time(now)};
     v[n++] = (ts_set){"end_date", ts_time(end)};
     v[n++] = (ts_set){"traffic_limit_gb", ts_int(s->traffic_limit_gb)};
-    v[n++] = (ts_set){"created_at", ts_time(now)};
     v[n++] = (ts_set){"updated_at", ts_time(now)};
-    if (s->device_limit)
-        v[n++] = (ts_set){"device_limit", ts_int(s->device_limit)};
+    v[n++] = (ts_set){"device_limit", ts_int(s->device_limit ? s->device_limit : 1)};
+    if (rc == 1)
+        return repo_update_id(tx, "subscriptions", *id, v, n, err) < 0 ? -1 : 0;
+    v[n++] = (ts_set){"created_at", ts_time(now)};
     return ts_tx_insert(tx, "subscriptions", v, n, id, err);
 }
 
@@ -56,17 +71,18 @@ int ts_repo_sub_get(ts_tx *tx, int64_t id, ts_subscription *out, ts_error *err)
 }
 
 /*
- * Conditions of a running subscription: trial or active (status is one of
- * four, a CHECK on both schemas, so "neither expired nor disabled") and an end
- * date after now. SQLite compares the canonical text: exact to the second.
+ * Conditions of a running subscription: neither expired, disabled nor
+ * pending (the real bot's other statuses: trial and active), and an end date
+ * after now. SQLite compares the canonical text: exact to the second.
  */
-#define LIVE_CONDS 3
+#define LIVE_CONDS 4
 
 static void live_conds(ts_cond c[LIVE_CONDS], const char *now)
 {
     c[0] = (ts_cond){"status", ts_text("expired"), TS_OP_NE};
     c[1] = (ts_cond){"status", ts_text("disabled"), TS_OP_NE};
-    c[2] = (ts_cond){"end_date", ts_time(now), TS_OP_GT};
+    c[2] = (ts_cond){"status", ts_text("pending"), TS_OP_NE};
+    c[3] = (ts_cond){"end_date", ts_time(now), TS_OP_GT};
 }
 
 int ts_repo_sub_active(ts_tx *tx, int64_t user_id, ts_subscription *out, ts_error *err)
@@ -118,13 +134,31 @@ int ts_repo_sub_extend(ts_tx *tx, int64_t id, int64_t days, ts_error *err)
 
 /* ---- transactions ------------------------------------------------------------------ */
 
-/* The unique key (external_id, payment_method) decides; only a repeated pair
-   can conflict (NULLs never do, and the id is the primary's). */
+/*
+ * A deposit is recorded once per (external_id, payment_method): the real
+ * bot's transactions have no unique key on them, so the pair is looked for
+ * first. Its callers hold the row of the payment being settled (or the
+ * update's record) for the unit, so no two units record the same pair at once.
+ */
 int ts_repo_txn_create(ts_tx *tx, const ts_txn_new *t, int64_t *id, int *already, ts_error *err)
 {
     char now[TS_TIME_MAX];
     ts_set v[9];
-    int n = 0, inserted;
+    int n = 0;
+    *already = 0;
+    if (t->external_id != NULL) {
+        ts_cond c[2] = {{"external_id", ts_text(t->external_id)},
+                        {"payment_method", ts_text(t->payment_method)}};
+        ts_result *r;
+        int found = repo_one(tx, "transactions", c, 2, NULL, &r, err);
+        if (found == 1)
+            *id = ts_result_int(r, 0, "id");
+        ts_result_free(r);
+        if (found != 0) {
+            *already = found == 1;
+            return found < 0 ? -1 : 0;
+        }
+    }
     repo_now(now);
     v[n++] = (ts_set){"user_id", ts_int(t->user_id)};
     v[n++] = (ts_set){"type", ts_text(t->type)};
@@ -135,22 +169,7 @@ int ts_repo_txn_create(ts_tx *tx, const ts_txn_new *t, int64_t *id, int *already
     v[n++] = (ts_set){"is_completed", ts_bool(t->completed)};
     v[n++] = (ts_set){"created_at", ts_time(now)};
     v[n++] = (ts_set){"completed_at", t->completed ? ts_time(now) : ts_null()};
-    if (ts_tx_insert_if_absent(tx, "transactions", v, n, &inserted, id, err))
-        return -1;
-    *already = !inserted;
-    if (inserted)
-        return 0;
-    ts_cond c[2] = {{"external_id", ts_text(t->external_id)},
-                    {"payment_method", ts_text(t->payment_method)}};
-    ts_result *r;
-    int found = repo_one(tx, "transactions", c, 2, NULL, &r, err);
-    if (found == 1)
-        *id = ts_result_int(r, 0, "id");
-    ts_result_free(r);
-    if (found == 0)
-        return ts_fail(err, TS_E_INTERNAL, "a transaction insert met a conflict that no row "
-                       "with its (external_id, payment_method) explains");
-    return found < 0 ? -1 : 0;
+    return ts_tx_insert(tx, "transactions", v, n, id, err);
 }
 
 int ts_repo_txn_complete(ts_tx *tx, int64_t id, ts_error *err)

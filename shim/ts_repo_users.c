@@ -19,7 +19,6 @@ static void user_from(const ts_result *r, int row, ts_user *u)
     u->referred_by_id = ts_result_int(r, row, "referred_by_id");
     REPO_TEXT(r, row, "referral_code", u->referral_code);
     u->promo_group_id = ts_result_int(r, row, "promo_group_id");
-    REPO_TEXT(r, row, "email", u->email);
     REPO_TEXT(r, row, "created_at", u->created_at);
     REPO_TEXT(r, row, "last_activity", u->last_activity);
 }
@@ -98,8 +97,6 @@ int ts_repo_user_create(ts_tx *tx, const ts_user_new *u, int64_t *id,
         v[n++] = (ts_set){"first_name", ts_text(u->first_name)};
     if (u->last_name)
         v[n++] = (ts_set){"last_name", ts_text(u->last_name)};
-    if (u->email)
-        v[n++] = (ts_set){"email", ts_text(u->email)};
     if (u->language)
         v[n++] = (ts_set){"language", ts_text(u->language)};
     if (u->referred_by_id)
@@ -116,7 +113,7 @@ int ts_repo_user_create(ts_tx *tx, const ts_user_new *u, int64_t *id,
 int ts_repo_user_update(ts_tx *tx, int64_t id, const ts_set *fields, int nfields, ts_error *err)
 {
     static const char *const allowed[] = {"username", "first_name", "last_name", "status",
-                                          "language", "email", "promo_group_id", "referred_by_id",
+                                          "language", "promo_group_id", "referred_by_id",
                                           "telegram_id", "last_activity", NULL};
     return repo_update_fields(tx, "users", id, fields, nfields, allowed, 1, err);
 }

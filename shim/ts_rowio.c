@@ -22,6 +22,30 @@ int ts_rowio_pk(const ts_table *t, int *cols, int *n)
     return *p ? -1 : 0; /* a name too long to take */
 }
 
+/* The columns of list (comma-separated) into cols, when every one is in the row. */
+static int key_in_row(const ts_table *t, const char *list, const int *include, int *cols, int *n)
+{
+    char name[TS_IDENT_MAX + 1];
+    *n = 0;
+    while (ts_schema_list_next(&list, name, sizeof name)) {
+        int c = ts_table_column_index(t, name);
+        if (*n >= TS_MAX_KEY || c < 0 || (include && !include[c]))
+            return -1;
+        cols[(*n)++] = c;
+    }
+    return *list ? -1 : 0;
+}
+
+int ts_rowio_row_key(const ts_table *t, const int *include, int *cols, int *n)
+{
+    if (key_in_row(t, t->pk, include, cols, n) == 0)
+        return 0;
+    for (int u = 0; t->uniques && t->uniques[u]; u++)
+        if (key_in_row(t, t->uniques[u], include, cols, n) == 0)
+            return 0;
+    return -1;
+}
+
 void ts_rowio_columns(ts_buf *b, const ts_table *t)
 {
     for (int i = 0; i < t->ncols; i++)
@@ -45,9 +69,10 @@ int ts_rowio_upsert(ts_store *s, const ts_table *t, const ts_value *row, const i
     ts_value *params = calloc((size_t)t->ncols, sizeof *params);
     if (params == NULL)
         return ts_fail(err, TS_E_NOMEM, "out of memory writing a %s row", t->name);
-    if (ts_store_table(s, t->name, qt, err) || ts_rowio_pk(t, pk, &npk)) {
+    if (ts_store_table(s, t->name, qt, err) || ts_rowio_row_key(t, include, pk, &npk)) {
         free(params);
-        return ts_fail(err, TS_E_INTERNAL, "table %s: no usable primary key", t->name);
+        return ts_fail(err, TS_E_INTERNAL, "table %s: the row written has no primary or unique "
+                       "key to find its twin by", t->name);
     }
     ts_buf_printf(&b, "INSERT INTO %s (", qt);
     for (int i = 0; i < t->ncols; i++)

@@ -8,8 +8,8 @@
 #include "ts_store.h"
 #include "ts_value.h"
 
-/* Upsert a full row image into table t of store s on its primary key, with the
-   columns whose include[] is set (NULL: all). */
+/* Upsert a full row image into table t of store s on its key
+   (ts_rowio_row_key), with the columns whose include[] is set (NULL: all). */
 int ts_rowio_upsert(ts_store *s, const ts_table *t, const ts_value *row, const int *include,
                     ts_error *err);
 /* Delete the row of table t whose key columns (keycols) equal row's. */
@@ -26,5 +26,10 @@ ts_value *ts_rowio_copy(const ts_value *row, int n);
 void ts_rowio_columns(ts_buf *b, const ts_table *t);
 /* The index of the primary key columns of t (ts_table.pk), count in *n. */
 int ts_rowio_pk(const ts_table *t, int *cols, int *n);
+/* The key a row with the columns include[] (NULL: all) is found by: the
+   primary key, else the first unique key all of whose columns it has (a
+   legacy table's generated id a mapping does not carry, as system_settings.id
+   with the rows keyed by key). -1 when it has none. */
+int ts_rowio_row_key(const ts_table *t, const int *include, int *cols, int *n);
 
 #endif

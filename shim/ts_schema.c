@@ -21,6 +21,11 @@ int ts_schema_is_own(const char *table)
            ts_schema_table(ts_schema_journal(), table) != NULL;
 }
 
+int ts_schema_is_runtime(const char *table)
+{
+    return strncmp(table, "ts_", 3) == 0 && ts_schema_table(ts_schema_declared(), table) != NULL;
+}
+
 void ts_schema_free(ts_schema *sc)
 {
     if (sc == NULL)

@@ -1,7 +1,8 @@
 /*
- * ts_schema.h: the three schemas tenantshift knows, declared once as data.
+ * ts_schema.h: the schemas tenantshift knows, as data.
  *
- *   legacy   the single-tenant bot's tables (reference.md), no bot_id
+ *   legacy   the single-tenant bot's tables, no bot_id: the real bot's schema
+ *            (fixtures/real-schema/), or a live store's catalog
  *   new      the multi-tenant tables: the seven of increment 1.1 and a bot_id
  *            version of every legacy tenant table; every PK and unique of a
  *            tenant table includes bot_id, every FK between tenant tables too
@@ -9,7 +10,7 @@
  *   journal  the drift/change journal, in both stores (it lives in whichever
  *            store is primary, inside the primary's transaction)
  *
- * The declarations render to DDL for SQLite and PostgreSQL, and they are what
+ * The schemas render to DDL for SQLite and PostgreSQL, and they are what
  * the manifest loader validates table and column names against, what the
  * generator fills and what verify's invariant checks compare the catalog with.
  */
@@ -112,7 +113,15 @@ typedef struct ts_schema {
     ts_arena arena;     /* owns everything of a schema read from a catalog */
 } ts_schema;
 
-/* The schemas; the new one is derived on first use (thread-safe). */
+/*
+ * The schemas, built on first use (thread-safe). The legacy one is the real
+ * bot's (fixtures/real-schema/) with the repositories' declarations laid
+ * over it, as ts_schema_adopt lays them over a live store; the new one is
+ * derived from it. ts_schema_declared is the declarations alone: the legacy
+ * tables and columns ts-bot's repositories read and write, with the values
+ * the application gives a column an insert leaves out.
+ */
+const ts_schema *ts_schema_declared(void);
 const ts_schema *ts_schema_legacy(void);
 const ts_schema *ts_schema_new(void);
 const ts_schema *ts_schema_control(void);   /* control plane, new store */
@@ -123,9 +132,8 @@ const ts_schema *ts_schema_journal(void);   /* ts_journal, in both stores */
  * each declared legacy table with every live column it does not declare
  * appended (as the catalog describes it), every live table no declaration
  * names (whole, as a tenant table), and the new schema derived from that as
- * ts_schema_new is from the declarations. Allocated in a, pointing into live
- * (both must outlive the schemas). *legacy and *nw stay NULL when the store
- * holds nothing beyond the declarations: those are its schemas.
+ * ts_schema_new is from ts_schema_legacy. Allocated in a, pointing into live
+ * (both must outlive the schemas).
  */
 int ts_schema_adopt(const ts_schema *live, ts_arena *a, const ts_schema **legacy,
                     const ts_schema **nw, ts_error *err);
@@ -134,6 +142,11 @@ int ts_schema_adopt(const ts_schema *live, ts_arena *a, const ts_schema **legacy
    (control plane, journal, ts_schema_version, ts_sequences, SQLite's sqlite_*):
    never part of what is migrated. */
 int ts_schema_is_own(const char *table);
+
+/* 1 when a legacy table is tenantshift's own runtime table (declared, named
+   ts_*: ts_processed_updates), which the bot's schema lacks and init creates;
+   it is moved like the bot's tables. */
+int ts_schema_is_runtime(const char *table);
 
 /* Free a schema read from a catalog; NULL is fine. */
 void ts_schema_free(ts_schema *sc);

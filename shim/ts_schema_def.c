@@ -1,18 +1,22 @@
 /*
  * ts_schema_def.c: the tables, as data.
  *
- * Legacy tables follow reference.md (column names as the real bot has them).
- * The new schema's tenant tables are NOT written out again: ts_schema.c derives
- * each from its legacy declaration (bot_id first, bot_id prepended to the PK,
- * every unique and every FK), so the two can never drift apart. Only the tables
- * that have no legacy twin (increment 1.1) are declared here for the new schema.
+ * The legacy schema is not here: it is the real bot's (fixtures/real-schema/,
+ * compiled in and read through the catalog code, ts_schema_derive.c), and
+ * every program reads the live store's catalog on top of it. What is declared
+ * here for the legacy tables is what ts-bot's repositories rely on: the
+ * columns they read and write, with the values the application gives a
+ * column an insert leaves out (the real bot keeps its defaults in Python,
+ * not in the store). The new schema's tenant tables are derived from the
+ * legacy ones (bot_id first, in every key and reference); only the tables
+ * with no legacy twin are declared for it.
  */
 #include "ts_schema_def.h"
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 #define NN 1 /* NOT NULL */
 
-/* ---- legacy (single tenant) ------------------------------------------- */
+/* ---- legacy: what ts-bot's repositories use ------------------------------ */
 
 static const ts_column promo_groups_cols[] = {
     {"id", TS_COL_ID, NN},
@@ -26,7 +30,6 @@ static const ts_column promo_groups_cols[] = {
     {"created_at", TS_COL_TIME},
     {"updated_at", TS_COL_TIME},
 };
-static const char *const promo_groups_uniq[] = {"name", NULL};
 
 static const ts_column users_cols[] = {
     {"id", TS_COL_ID, NN},
@@ -34,30 +37,23 @@ static const ts_column users_cols[] = {
     {"username", TS_COL_TEXT, 0, 255},
     {"first_name", TS_COL_TEXT, 0, 255},
     {"last_name", TS_COL_TEXT, 0, 255},
-    {"status", TS_COL_TEXT, NN, 20, "'active'", "status IN ('active', 'blocked', 'deleted')"},
+    {"status", TS_COL_TEXT, NN, 20, "'active'"},
     {"language", TS_COL_TEXT, NN, 5, "'ru'"},
     {"balance_kopeks", TS_COL_INT, NN, 0, "0"},
     {"used_promocodes", TS_COL_INT, NN, 0, "0"},
     {"has_had_paid_subscription", TS_COL_BOOL, NN, 0, "FALSE"},
     {"referred_by_id", TS_COL_INT},
-    {"referral_code", TS_COL_TEXT, 0, 32},
+    {"referral_code", TS_COL_TEXT, 0, 20},
     {"promo_group_id", TS_COL_INT},
-    {"email", TS_COL_TEXT, 0, 255},
     {"created_at", TS_COL_TIME},
     {"updated_at", TS_COL_TIME},
     {"last_activity", TS_COL_TIME},
-};
-static const char *const users_uniq[] = {"telegram_id", "referral_code", "email", NULL};
-static const ts_fk users_fks[] = {
-    /* Deferred: referral chains and cycles load in any order. */
-    {"referred_by_id", "users", "id", "SET NULL", 1},
-    {"promo_group_id", "promo_groups", "id", "SET NULL", 0},
 };
 
 static const ts_column subscriptions_cols[] = {
     {"id", TS_COL_ID, NN},
     {"user_id", TS_COL_INT, NN},
-    {"status", TS_COL_TEXT, NN, 20, "'trial'", "status IN ('trial', 'active', 'expired', 'disabled')"},
+    {"status", TS_COL_TEXT, NN, 20, "'trial'"},
     {"is_trial", TS_COL_BOOL, NN, 0, "FALSE"},
     {"start_date", TS_COL_TIME},
     {"end_date", TS_COL_TIME},
@@ -66,33 +62,28 @@ static const ts_column subscriptions_cols[] = {
     {"device_limit", TS_COL_INT, NN, 0, "1"},
     {"autopay_enabled", TS_COL_BOOL, NN, 0, "FALSE"},
     {"autopay_days_before", TS_COL_INT, NN, 0, "3"},
-    {"subscription_url", TS_COL_TEXT, 0, 1024},
+    {"subscription_url", TS_COL_TEXT},
     {"created_at", TS_COL_TIME},
     {"updated_at", TS_COL_TIME},
 };
-static const ts_fk subscriptions_fks[] = {{"user_id", "users", "id", "CASCADE", 0}};
 
 static const ts_column transactions_cols[] = {
     {"id", TS_COL_ID, NN},
     {"user_id", TS_COL_INT, NN},
-    {"type", TS_COL_TEXT, NN, 32,
-     NULL, "type IN ('deposit', 'withdrawal', 'subscription_payment', 'refund', 'referral_reward')"},
+    {"type", TS_COL_TEXT, NN, 50},
     {"amount_kopeks", TS_COL_INT, NN},
-    {"description", TS_COL_TEXT, 0, 1024},
+    {"description", TS_COL_TEXT},
     {"payment_method", TS_COL_TEXT, 0, 50},
     {"external_id", TS_COL_TEXT, 0, 255},
     {"is_completed", TS_COL_BOOL, NN, 0, "TRUE"},
     {"created_at", TS_COL_TIME},
     {"completed_at", TS_COL_TIME},
 };
-static const char *const transactions_uniq[] = {"external_id, payment_method", NULL};
-static const ts_fk transactions_fks[] = {{"user_id", "users", "id", "CASCADE", 0}};
 
 static const ts_column promocodes_cols[] = {
     {"id", TS_COL_ID, NN},
     {"code", TS_COL_TEXT, NN, 50},
-    {"type", TS_COL_TEXT, NN, 32, NULL,
-     "type IN ('balance', 'subscription_days', 'trial_subscription')"},
+    {"type", TS_COL_TEXT, NN, 50},
     {"balance_bonus_kopeks", TS_COL_INT, NN, 0, "0"},
     {"subscription_days", TS_COL_INT, NN, 0, "0"},
     {"max_uses", TS_COL_INT, NN, 0, "1"},
@@ -105,11 +96,6 @@ static const ts_column promocodes_cols[] = {
     {"created_at", TS_COL_TIME},
     {"updated_at", TS_COL_TIME},
 };
-static const char *const promocodes_uniq[] = {"code", NULL};
-static const ts_fk promocodes_fks[] = {
-    {"created_by", "users", "id", "SET NULL", 0},
-    {"promo_group_id", "promo_groups", "id", "SET NULL", 0},
-};
 
 static const ts_column promocode_uses_cols[] = {
     {"id", TS_COL_ID, NN},
@@ -117,84 +103,48 @@ static const ts_column promocode_uses_cols[] = {
     {"user_id", TS_COL_INT, NN},
     {"used_at", TS_COL_TIME},
 };
-static const char *const promocode_uses_uniq[] = {"user_id, promocode_id", NULL};
-static const ts_fk promocode_uses_fks[] = {
-    {"promocode_id", "promocodes", "id", "CASCADE", 0},
-    {"user_id", "users", "id", "CASCADE", 0},
-};
 
 static const ts_column referral_earnings_cols[] = {
     {"id", TS_COL_ID, NN},
     {"user_id", TS_COL_INT, NN},
     {"referral_id", TS_COL_INT, NN},
     {"amount_kopeks", TS_COL_INT, NN},
-    {"reason", TS_COL_TEXT, 0, 100},
+    {"reason", TS_COL_TEXT, NN, 100},
     {"referral_transaction_id", TS_COL_INT},
     {"created_at", TS_COL_TIME},
-};
-static const ts_fk referral_earnings_fks[] = {
-    {"user_id", "users", "id", "CASCADE", 0},
-    {"referral_id", "users", "id", "CASCADE", 0},
-    {"referral_transaction_id", "transactions", "id", "SET NULL", 0},
 };
 
 static const ts_column tickets_cols[] = {
     {"id", TS_COL_ID, NN},
     {"user_id", TS_COL_INT, NN},
     {"title", TS_COL_TEXT, NN, 255},
-    {"status", TS_COL_TEXT, NN, 20, "'open'", "status IN ('open', 'answered', 'closed')"},
-    {"priority", TS_COL_TEXT, NN, 20, "'normal'", "priority IN ('low', 'normal', 'high', 'urgent')"},
+    {"status", TS_COL_TEXT, NN, 20, "'open'"},
+    {"priority", TS_COL_TEXT, NN, 20, "'normal'"},
     {"created_at", TS_COL_TIME},
     {"updated_at", TS_COL_TIME},
     {"closed_at", TS_COL_TIME},
 };
-static const ts_fk tickets_fks[] = {{"user_id", "users", "id", "CASCADE", 0}};
 
 static const ts_column ticket_messages_cols[] = {
     {"id", TS_COL_ID, NN},
     {"ticket_id", TS_COL_INT, NN},
     {"user_id", TS_COL_INT, NN},
-    {"message_text", TS_COL_TEXT, NN, 4096},
+    {"message_text", TS_COL_TEXT, NN},
     {"is_from_admin", TS_COL_BOOL, NN, 0, "FALSE"},
     {"has_media", TS_COL_BOOL, NN, 0, "FALSE"},
     {"media_type", TS_COL_TEXT, 0, 20},
     {"media_file_id", TS_COL_TEXT, 0, 255},
     {"created_at", TS_COL_TIME},
 };
-static const ts_fk ticket_messages_fks[] = {
-    {"ticket_id", "tickets", "id", "CASCADE", 0},
-    {"user_id", "users", "id", "CASCADE", 0},
-};
-
-/* The legacy card-to-card plugin spoke its own words for states and receipt
-   kinds; the manifest's value maps translate them. */
-static const ts_column c2c_receipts_cols[] = {
-    {"id", TS_COL_ID, NN},
-    {"user_id", TS_COL_INT, NN},
-    {"amount_kopeks", TS_COL_INT, NN},
-    {"status", TS_COL_TEXT, NN, 20, "'new'", "status IN ('new', 'confirmed', 'declined', 'canceled')"},
-    {"receipt_type", TS_COL_TEXT, NN, 20, "'photo'", "receipt_type IN ('photo', 'text', 'photo_text')"},
-    {"receipt_file_id", TS_COL_TEXT, 0, 255},
-    {"receipt_text", TS_COL_TEXT, 0, 4096},
-    {"card_index", TS_COL_INT},
-    {"card_label", TS_COL_TEXT, 0, 100},
-    {"reviewed_by_telegram_id", TS_COL_INT},
-    {"rejection_reason", TS_COL_TEXT, 0, 1024},
-    {"transaction_id", TS_COL_INT},
-    {"created_at", TS_COL_TIME},
-    {"processed_at", TS_COL_TIME},
-};
-static const ts_fk c2c_receipts_fks[] = {
-    {"user_id", "users", "id", "CASCADE", 0},
-    {"transaction_id", "transactions", "id", "SET NULL", 0},
-};
 
 static const ts_column system_settings_cols[] = {
-    {"key", TS_COL_TEXT, NN, 100},
-    {"value", TS_COL_TEXT, 0, 4096},
+    {"id", TS_COL_ID, NN},
+    {"key", TS_COL_TEXT, NN, 255},
+    {"value", TS_COL_TEXT},
 };
 
-/* tenantshift's own: an update's (update_id) recorded with its writes, so a
+/* tenantshift's own, the one legacy table the bot's schema lacks (init
+   creates it): an update's (update_id) recorded with its writes, so a
    redelivered Telegram update changes nothing. */
 static const ts_column processed_updates_cols[] = {
     {"update_id", TS_COL_INT, NN},
@@ -206,22 +156,23 @@ static const ts_column processed_updates_cols[] = {
 #define NOFK NULL, 0
 #define FKS(x) x, N(x)
 
-const ts_table ts_legacy_tables[] = {
-    TABLE(promo_groups, "id", promo_groups_uniq, NOFK, 1),
-    TABLE(users, "id", users_uniq, FKS(users_fks), 1),
-    TABLE(subscriptions, "id", NULL, FKS(subscriptions_fks), 1),
-    TABLE(transactions, "id", transactions_uniq, FKS(transactions_fks), 1),
-    TABLE(promocodes, "id", promocodes_uniq, FKS(promocodes_fks), 1),
-    TABLE(promocode_uses, "id", promocode_uses_uniq, FKS(promocode_uses_fks), 1),
-    TABLE(referral_earnings, "id", NULL, FKS(referral_earnings_fks), 1),
-    TABLE(tickets, "id", NULL, FKS(tickets_fks), 1),
-    TABLE(ticket_messages, "id", NULL, FKS(ticket_messages_fks), 1),
-    TABLE(c2c_receipts, "id", NULL, FKS(c2c_receipts_fks), 0),
-    TABLE(system_settings, "key", NULL, NOFK, 0),
+/* Keys, uniques and references are the store's (the catalog's), not declared. */
+const ts_table ts_declared_tables[] = {
+    TABLE(promo_groups, "id", NULL, NOFK, 1),
+    TABLE(users, "id", NULL, NOFK, 1),
+    TABLE(subscriptions, "id", NULL, NOFK, 1),
+    TABLE(transactions, "id", NULL, NOFK, 1),
+    TABLE(promocodes, "id", NULL, NOFK, 1),
+    TABLE(promocode_uses, "id", NULL, NOFK, 1),
+    TABLE(referral_earnings, "id", NULL, NOFK, 1),
+    TABLE(tickets, "id", NULL, NOFK, 1),
+    TABLE(ticket_messages, "id", NULL, NOFK, 1),
+    /* Not a tenant table: increment 2.4 maps its rows into per-bot tables. */
+    TABLE(system_settings, "id", NULL, NOFK, 0),
     {"ts_processed_updates", processed_updates_cols, N(processed_updates_cols), "update_id", NULL,
      NOFK, 1},
 };
-const int ts_legacy_ntables = N(ts_legacy_tables);
+const int ts_declared_ntables = N(ts_declared_tables);
 
 /* ---- new (multi-tenant): the tables of increment 1.1 -------------------- */
 

@@ -1,23 +1,31 @@
 /*
  * ts_schema_derive.c: which tables each schema has.
  *
- * The declared schemas come from ts_schema_def.c; the new one is derived from
- * the legacy one (a bot_id twin of every tenant table). A live legacy store
- * may hold more than the declarations: ts_schema_adopt overlays its catalog
- * on them, and the twins are derived from that, so every live column and
- * table the manifest moves is carried.
+ * The project's legacy schema is the real bot's (fixtures/real-schema/, the
+ * SQLite DDL compiled in): it is loaded into an in-memory SQLite database
+ * and read back through the catalog code, as any live store is, and the
+ * repositories' declarations (ts_schema_def.c) are overlaid on it. A live
+ * legacy store is adopted the same way (ts_schema_adopt), so every live
+ * column and table the manifest moves is carried. The new schema is derived
+ * from the legacy one (a bot_id twin of every tenant table).
  */
 #include "ts_schema.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ts_catalog.h"
 #include "ts_schema_def.h"
 
-static ts_schema legacy_s, control_s, journal_s, new_s;
-static ts_arena declared_arena; /* the declared twins: kept for the life of the process */
-static pthread_once_t once = PTHREAD_ONCE_INIT;
+static ts_schema declared_s, control_s, journal_s;
+static const ts_schema *legacy_s, *new_s;
+static ts_schema *real_s;       /* the real schema's catalog, read once */
+static ts_arena project_arena;  /* the project's schemas: kept for the life of the process */
+/* Two: reading the real schema's catalog asks ts_schema_is_own, which needs
+   the control and journal schemas. */
+static pthread_once_t once_fixed = PTHREAD_ONCE_INIT, once_project = PTHREAD_ONCE_INIT;
 
 /* "a, b" -> "bot_id, a, b" */
 static const char *with_bot_id(ts_arena *a, const char *cols)
@@ -73,9 +81,11 @@ static void derive_twin(ts_arena *a, const ts_table *lt, ts_table *nt)
     fks[0] = (ts_fk){"bot_id", "bots", "id", "CASCADE", 0};
     for (int i = 0; i < lt->nfks; i++) {
         const ts_fk *f = &lt->fks[i];
+        /* A self reference is checked at commit: a referral chain loads in
+           any order (the real bot's users.referred_by_id is immediate). */
         fks[i + 1] = (ts_fk){with_bot_id(a, f->cols), f->table, with_bot_id(a, f->ref_cols),
                              f->on_delete && strcmp(f->on_delete, "CASCADE") == 0 ? "CASCADE" : NULL,
-                             f->deferred};
+                             f->deferred || strcmp(f->table, lt->name) == 0};
     }
     for (int i = 0; i < nu; i++)
         uniq[i] = with_bot_id(a, lt->uniques[i]);
@@ -104,19 +114,35 @@ static int derive_new(ts_arena *a, const ts_schema *legacy, ts_schema *nw)
     return a->oom ? -1 : 0;
 }
 
-static void build(void)
+static void build_fixed(void)
 {
-    legacy_s = (ts_schema){"legacy", 1, ts_legacy_tables, ts_legacy_ntables};
+    declared_s = (ts_schema){"legacy", 1, ts_declared_tables, ts_declared_ntables};
     control_s = (ts_schema){"control", 1, ts_control_tables, ts_control_ntables};
     journal_s = (ts_schema){"journal", 1, ts_journal_tables, ts_journal_ntables};
-    if (derive_new(&declared_arena, &legacy_s, &new_s))
-        abort(); /* a few KiB at startup: like Redis on OOM, nothing sensible to do */
 }
 
-const ts_schema *ts_schema_legacy(void) { pthread_once(&once, build); return &legacy_s; }
-const ts_schema *ts_schema_new(void) { pthread_once(&once, build); return &new_s; }
-const ts_schema *ts_schema_control(void) { pthread_once(&once, build); return &control_s; }
-const ts_schema *ts_schema_journal(void) { pthread_once(&once, build); return &journal_s; }
+static int adopt(const ts_schema *live, const ts_schema *known, ts_arena *a,
+                 const ts_schema **legacy, const ts_schema **nw, ts_error *err);
+
+static void build_project(void)
+{
+    ts_store *s = NULL;
+    ts_error err = {0};
+    if (ts_store_open("sqlite::memory:", &s, &err) || ts_store_script(s, ts_real_schema_sqlite, &err) ||
+        ts_catalog_read(s, "legacy", &real_s, &err) ||
+        adopt(real_s, ts_schema_declared(), &project_arena, &legacy_s, &new_s, &err)) {
+        /* Compiled-in data that a test reads on every build: only memory can fail here. */
+        fprintf(stderr, "tenantshift: reading the built-in legacy schema: %s\n", err.msg);
+        abort();
+    }
+    ts_store_close(s);
+}
+
+const ts_schema *ts_schema_declared(void) { pthread_once(&once_fixed, build_fixed); return &declared_s; }
+const ts_schema *ts_schema_legacy(void) { pthread_once(&once_project, build_project); return legacy_s; }
+const ts_schema *ts_schema_new(void) { pthread_once(&once_project, build_project); return new_s; }
+const ts_schema *ts_schema_control(void) { pthread_once(&once_fixed, build_fixed); return &control_s; }
+const ts_schema *ts_schema_journal(void) { pthread_once(&once_fixed, build_fixed); return &journal_s; }
 
 /* ---- a live legacy store adopted ------------------------------------------- */
 
@@ -133,15 +159,15 @@ static ts_column adopted_column(const ts_table *lt, const ts_column *c)
 
 /*
  * The declared table d as the live table lt has it. In *legacy: each declared
- * column the live table has, with the store's NULL and length rules and
- * none of the declared value CHECKs (the new table must take every row the
- * store holds), and every live column d does not declare, as the catalog
- * says. *twin is the same with the declared columns
+ * column the live table has, as the store has it (its type aside: the
+ * declared kind is how the repositories read and write it), and every live
+ * column d does not
+ * declare, as the catalog says. *twin is the same with the declared columns
  * the live table lacks kept too: the new table has them (the bot's code
  * writes them), and only new ever holds their values.
  */
 static int overlay_table(ts_arena *a, const ts_table *d, const ts_table *lt, ts_table *legacy,
-                         ts_table *twin, int *extra)
+                         ts_table *twin)
 {
     size_t max = (size_t)(d->ncols + lt->ncols) + 1;
     ts_column *lcols = ts_arena_alloc(a, max, sizeof *lcols);
@@ -152,36 +178,28 @@ static int overlay_table(ts_arena *a, const ts_table *d, const ts_table *lt, ts_
     for (int i = 0; i < d->ncols; i++) {
         const ts_column *lc = ts_table_column(lt, d->cols[i].name);
         ts_column c = d->cols[i];
-        if (lc != NULL) { /* what the store allows, the new table allows */
-            c.notnull = c.notnull && lc->notnull;
+        /* What the store allows and defaults, the new table allows and
+           defaults: it must take every row the store holds, and an insert
+           must get the same value from both (the declared default is the
+           application's: the manifest's write defaults supply it). */
+        if (lc != NULL) {
+            c.notnull = lc->notnull;
             c.maxlen = lc->maxlen;
+            if (lc->dflt == NULL) /* the declared one, in both engines' SQL, where it has one */
+                c.dflt = NULL;
             c.check = NULL;
-        }
-        /* A store made from the declarations differs from them only in how
-           its catalog spells lengths and CHECKs: that alone is no reason to
-           leave the declarations. */
-        *extra += lc == NULL || c.notnull != d->cols[i].notnull;
-        if (lc != NULL)
             lcols[nl++] = c;
+        }
         tcols[nt++] = c;
     }
     for (int i = 0; i < lt->ncols; i++)
-        if (ts_table_column(d, lt->cols[i].name) == NULL) {
+        if (ts_table_column(d, lt->cols[i].name) == NULL)
             lcols[nl++] = tcols[nt++] = adopted_column(lt, &lt->cols[i]);
-            ++*extra;
-        }
     /* Keys, references, CHECKs and indexes as the store has them: the new
        table must take every row legacy holds (a unique the store does not
        have would refuse its legal duplicates). */
-    *legacy = *twin = *d;
-    legacy->uniques = twin->uniques = lt->uniques;
-    legacy->fks = twin->fks = lt->fks;
-    legacy->nfks = twin->nfks = lt->nfks;
-    legacy->indexes = twin->indexes = lt->indexes;
-    legacy->nindexes = twin->nindexes = lt->nindexes;
-    legacy->checks = twin->checks = lt->checks;
-    legacy->check_names = twin->check_names = lt->check_names;
-    legacy->dialect = twin->dialect = lt->dialect;
+    *legacy = *twin = *lt;
+    legacy->tenant = twin->tenant = d->tenant;
     legacy->cols = lcols;
     legacy->ncols = nl;
     twin->cols = tcols;
@@ -203,45 +221,42 @@ static int live_table(ts_arena *a, const ts_table *lt, ts_table *out)
     return 0;
 }
 
-int ts_schema_adopt(const ts_schema *live, ts_arena *a, const ts_schema **legacy,
-                    const ts_schema **nw, ts_error *err)
+/* live adopted; a table of known (with the declarations in it) that the
+   store lacks is kept as known has it. */
+static int adopt(const ts_schema *live, const ts_schema *known, ts_arena *a,
+                 const ts_schema **legacy, const ts_schema **nw, ts_error *err)
 {
-    const ts_schema *decl = ts_schema_legacy();
-    size_t max = (size_t)(decl->ntables + live->ntables) + 1;
+    const ts_schema *decl = ts_schema_declared();
+    size_t max = (size_t)(known->ntables + live->ntables) + 1;
     /* twins[i] is what the twin of legacy table t[i] is derived from. */
     ts_table *t = ts_arena_alloc(a, max, sizeof *t), *twins = ts_arena_alloc(a, max, sizeof *twins);
     ts_schema *lsc = ts_arena_alloc(a, 1, sizeof *lsc), *nsc = ts_arena_alloc(a, 1, sizeof *nsc);
     ts_schema src;
-    int n = 0, extra = 0;
+    int n = 0;
     *legacy = *nw = NULL;
     if (t == NULL || twins == NULL || lsc == NULL || nsc == NULL)
         return ts_fail(err, TS_E_NOMEM, "out of memory adopting the legacy store's tables");
-    for (int i = 0; i < decl->ntables; i++) {
-        const ts_table *lt = ts_schema_table(live, decl->tables[i].name);
-        if (lt == NULL) {
-            t[n] = twins[n] = decl->tables[i]; /* ts_conform names it as missing */
-            n++;
-        } else if (overlay_table(a, &decl->tables[i], lt, &t[n], &twins[n], &extra)) {
-            return ts_fail(err, TS_E_NOMEM, "out of memory adopting the legacy store's tables");
-        } else {
-            n++;
-        }
-    }
-    for (int i = 0; i < live->ntables; i++)
+    /* In the catalog's order, which is by references. */
+    for (int i = 0; i < live->ntables; i++) {
+        const ts_table *lt = &live->tables[i], *d = ts_schema_table(decl, lt->name);
         /* _retired_<time>_<name>: what contract left behind, moved already. */
-        if (ts_schema_table(decl, live->tables[i].name) == NULL &&
-            strncmp(live->tables[i].name, "_retired_", 9) != 0) {
-            if (live_table(a, &live->tables[i], &t[n]))
-                return ts_fail(err, TS_E_NOMEM, "out of memory adopting the legacy store's tables");
+        if (strncmp(lt->name, "_retired_", 9) == 0)
+            continue;
+        if (d != NULL ? overlay_table(a, d, lt, &t[n], &twins[n]) : live_table(a, lt, &t[n]))
+            return ts_fail(err, TS_E_NOMEM, "out of memory adopting the legacy store's tables");
+        if (d == NULL)
             twins[n] = t[n];
+        n++;
+    }
+    /* A table the project knows that the store lacks stays as known, so the
+       manifest still reads: ts_conform names it (an older bot's database),
+       init creates it (tenantshift's own ts_processed_updates), or contract
+       retired it. */
+    for (int i = 0; i < known->ntables; i++)
+        if (ts_schema_table(live, known->tables[i].name) == NULL) {
+            t[n] = twins[n] = known->tables[i];
             n++;
-            extra++;
         }
-    if (extra == 0)
-        return 0; /* nothing beyond the declarations: they are the schemas */
-    /* Declared tables come first in reference order; a live table may refer
-       to any of them, so placing the live ones after keeps the order. Live
-       tables are in the catalog's order, which is by references too. */
     *lsc = (ts_schema){"legacy", 1, t, n};
     src = (ts_schema){"legacy", 1, twins, n};
     if (derive_new(a, &src, nsc))
@@ -249,4 +264,10 @@ int ts_schema_adopt(const ts_schema *live, ts_arena *a, const ts_schema **legacy
     *legacy = lsc;
     *nw = nsc;
     return 0;
+}
+
+int ts_schema_adopt(const ts_schema *live, ts_arena *a, const ts_schema **legacy,
+                    const ts_schema **nw, ts_error *err)
+{
+    return adopt(live, ts_schema_legacy(), a, legacy, nw, err);
 }

@@ -40,7 +40,7 @@ struct ts_twin {
 static int same_key(const ts_twin *a, const ts_table *t, const ts_value *row)
 {
     int pk[8], n;
-    if (a->t != t || ts_rowio_pk(t, pk, &n))
+    if (a->t != t || ts_rowio_row_key(t, a->include, pk, &n))
         return 0;
     for (int k = 0; k < n; k++)
         if (!ts_value_equal(&a->row[pk[k]], &row[pk[k]]))
@@ -59,6 +59,10 @@ int ts_twins_add(ts_twins *tw, const ts_table *t, const ts_value *row, const int
                  int deleted, ts_error *err)
 {
     ts_twin *w = NULL;
+    int key[8], nkey;
+    if (ts_rowio_row_key(t, include, key, &nkey))
+        return ts_fail(err, TS_E_INTERNAL, "table %s: the row written has no primary or unique "
+                       "key to find its twin by", t->name);
     for (int i = 0; i < tw->n; i++)
         if (same_key(&tw->v[i], t, row))
             w = &tw->v[i];
@@ -70,7 +74,7 @@ int ts_twins_add(ts_twins *tw, const ts_table *t, const ts_value *row, const int
         return ts_fail(err, TS_E_NOMEM, "out of memory");
     }
     for (int c = 0; c < t->ncols; c++)
-        inc[c] = deleted || include[c];
+        inc[c] = include[c];
     if (w != NULL) {
         /* The later image wins; columns only the earlier write carried
            (new-only values) stay, unless the row is now deleted. */
@@ -142,7 +146,7 @@ static void group_sql(ts_buf *sql, ts_store *s, ts_twins *tw, int first, int *do
     const ts_table *t = g->t;
     char qt[TS_QNAME_MAX];
     int pk[8], npk, rows = 0;
-    ts_rowio_pk(t, pk, &npk);
+    ts_rowio_row_key(t, g->include, pk, &npk); /* checked when the twin was added */
     ts_store_table(s, t->name, qt, NULL);
     if (g->deleted) {
         ts_buf_printf(sql, "DELETE FROM %s WHERE (", qt);

@@ -310,8 +310,12 @@ static int write_twin(ts_tx *tx, ts_side side, const ts_table *st, const ts_valu
     }
     if (side_open(tx, side, err))
         return -1;
-    return deleted ? (ts_rowio_pk(st, pk, &npk) ? -1 : ts_rowio_delete(s, st, pk, npk, srow, err))
-                   : ts_rowio_upsert(s, st, srow, include, err);
+    if (!deleted)
+        return ts_rowio_upsert(s, st, srow, include, err);
+    if (ts_rowio_row_key(st, include, pk, &npk))
+        return ts_fail(err, TS_E_INTERNAL, "table %s: the row deleted has no primary or unique "
+                       "key to find its twin by", st->name);
+    return ts_rowio_delete(s, st, pk, npk, srow, err);
 }
 
 static int pull_parents(ts_tx *tx, const ts_table *nt, const ts_value *row, int depth,
@@ -820,6 +824,17 @@ static int write_defaults(ts_tx *tx, const route_info *ri, ts_side p, const ts_s
     return 0;
 }
 
+/* pull_parents for a row of a new-only table given as column values. */
+static int new_only_parents(ts_tx *tx, const route_info *ri, const colval *cv, int ncv, ts_error *err)
+{
+    ts_value row[MAX_ARGS] = {{0}};
+    for (int i = 0; i < ncv; i++)
+        row[cv[i].col] = cv[i].v;
+    /* A parent copied is held with the unit's twins on PostgreSQL: written
+       before the row that refers to it. */
+    return pull_parents(tx, ri->nt, row, 0, err) || (tx->twins.n && flush_twins(tx, err)) ? -1 : 0;
+}
+
 /* How an insert meets an existing row with the same key. */
 typedef enum conflict { CONFLICT_FAIL, CONFLICT_UPDATE, CONFLICT_SKIP } conflict;
 
@@ -862,6 +877,11 @@ static int insert_rows(ts_tx *tx, const char *table, const ts_set *vals, int nva
     resolve_kept(cv, ncv, &keep);
     if (p == TS_SIDE_NEW && ri.nt->tenant)
         cv[ncv++] = (colval){ts_table_column_index(ri.nt, "bot_id"), ts_int(tx->ctx.bot_id)};
+    /* A table only new has (card_to_card_payments) may refer to a row the
+       backfill has not copied yet (a user from before dual_write): copied
+       first, as a twin's parents are. */
+    if (ri.tm == NULL && new_only_parents(tx, &ri, cv, ncv, err))
+        goto out;
 
     /* Composite-key tables get their id from the sequence on SQLite (PostgreSQL's
        identity default does it there). */
@@ -896,8 +916,14 @@ static int insert_rows(ts_tx *tx, const char *table, const ts_set *vals, int nva
     if (on_conflict == CONFLICT_SKIP)
         ts_buf_puts(&tx->sql, " ON CONFLICT DO NOTHING");
     if (on_conflict == CONFLICT_UPDATE) {
-        int pk[8], npk, sets = 0;
-        ts_rowio_pk(pt, pk, &npk);
+        int pk[8], npk, sets = 0, given[MAX_ARGS] = {0};
+        for (int i = 0; i < ncv; i++)
+            given[cv[i].col] = 1;
+        if (ts_rowio_row_key(pt, given, pk, &npk)) {
+            ts_fail(err, TS_E_INVALID, "table %s: an upsert must give the primary key or a "
+                    "unique key", pt->name);
+            goto out;
+        }
         ts_buf_puts(&tx->sql, " ON CONFLICT (");
         for (int k = 0; k < npk; k++)
             ts_buf_printf(&tx->sql, "%s\"%s\"", k ? ", " : "", pt->cols[pk[k]].name);

@@ -284,6 +284,13 @@ int ts_value_equal(const ts_value *a, const ts_value *b)
         }
         return a->i == b->i;
     }
+    if (a->type == TS_TIME && b->type == TS_TIME && (a->len != b->len || memcmp(a->s, b->s, a->len))) {
+        /* One instant spelled two ways (SQLAlchemy's DATETIME text, the
+           canonical form): equal when the canonical forms are. */
+        char x[TS_TIME_MAX], y[TS_TIME_MAX];
+        return ts_time_canon(a->s, a->len, x, NULL) == 0 && ts_time_canon(b->s, b->len, y, NULL) == 0 &&
+               strcmp(x, y) == 0;
+    }
     if ((is_textual(a->type) && is_textual(b->type)) || (a->type == TS_BLOB && b->type == TS_BLOB))
         return a->len == b->len && (a->len == 0 || memcmp(a->s, b->s, a->len) == 0);
     return 0;

@@ -191,7 +191,7 @@ static int unit(run *r, op_fn op, ts_error *err)
 static int op_create_user(run *r, ts_tx *tx, ts_error *err)
 {
     int64_t id;
-    ts_user_new u = {++r->next_tg, "bench", "Bench", "User", NULL, "fa", 0, 0};
+    ts_user_new u = {++r->next_tg, "bench", "Bench", "User", "fa", 0, 0};
     return ts_repo_user_create(tx, &u, &id, NULL, err);
 }
 
@@ -229,7 +229,7 @@ static int preload(run *r, ts_error *err)
 {
     for (int i = 0; i < PRELOAD; i++) {
         ts_tx *tx;
-        ts_user_new u = {++r->next_tg, "seed", NULL, NULL, NULL, NULL, 0, 0};
+        ts_user_new u = {++r->next_tg, "seed", NULL, NULL, NULL, 0, 0};
         ts_purchase_result out;
         ts_purchase p = {0, 30, 1000, 50, 2, 10};
         if (ts_shim_begin(r->sh, &r->ctx, &tx, err))

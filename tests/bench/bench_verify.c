@@ -19,9 +19,15 @@
 #include "ts_diff.h"
 #include "ts_schema.h"
 
+/* Every column of the real bot's users: the diff compares them all, so EXCEPT ALL does too. */
 #define COLS "id, telegram_id, username, first_name, last_name, status, language, " \
              "balance_kopeks, used_promocodes, has_had_paid_subscription, referred_by_id, " \
-             "referral_code, promo_group_id, email, created_at, updated_at, last_activity"
+             "referral_code, created_at, updated_at, last_activity, remnawave_uuid, " \
+             "lifetime_used_traffic_bytes, auto_promo_group_assigned, " \
+             "auto_promo_group_threshold_kopeks, referral_commission_percent, " \
+             "promo_offer_discount_percent, promo_offer_discount_source, " \
+             "promo_offer_discount_expires_at, last_remnawave_sync, trojan_password, vless_uuid, " \
+             "ss_password, has_made_first_topup, promo_group_id"
 
 static void die(const char *what, const ts_error *err)
 {
@@ -50,23 +56,27 @@ static void load_users(ts_store *s, int64_t n)
 {
     static const char *const cols[] = {"id", "telegram_id", "username", "first_name", "last_name",
                                        "status", "language", "balance_kopeks", "used_promocodes",
-                                       "has_had_paid_subscription", "referral_code", "email",
-                                       "created_at"};
+                                       "has_had_paid_subscription", "referral_code", "remnawave_uuid",
+                                       "created_at", "auto_promo_group_assigned",
+                                       "auto_promo_group_threshold_kopeks",
+                                       "promo_offer_discount_percent", "has_made_first_topup"};
     ts_bulk *b;
     ts_error err;
-    char user[32], first[48], code[32], mail[48], at[TS_TIME_MAX];
-    if (ts_bulk_begin(s, "users", cols, 13, &b, &err))
+    char user[32], first[48], code[32], uuid[48], at[TS_TIME_MAX];
+    if (ts_bulk_begin(s, "users", cols, 17, &b, &err))
         die("bulk users", &err);
     for (int64_t i = 1; i <= n; i++) {
         snprintf(user, sizeof user, "user%lld", (long long)i);
         snprintf(first, sizeof first, "%s %lld", i % 7 ? "Anna" : "\xd8\xb9\xd9\x84\xdb\x8c", (long long)i);
         snprintf(code, sizeof code, "R%lld", (long long)i);
-        snprintf(mail, sizeof mail, "u%lld@example.org", (long long)i);
+        snprintf(uuid, sizeof uuid, "uuid-%lld", (long long)i);
         ts_time_from_unix(1700000000 + i * 37, (int32_t)(i % 1000) * 1000, at);
-        ts_value row[13] = {ts_int(i), i % 11 ? ts_int(100000000 + i) : ts_null(), ts_text(user),
+        ts_value row[17] = {ts_int(i), ts_int(100000000 + i), ts_text(user),
                             ts_text(first), i % 3 ? ts_null() : ts_text(""), ts_text("active"),
                             ts_text("fa"), ts_int(i * 13 % 100000), ts_int(i % 4),
-                            ts_bool(i % 2), ts_text(code), ts_text(mail), ts_time(at)};
+                            ts_bool(i % 2), ts_text(code), i % 11 ? ts_text(uuid) : ts_null(),
+                            ts_time(at), ts_bool(i % 5 == 0), ts_int(i * 100), ts_int(i % 30),
+                            ts_bool(i % 3 == 0)};
         if (ts_bulk_add(b, row, &err))
             die("bulk users", &err);
     }

@@ -141,14 +141,18 @@ bad=$(sql "SELECT count(*) FROM users u WHERE u.id > $base AND u.balance_kopeks 
     coalesce(sum(CASE WHEN t.type IN ('deposit', 'referral_reward', 'refund') THEN t.amount_kopeks
     ELSE -t.amount_kopeks END), 0) FROM transactions t WHERE t.user_id = u.id AND t.is_completed)")
 [ "$bad" -eq 0 ] || fail "$bad users' balances differ from their transactions"
-bad=$(sql "SELECT count(*) FROM c2c_receipts r WHERE r.user_id > $base AND r.status = 'confirmed'
-    AND (SELECT count(*) FROM transactions t WHERE t.id = r.transaction_id AND t.type = 'deposit'
-    AND t.user_id = r.user_id) <> 1")
+# Card-to-card payments are new in the plan: their table is in the new store
+# only, their deposits in whichever store 2.3 writes (legacy, at the end).
+c2c="ATTACH '$dir/new.db' AS nw; SELECT count(*) FROM nw.card_to_card_payments r WHERE r.bot_id = 1
+    AND r.user_id > $base"
+bad=$(sql "$c2c AND r.status = 'approved' AND (SELECT count(*) FROM transactions t
+    WHERE t.id = r.transaction_id AND t.type = 'deposit' AND t.user_id = r.user_id) <> 1")
 [ "$bad" -eq 0 ] || fail "$bad approved receipts without exactly one deposit of their own"
-bad=$(sql "SELECT count(*) FROM (SELECT transaction_id FROM c2c_receipts WHERE user_id > $base
-    AND transaction_id IS NOT NULL GROUP BY transaction_id HAVING count(*) > 1)")
+bad=$(sql "ATTACH '$dir/new.db' AS nw; SELECT count(*) FROM (SELECT transaction_id FROM
+    nw.card_to_card_payments WHERE bot_id = 1 AND user_id > $base AND transaction_id IS NOT NULL
+    GROUP BY transaction_id HAVING count(*) > 1)")
 [ "$bad" -eq 0 ] || fail "$bad deposits credit more than one receipt"
-approved=$(sql "SELECT count(*) FROM c2c_receipts WHERE user_id > $base AND status = 'confirmed'")
+approved=$(sql "$c2c AND r.status = 'approved'")
 bin/ts-verify diff >"$dir/diff.txt" 2>&1 || fail "ts-verify diff: $(tail -n 1 "$dir/diff.txt")"
 say "ok: every update applied once, balances match, $approved approved receipts with one deposit each, diff clean"
 [ -n "${TS_FAULT_KEEP:-}" ] && say "kept $dir" || rm -rf "$dir"

@@ -700,14 +700,14 @@ static void test_wallet_concurrent(void **state)
     snprintf(ids, sizeof ids, "%lld", (long long)bot);
     ts_tx *tx = repo_begin(fx, bot);
     for (int i = 0; i < 2; i++) {
-        ts_user_new nu = {500 + i, NULL, NULL, NULL, NULL, NULL, 0, 0};
+        ts_user_new nu = {500 + i, NULL, NULL, NULL, NULL, 0, 0};
         EXPECT(fx, ts_repo_user_create(tx, &nu, &users[i], NULL, &fx->err), 0);
         EXPECT(fx, ts_repo_user_add_balance(tx, users[i], PRICE * PER_THREAD, &fx->err), 1);
     }
     repo_commit(fx, tx);
     /* a purchase in the master bot credits no wallet */
     tx = repo_begin(fx, 1);
-    ts_user_new mu = {600, NULL, NULL, NULL, NULL, NULL, 0, 0};
+    ts_user_new mu = {600, NULL, NULL, NULL, NULL, 0, 0};
     EXPECT(fx, ts_repo_user_create(tx, &mu, &master_user, NULL, &fx->err), 0);
     EXPECT(fx, ts_repo_user_add_balance(tx, master_user, PRICE, &fx->err), 1);
     ts_purchase mp = {master_user, 30, PRICE, GB, 1, 0};

@@ -113,7 +113,7 @@ static void authority_reused(ts_pair_kind kind)
     start(&e, kind);
     authority_of(1, auth);
     e2e_check(ts_shim_begin(e.sh, &ctx, &tx, &err), &err, "begin");
-    ts_user_new u = {OLD_USER, "old", "Old", NULL, NULL, "en", 0, 0};
+    ts_user_new u = {OLD_USER, "old", "Old", NULL, "en", 0, 0};
     e2e_check(ts_repo_user_create(tx, &u, &old_user, NULL, &err), &err, "old user");
     ts_txn_new t = {old_user, "deposit", 7000, "balance top-up", "zarinpal", auth, 1};
     e2e_check(ts_repo_txn_create(tx, &t, &old_txn, &already, &err), &err, "old deposit");

@@ -9,14 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ts_catalog.h"
 #include "ts_gen.h"
 #include "ts_schema.h"
 #include "ts_test.h"
 
 #define USERS 300
+#define MAX_TABLES 64
+#define REAL_TABLES 48 /* fixtures/real-schema */
 
 typedef struct digests {
-    ts_digest table[32];
+    ts_digest table[MAX_TABLES];
     ts_digest total;
 } digests;
 
@@ -24,10 +27,18 @@ static void digest_url(const char *url, digests *d)
 {
     ts_store *s;
     ts_error err;
-    assert_true(ts_schema_legacy()->ntables <= 32);
+    assert_true(ts_schema_legacy()->ntables <= MAX_TABLES);
     if (ts_store_open(url, &s, &err) || ts_gen_digest(s, d->table, &d->total, &err))
         fail_msg("%s", err.msg);
     ts_store_close(s);
+}
+
+/* The digest of legacy table name. */
+static const ts_digest *of(const digests *d, const char *name)
+{
+    const ts_table *t = ts_schema_table(ts_schema_legacy(), name);
+    assert_non_null(t);
+    return &d->table[t - ts_schema_legacy()->tables];
 }
 
 /* Counts finished tables, and checks progress reports are sane. */
@@ -51,7 +62,7 @@ static int gen_into(const char *url, uint64_t seed, int64_t users, ts_error *err
     int rc = ts_gen_fill(s, &o, &rows, err);
     ts_store_close(s);
     if (rc == 0) {
-        assert_int_equal(finished, 11); /* every legacy table but ts_processed_updates */
+        assert_int_equal(finished, REAL_TABLES); /* every table of the bot's */
         assert_true(rows > users);
     }
     return rc;
@@ -62,6 +73,20 @@ static void gen_ok(const char *url, uint64_t seed, int64_t users)
     ts_error err;
     if (gen_into(url, seed, users, &err))
         fail_msg("%s", err.msg);
+}
+
+/* The number of tables in the store (tenantshift's own aside). */
+static int count_tables(const char *url)
+{
+    ts_store *s;
+    ts_schema *live;
+    ts_error err;
+    if (ts_store_open(url, &s, &err) || ts_catalog_read(s, "legacy", &live, &err))
+        fail_msg("%s", err.msg);
+    int n = live->ntables;
+    ts_schema_free(live);
+    ts_store_close(s);
+    return n;
 }
 
 /* ---- determinism ------------------------------------------------------------- */
@@ -76,24 +101,26 @@ static void test_same_seed_same_digest(void **state)
     assert_int_equal(ts_test_store_url(TS_ENGINE_SQLITE, &b), 0);
     assert_int_equal(ts_test_store_url(TS_ENGINE_SQLITE, &c), 0);
     gen_ok(a.url, 42, USERS);
+    /* a store that already has the bot's tables gets the same data */
+    ts_test_load_real_schema(b.url);
     gen_ok(b.url, 42, USERS);
     gen_ok(c.url, 43, USERS);
     digest_url(a.url, &da);
     digest_url(b.url, &db);
     digest_url(c.url, &dc);
 
-    assert_int_equal(ts_schema_table(ts_schema_legacy(), "users") - ts_schema_legacy()->tables, 1);
-    assert_int_equal(da.table[1].rows, USERS);
+    assert_int_equal(of(&da, "users")->rows, USERS);
     assert_string_equal(da.total.hex, db.total.hex);
     assert_int_equal(da.total.rows, db.total.rows);
     assert_string_not_equal(da.total.hex, dc.total.hex);
-    assert_string_not_equal(da.table[1].hex, dc.table[1].hex); /* users differ, not just counts */
+    assert_string_not_equal(of(&da, "users")->hex, of(&dc, "users")->hex); /* not just counts */
+    assert_string_not_equal(of(&da, "faq_pages")->hex, of(&dc, "faq_pages")->hex);
     ts_test_target_cleanup(&a);
     ts_test_target_cleanup(&b);
     ts_test_target_cleanup(&c);
 }
 
-/* The same seed on PostgreSQL gives the digest SQLite gives. */
+/* The same seed on PostgreSQL gives the digest SQLite gives, in every table. */
 static void test_engines_agree(void **state)
 {
     (void)state;
@@ -118,6 +145,57 @@ static void test_engines_agree(void **state)
     ts_test_target_cleanup(&pg);
 }
 
+/* ---- every table, every column ------------------------------------------------ */
+
+/*
+ * On every engine: the store looks like the bot's (its 48 tables and no
+ * other: ts_processed_updates is ts-migrate init's), every table has rows,
+ * every NOT NULL column is filled in every row, and every nullable column
+ * holds a value somewhere, with the references the bot's keys make intact.
+ */
+static void test_every_table_and_column_filled(void **state)
+{
+    (void)state;
+    ts_test_target t[TS_TEST_MAX_ENGINES];
+    int n = ts_test_store_urls(t);
+    for (int e = 0; e < n; e++) {
+        ts_store *s;
+        ts_schema *live;
+        ts_error err;
+        ts_buf sql = {0};
+        gen_ok(t[e].url, 3, USERS);
+        if (ts_store_open(t[e].url, &s, &err) || ts_catalog_read(s, "legacy", &live, &err))
+            fail_msg("%s", err.msg);
+        assert_int_equal(live->ntables, REAL_TABLES);
+        assert_null(ts_schema_table(live, "ts_processed_updates"));
+        for (int i = 0; i < live->ntables; i++) {
+            const ts_table *lt = &live->tables[i];
+            int64_t rows = 0, filled = 0;
+            assert_int_equal(ts_store_query_int_sql(s, lt->name, "SELECT count(*) FROM %s", NULL,
+                                                    0, &rows, &err), 1);
+            if (rows == 0)
+                fail_msg("%s: table %s has no rows", t[e].url, lt->name);
+            for (int c = 0; c < lt->ncols; c++) {
+                ts_buf_printf(&sql, "SELECT count(\"%s\") FROM %%s", lt->cols[c].name);
+                assert_false(sql.oom);
+                assert_int_equal(ts_store_query_int_sql(s, lt->name, sql.s, NULL, 0, &filled,
+                                                        &err), 1);
+                sql.len = 0;
+                if (lt->cols[c].notnull ? filled != rows : filled == 0)
+                    fail_msg("%s: column %s.%s has values in %lld of %lld rows", t[e].url,
+                             lt->name, lt->cols[c].name, (long long)filled, (long long)rows);
+            }
+        }
+        if (ts_store_engine(s) == TS_ENGINE_SQLITE)
+            assert_int_equal(ts_test_int(t[e].url, "SELECT count(*) FROM pragma_foreign_key_check"),
+                             0);
+        ts_buf_free(&sql);
+        ts_schema_free(live);
+        ts_store_close(s);
+        ts_test_target_cleanup(&t[e]);
+    }
+}
+
 /* ---- the awkward cases --------------------------------------------------------- */
 
 typedef struct awkward {
@@ -126,8 +204,6 @@ typedef struct awkward {
 } awkward;
 
 static const awkward cases[] = {
-    {"an email-only user (NULL telegram_id)",
-     "SELECT count(*) FROM users WHERE telegram_id IS NULL AND email IS NOT NULL"},
     {"username '' and username NULL",
      "SELECT (SELECT count(*) FROM users WHERE username = '') * "
      "(SELECT count(*) FROM users WHERE username IS NULL)"},
@@ -145,13 +221,12 @@ static const awkward cases[] = {
     {"a max-length multi-byte name",
      "SELECT count(*) FROM users WHERE length(first_name) = 255 "
      "AND length(CAST(first_name AS BLOB)) = 510"},
-    {"max-length username, email, referral code",
+    {"max-length username and referral code (VARCHAR(20))",
      "SELECT (SELECT count(*) FROM users WHERE length(username) = 255) * "
-     "(SELECT count(*) FROM users WHERE length(email) = 255) * "
-     "(SELECT count(*) FROM users WHERE length(referral_code) = 32)"},
-    {"max-length message and receipt text",
+     "(SELECT count(*) FROM users WHERE length(referral_code) = 20) * "
+     "(SELECT count(*) = 0 FROM users WHERE length(referral_code) > 20)"},
+    {"max-length message, title and URL",
      "SELECT (SELECT count(*) FROM ticket_messages WHERE length(message_text) = 4096) * "
-     "(SELECT count(*) FROM c2c_receipts WHERE length(receipt_text) = 4096) * "
      "(SELECT count(*) FROM tickets WHERE length(title) = 255) * "
      "(SELECT count(*) FROM subscriptions WHERE length(subscription_url) = 1024)"},
     /* (bounds rather than equality: SQLite keeps SQLAlchemy's spelling, PostgreSQL its type) */
@@ -159,9 +234,15 @@ static const awkward cases[] = {
     {"a far-future timestamp",
      "SELECT (SELECT count(*) FROM users WHERE last_activity > '9999-12-31 23:59:59.99') * "
      "(SELECT count(*) FROM subscriptions WHERE end_date > '9999-12-31 23:59:59.99')"},
-    {"telegram ids at both int64 extremes",
-     "SELECT count(*) FROM users WHERE telegram_id IN (9223372036854775807, -9223372036854775808)"},
-    {"2^53 + 1 kept exact", "SELECT count(*) FROM users WHERE balance_kopeks = 9007199254740993"},
+    {"telegram ids at both int64 extremes, and none NULL",
+     "SELECT count(*) * (SELECT count(*) = 0 FROM users WHERE telegram_id IS NULL) FROM users "
+     "WHERE telegram_id IN (9223372036854775807, -9223372036854775808)"},
+    {"2^53 + 1 kept exact, in the BIGINT column",
+     "SELECT count(*) FROM users WHERE auto_promo_group_threshold_kopeks = 9007199254740993"},
+    {"balances and amounts at the int32 extremes",
+     "SELECT (SELECT count(*) FROM users WHERE balance_kopeks = 2147483647) * "
+     "(SELECT count(*) FROM users WHERE balance_kopeks = -2147483648) * "
+     "(SELECT count(*) FROM transactions WHERE amount_kopeks = -2147483648)"},
     {"zero and negative amounts",
      "SELECT (SELECT count(*) FROM transactions WHERE amount_kopeks = 0) * "
      "(SELECT count(*) FROM transactions WHERE amount_kopeks < 0) * "
@@ -186,8 +267,6 @@ static const awkward cases[] = {
      "(SELECT count(*) FROM subscriptions WHERE status = 'expired')"},
     {"every transaction type",
      "SELECT count(DISTINCT type) = 5 FROM transactions"},
-    {"every legacy receipt status and type",
-     "SELECT count(DISTINCT status) = 4 AND count(DISTINCT receipt_type) = 3 FROM c2c_receipts"},
     {"one default promo group", "SELECT count(*) = 1 FROM promo_groups WHERE is_default"},
     {"feature switches and a quoted setting",
      "SELECT (SELECT count(*) FROM system_settings "
@@ -200,9 +279,9 @@ static const awkward cases[] = {
     {"used_promocodes matches promocode_uses",
      "SELECT count(*) = 0 FROM users u WHERE used_promocodes <> "
      "(SELECT count(*) FROM promocode_uses p WHERE p.user_id = u.id)"},
-    {"confirmed receipts point at their user's deposit",
-     "SELECT count(*) = 0 FROM c2c_receipts c JOIN transactions t ON t.id = c.transaction_id "
-     "WHERE t.user_id <> c.user_id OR t.type <> 'deposit'"},
+    {"the filler's tables refer to the generator's rows",
+     "SELECT (SELECT count(*) FROM subscription_events e JOIN users u ON u.id = e.user_id) * "
+     "(SELECT count(*) FROM user_promo_groups g JOIN promo_groups p ON p.id = g.promo_group_id)"},
     {"foreign keys hold", "SELECT count(*) = 0 FROM pragma_foreign_key_check"},
 };
 
@@ -238,7 +317,8 @@ static void test_awkward_cases_present(void **state)
     ts_test_target_cleanup(&t);
 }
 
-/* No users: promo groups, promo codes and settings only. */
+/* No users: promo groups, promo codes and settings, and what the filler can
+   make without users. */
 static void test_zero_users(void **state)
 {
     (void)state;
@@ -247,47 +327,103 @@ static void test_zero_users(void **state)
     assert_int_equal(ts_test_store_url(TS_ENGINE_SQLITE, &t), 0);
     gen_ok(t.url, 1, 0);
     digest_url(t.url, &d);
-    assert_int_equal(d.table[1].rows, 0);
-    assert_int_equal(d.total.rows, 5 + 8 + 17);
+    assert_int_equal(of(&d, "users")->rows, 0);
+    assert_int_equal(of(&d, "promo_groups")->rows, 5);
+    assert_int_equal(of(&d, "promocodes")->rows, 8);
+    assert_int_equal(of(&d, "system_settings")->rows, 17);
+    assert_int_equal(of(&d, "faq_pages")->rows, 5);
+    assert_int_equal(of(&d, "subscription_events")->rows, 0); /* user_id is NOT NULL */
     ts_test_target_cleanup(&t);
 }
 
-/* ---- refusals ------------------------------------------------------------------- */
-
-static void test_refuses_a_store_with_rows(void **state)
+/* tenantshift's own table counts as empty when absent: the digest of a
+   generated store is the same before and after ts-migrate init creates it. */
+static void test_digest_counts_an_absent_own_table_as_empty(void **state)
 {
     (void)state;
     ts_test_target t;
     digests before, after;
     ts_store *s;
     ts_error err;
-    char qt[TS_QNAME_MAX], sql[TS_QNAME_MAX + 64];
-
-    /* a filled store */
+    static const char *const own[] = {"ts_processed_updates"};
     assert_int_equal(ts_test_store_url(TS_ENGINE_SQLITE, &t), 0);
-    gen_ok(t.url, 1, 50);
+    gen_ok(t.url, 1, 20);
     digest_url(t.url, &before);
-    assert_int_equal(gen_into(t.url, 1, 50, &err), -1);
-    assert_int_equal(err.code, TS_E_STATE);
-    assert_non_null(strstr(err.msg, "already holds rows"));
-    assert_non_null(strstr(err.msg, "fresh"));
+    assert_int_equal(ts_store_open(t.url, &s, &err), 0);
+    assert_int_equal(ts_schema_apply_tables(s, ts_schema_legacy(), own, 1, &err), 0);
+    ts_store_close(s);
     digest_url(t.url, &after);
     assert_string_equal(before.total.hex, after.total.hex);
+    assert_int_equal(of(&after, "ts_processed_updates")->rows, 0);
     ts_test_target_cleanup(&t);
+}
 
-    /* a store with a single row, in the last legacy table: nothing is added */
-    assert_int_equal(ts_test_store_url(TS_ENGINE_SQLITE, &t), 0);
-    assert_int_equal(ts_store_open(t.url, &s, &err), 0);
-    assert_int_equal(ts_schema_apply(s, ts_schema_legacy(), &err), 0);
-    assert_int_equal(ts_store_table(s, "ts_processed_updates", qt, &err), 0);
-    snprintf(sql, sizeof sql, "INSERT INTO %s VALUES (1, '2024-01-01T00:00:00Z')", qt);
-    assert_int_equal(ts_store_exec(s, sql, NULL, 0, NULL, &err), 0);
-    ts_store_close(s);
-    assert_int_equal(gen_into(t.url, 1, 50, &err), -1);
-    assert_non_null(strstr(err.msg, "ts_processed_updates"));
-    digest_url(t.url, &after);
-    assert_int_equal(after.total.rows, 1);
-    ts_test_target_cleanup(&t);
+/* ---- refusals ------------------------------------------------------------------- */
+
+/* A second gen into a generated store, and a gen into a store whose only row
+   is in ts_processed_updates, are refused and change nothing; on every engine. */
+static void test_refuses_a_store_with_rows(void **state)
+{
+    (void)state;
+    ts_test_target t[TS_TEST_MAX_ENGINES];
+    static const char *const own[] = {"ts_processed_updates"};
+    int n = ts_test_store_urls(t);
+    for (int e = 0; e < n; e++) {
+        digests before, after;
+        ts_error err;
+        gen_ok(t[e].url, 1, 50);
+        digest_url(t[e].url, &before);
+        assert_int_equal(gen_into(t[e].url, 1, 50, &err), -1);
+        assert_int_equal(err.code, TS_E_STATE);
+        assert_non_null(strstr(err.msg, "already holds rows"));
+        assert_non_null(strstr(err.msg, "fresh"));
+        digest_url(t[e].url, &after);
+        assert_string_equal(before.total.hex, after.total.hex);
+        ts_test_target_cleanup(&t[e]);
+    }
+    n = ts_test_store_urls(t);
+    for (int e = 0; e < n; e++) {
+        ts_store *s;
+        ts_error err;
+        ts_value row[] = {ts_int(1), ts_time("2024-01-01T00:00:00Z")};
+        assert_int_equal(ts_store_open(t[e].url, &s, &err), 0);
+        assert_int_equal(ts_schema_apply_tables(s, ts_schema_legacy(), own, 1, &err), 0);
+        assert_int_equal(ts_store_exec_sql(s, "ts_processed_updates", "INSERT INTO %s VALUES "
+                                           "($1, $2)", row, 2, NULL, &err), 0);
+        ts_store_close(s);
+        assert_int_equal(gen_into(t[e].url, 1, 50, &err), -1);
+        assert_non_null(strstr(err.msg, "ts_processed_updates"));
+        assert_int_equal(count_tables(t[e].url), 1); /* the bot's tables were not created */
+        ts_test_target_cleanup(&t[e]);
+    }
+}
+
+/* A store with only some of the bot's tables is refused, the missing named,
+   and left as it was; on every engine. */
+static void test_refuses_a_store_with_some_tables(void **state)
+{
+    (void)state;
+    ts_test_target t[TS_TEST_MAX_ENGINES];
+    int n = ts_test_store_urls(t);
+    for (int e = 0; e < n; e++) {
+        ts_store *s;
+        ts_error err;
+        ts_test_load_real_schema(t[e].url);
+        assert_int_equal(ts_store_open(t[e].url, &s, &err), 0);
+        assert_int_equal(ts_store_exec_sql(s, "welcome_texts", "DROP TABLE %s", NULL, 0, NULL,
+                                           &err), 0);
+        assert_int_equal(ts_store_exec_sql(s, "yookassa_payments", "DROP TABLE %s", NULL, 0,
+                                           NULL, &err), 0);
+        ts_store_close(s);
+        assert_int_equal(gen_into(t[e].url, 1, 50, &err), -1);
+        assert_int_equal(err.code, TS_E_STATE);
+        assert_non_null(strstr(err.msg, "46 of the bot's 48 tables"));
+        assert_non_null(strstr(err.msg, "welcome_texts"));
+        assert_non_null(strstr(err.msg, "yookassa_payments"));
+        assert_int_equal(count_tables(t[e].url), 46);
+        assert_int_equal(ts_test_int(t[e].url, "SELECT count(*) FROM users"), 0);
+        ts_test_target_cleanup(&t[e]);
+    }
 }
 
 static void test_refuses_bad_user_counts(void **state)
@@ -315,7 +451,7 @@ static void test_digest_of_a_store_without_legacy_tables(void **state)
 {
     (void)state;
     ts_test_target t;
-    ts_digest d[32], total;
+    ts_digest d[MAX_TABLES], total;
     ts_store *s;
     ts_error err;
     assert_int_equal(ts_test_store_url(TS_ENGINE_SQLITE, &t), 0);
@@ -424,9 +560,12 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_seed_same_digest),
         cmocka_unit_test(test_engines_agree),
+        cmocka_unit_test(test_every_table_and_column_filled),
         cmocka_unit_test(test_awkward_cases_present),
         cmocka_unit_test(test_zero_users),
+        cmocka_unit_test(test_digest_counts_an_absent_own_table_as_empty),
         cmocka_unit_test(test_refuses_a_store_with_rows),
+        cmocka_unit_test(test_refuses_a_store_with_some_tables),
         cmocka_unit_test(test_refuses_bad_user_counts),
         cmocka_unit_test(test_digest_of_a_store_without_legacy_tables),
         cmocka_unit_test(test_args_good),

@@ -109,11 +109,12 @@ static void add_bot(ts_store *s, int64_t id, const char *token)
     exec_ok(s, "INSERT INTO bots (id, name, telegram_bot_token) VALUES ($1, 'bot', $2)", p, 2);
 }
 
+
 static int add_user(ts_store *s, int64_t bot, int64_t id, int64_t telegram_id, ts_error *err)
 {
     ts_value p[3] = {ts_int(bot), ts_int(id), ts_int(telegram_id)};
-    return ts_store_exec(s, "INSERT INTO users (bot_id, id, telegram_id) VALUES ($1, $2, $3)", p, 3,
-                         NULL, err);
+    return ts_store_exec(s, "INSERT INTO users (bot_id, id, telegram_id, " TS_TEST_USER_REQUIRED ") "
+                         "VALUES ($1, $2, $3, " TS_TEST_USER_REQUIRED_VALUES ")", p, 3, NULL, err);
 }
 
 /* The same telegram_id lives under two bots; twice under one bot is refused. */
@@ -128,12 +129,13 @@ static void test_telegram_id_unique_per_bot(void **state)
     assert_int_equal(add_user(fx->store, 2, 11, 4242, &err), 0);
     assert_int_equal(add_user(fx->store, 1, 12, 4242, &err), -1);
     assert_int_equal(err.code, TS_E_CONSTRAINT);
-    /* Two email-only users (NULL telegram_id) under one bot are fine. */
+    /* A user without a Telegram id is refused, as the real bot's table does. */
     ts_value p[2] = {ts_int(1), ts_int(13)};
-    exec_ok(fx->store, "INSERT INTO users (bot_id, id) VALUES ($1, $2)", p, 2);
-    p[1] = ts_int(14);
-    exec_ok(fx->store, "INSERT INTO users (bot_id, id) VALUES ($1, $2)", p, 2);
-    assert_int_equal(count(fx->store, "SELECT count(*) FROM users"), 4);
+    assert_int_equal(ts_store_exec(fx->store, "INSERT INTO users (bot_id, id, " TS_TEST_USER_REQUIRED ") "
+                                   "VALUES ($1, $2, " TS_TEST_USER_REQUIRED_VALUES ")", p, 2, NULL, &err),
+                     -1);
+    assert_int_equal(err.code, TS_E_CONSTRAINT);
+    assert_int_equal(count(fx->store, "SELECT count(*) FROM users"), 2);
 }
 
 /* A row of bot 2 cannot reference a row of bot 1; deleting a bot removes its rows. */
@@ -147,36 +149,48 @@ static void test_foreign_keys_stay_in_bot(void **state)
     assert_int_equal(add_user(fx->store, 1, 10, 1, &err), 0);
     ts_value cross[3] = {ts_int(2), ts_int(100), ts_int(10)};
     assert_int_equal(ts_store_exec(fx->store,
-                                   "INSERT INTO subscriptions (bot_id, id, user_id) VALUES ($1, $2, $3)",
-                                   cross, 3, NULL, &err), -1);
+                                   "INSERT INTO subscriptions (bot_id, id, user_id, end_date) "
+                                   "VALUES ($1, $2, $3, '2030-01-01T00:00:00Z')", cross, 3, NULL, &err),
+                     -1);
     assert_int_equal(err.code, TS_E_CONSTRAINT);
     ts_value same[3] = {ts_int(1), ts_int(100), ts_int(10)};
-    exec_ok(fx->store, "INSERT INTO subscriptions (bot_id, id, user_id) VALUES ($1, $2, $3)", same, 3);
+    exec_ok(fx->store, "INSERT INTO subscriptions (bot_id, id, user_id, end_date) "
+            "VALUES ($1, $2, $3, '2030-01-01T00:00:00Z')", same, 3);
     exec_ok(fx->store, "DELETE FROM bots WHERE id = 1", NULL, 0);
     assert_int_equal(count(fx->store, "SELECT count(*) FROM users"), 0);
     assert_int_equal(count(fx->store, "SELECT count(*) FROM subscriptions"), 0);
 }
 
-/* Legacy constraints hold: telegram_id unique, CHECKs on states and lengths. */
+/* The legacy schema is the real bot's: telegram_id unique, NOT NULL columns
+   without defaults, lengths; no CHECK on states (it stores 'pending' and
+   more), and none of the uniques the bot does not have. */
 static void test_legacy_constraints(void **state)
 {
     fixture *fx = *state;
     ts_error err;
     char longname[300];
     apply(fx->store, ts_schema_legacy());
-    exec_ok(fx->store, "INSERT INTO users (telegram_id) VALUES (7)", NULL, 0);
-    assert_int_equal(ts_store_exec(fx->store, "INSERT INTO users (telegram_id) VALUES (7)", NULL, 0,
+#define INSERT_USER(cols, vals) \
+    "INSERT INTO users (" cols TS_TEST_USER_REQUIRED ") VALUES (" vals TS_TEST_USER_REQUIRED_VALUES ")"
+    exec_ok(fx->store, INSERT_USER("telegram_id, ", "7, "), NULL, 0);
+    assert_int_equal(ts_store_exec(fx->store, INSERT_USER("telegram_id, ", "7, "), NULL, 0, NULL,
+                                   &err), -1);
+    assert_int_equal(err.code, TS_E_CONSTRAINT);
+    assert_int_equal(ts_store_exec(fx->store, "INSERT INTO users (telegram_id) VALUES (8)", NULL, 0,
                                    NULL, &err), -1);
     assert_int_equal(err.code, TS_E_CONSTRAINT);
-    assert_int_equal(ts_store_exec(fx->store, "INSERT INTO users (status) VALUES ('gone')", NULL, 0,
-                                   NULL, &err), -1);
-    assert_int_equal(err.code, TS_E_CONSTRAINT);
+    exec_ok(fx->store, INSERT_USER("telegram_id, status, ", "9, 'pending', "), NULL, 0);
     memset(longname, 'x', 256);
     longname[256] = '\0';
     ts_value p = ts_text(longname);
-    assert_int_equal(ts_store_exec(fx->store, "INSERT INTO users (username) VALUES ($1)", &p, 1,
-                                   NULL, &err), -1);
+    assert_int_equal(ts_store_exec(fx->store, INSERT_USER("telegram_id, username, ", "10, $1, "), &p,
+                                   1, NULL, &err), -1);
     assert_int_equal(err.code, TS_E_CONSTRAINT);
+    /* the same promo code used twice by one user: the real table allows it */
+    exec_ok(fx->store, "INSERT INTO promocodes (id, code, type) VALUES (1, 'X', 'balance')", NULL, 0);
+    exec_ok(fx->store, "INSERT INTO promocode_uses (promocode_id, user_id) VALUES (1, 1), (1, 1)",
+            NULL, 0);
+#undef INSERT_USER
 }
 
 /* Every tenant table's key, uniques and references include bot_id. */
@@ -225,7 +239,7 @@ static void test_ddl_render(void **state)
  * the store has (allowing NULL where it does), gains the ones it does not
  * declare; a declared column the store lacks stays in the twin only; a live
  * table nothing declares becomes a tenant twin with bot_id in every key; a
- * store that holds only the declarations is left to them.
+ * store made from the project's schema adopts to the same tables.
  */
 static void test_adopt_live_tables(void **state)
 {
@@ -240,35 +254,37 @@ static void test_adopt_live_tables(void **state)
         fail_msg("legacy: %s", err.msg);
     if (ts_catalog_read(s, "legacy", &live, &err) || ts_schema_adopt(live, &a, &lsc, &nsc, &err))
         fail_msg("adopt: %s", err.msg);
-    assert_null(lsc);
-    assert_null(nsc);
+    assert_int_equal(lsc->ntables, ts_schema_legacy()->ntables);
+    assert_int_equal(nsc->ntables, ts_schema_new()->ntables);
+    assert_int_equal(ts_schema_table(lsc, "users")->ncols,
+                     ts_schema_table(ts_schema_legacy(), "users")->ncols);
     ts_schema_free(live);
 
-    ts_test_exec(fx->target.url, "ALTER TABLE users ADD COLUMN vless_uuid VARCHAR(36)");
-    ts_test_exec(fx->target.url, pg ? "ALTER TABLE users ALTER COLUMN language DROP NOT NULL"
-                                    : "SELECT 1");
-    ts_test_exec(fx->target.url, pg ? "ALTER TABLE users DROP COLUMN email" : "SELECT 1");
-    ts_test_exec(fx->target.url, pg ? "CREATE TABLE squads (id SERIAL PRIMARY KEY, "
+    ts_test_exec(fx->target.url, "ALTER TABLE users ADD COLUMN nickname VARCHAR(36)");
+    ts_test_exec(fx->target.url, pg ? "ALTER TABLE users ALTER COLUMN has_had_paid_subscription "
+                                      "DROP NOT NULL" : "SELECT 1");
+    ts_test_exec(fx->target.url, pg ? "ALTER TABLE users DROP COLUMN last_activity" : "SELECT 1");
+    ts_test_exec(fx->target.url, pg ? "CREATE TABLE guilds (id SERIAL PRIMARY KEY, "
                                       "user_id BIGINT REFERENCES users (id), name TEXT NOT NULL, "
                                       "UNIQUE (name))"
-                                    : "CREATE TABLE squads (id INTEGER PRIMARY KEY, "
+                                    : "CREATE TABLE guilds (id INTEGER PRIMARY KEY, "
                                       "user_id INTEGER REFERENCES users (id), name TEXT NOT NULL, "
                                       "UNIQUE (name))");
     if (ts_catalog_read(s, "legacy", &live, &err) || ts_schema_adopt(live, &a, &lsc, &nsc, &err))
         fail_msg("adopt: %s", err.msg);
     assert_non_null(lsc);
     const ts_table *lu = ts_schema_table(lsc, "users"), *nu = ts_schema_table(nsc, "users");
-    assert_non_null(ts_table_column(lu, "vless_uuid"));
-    assert_non_null(ts_table_column(nu, "vless_uuid"));
-    assert_string_equal(ts_table_column(nu, "vless_uuid")->sqltype, pg ? "character varying(36)"
-                                                                      : "VARCHAR(36)");
+    assert_non_null(ts_table_column(lu, "nickname"));
+    assert_non_null(ts_table_column(nu, "nickname"));
+    assert_string_equal(ts_table_column(nu, "nickname")->sqltype, pg ? "character varying(36)"
+                                                                    : "VARCHAR(36)");
     if (pg) {
-        assert_int_equal(ts_table_column(lu, "language")->notnull, 0);
-        assert_int_equal(ts_table_column(nu, "language")->notnull, 0);
-        assert_null(ts_table_column(lu, "email"));
-        assert_non_null(ts_table_column(nu, "email"));
+        assert_int_equal(ts_table_column(lu, "has_had_paid_subscription")->notnull, 0);
+        assert_int_equal(ts_table_column(nu, "has_had_paid_subscription")->notnull, 0);
+        assert_null(ts_table_column(lu, "last_activity"));
+        assert_non_null(ts_table_column(nu, "last_activity"));
     }
-    const ts_table *sq = ts_schema_table(nsc, "squads");
+    const ts_table *sq = ts_schema_table(nsc, "guilds");
     assert_non_null(sq);
     assert_true(sq->tenant);
     assert_string_equal(sq->pk, "bot_id, id");
@@ -281,7 +297,7 @@ static void test_adopt_live_tables(void **state)
     assert_true(to_users);
     /* Rendered for the other engine too: types that hold the same values. */
     char *ddl;
-    const char *names[] = {"squads"};
+    const char *names[] = {"guilds"};
     assert_int_equal(ts_schema_tables_ddl(nsc, names, 1, 0, s, &ddl, &err), 0);
     assert_non_null(strstr(ddl, "PRIMARY KEY (\"bot_id\", \"id\")"));
     free(ddl);

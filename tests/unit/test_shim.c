@@ -704,7 +704,7 @@ static void test_parents_before_backfill(void **state)
     assert_int_equal(ts_test_int(fx->pair.nw.url, "SELECT count(*) FROM users"), 0);
 
     ts_tx *tx = begin(fx, 1);
-    ts_user_new u = {880001, "referred", NULL, NULL, NULL, NULL, referrer, 0};
+    ts_user_new u = {880001, "referred", NULL, NULL, NULL, referrer, 0};
     if (ts_repo_user_create(tx, &u, &id, NULL, &err))
         fail_msg("create: %s", err.msg);
     commit(tx);
@@ -729,7 +729,7 @@ static void test_parents_before_backfill(void **state)
     ts_access before, after;
     assert_int_equal(ts_shim_access(fx->sh, "users", &before), 0);
     tx = begin(fx, 1);
-    ts_user_new v = {880002, "referred2", NULL, NULL, NULL, NULL, referrer, 0};
+    ts_user_new v = {880002, "referred2", NULL, NULL, NULL, referrer, 0};
     if (ts_repo_user_create(tx, &v, &id, NULL, &err))
         fail_msg("create: %s", err.msg);
     commit(tx);

@@ -28,6 +28,7 @@
 #include "ts_rowjson.h"
 #include "ts_schema.h"
 #include "ts_vcli.h"
+#include "ts_rowio.h"
 #include "ts_test.h"
 #include "ts_version.h"
 
@@ -94,9 +95,12 @@ static void copy_all(pair *pr)
             ts_buf_puts(&sql, ")");
             /* The legacy table is read whole first: one open query per connection. */
             ok(ts_store_table(pr->legacy, tm->legacy->name, qt, &err), &err);
-            char sel[TS_QNAME_MAX + 32];
-            snprintf(sel, sizeof sel, "SELECT * FROM %s", qt);
-            ok(ts_store_query(pr->legacy, sel, NULL, 0, &rows, &err), &err);
+            ts_buf sel = {0};
+            ts_buf_puts(&sel, "SELECT ");
+            ts_rowio_columns(&sel, tm->legacy);   /* the schema's order, not the store's */
+            ts_buf_printf(&sel, " FROM %s", qt);
+            ok(ts_store_query(pr->legacy, sel.s, NULL, 0, &rows, &err), &err);
+            ts_buf_free(&sel);
             while ((rc = ts_rows_next(rows, &err)) == 1) {
                 for (int c = 0; c < tm->legacy->ncols; c++)
                     lrow[c] = ts_rows_get(rows, c);
@@ -148,9 +152,9 @@ static int pair_setup(void **state, combo c)
     exec(pr->legacy, "UPDATE system_settings SET value = 'true' WHERE value = 'True'", NULL, 0);
     ok(ts_store_open(pr->nt.url, &pr->nw, &err), &err);
     ok(ts_schema_apply(pr->nw, ts_schema_new(), &err), &err);
-    ok(ts_schema_apply(pr->nw, ts_schema_control(), &err), &err);
-    ok(ts_schema_apply(pr->nw, ts_schema_journal(), &err), &err);
     ok(ts_manifest_load_default(&pr->m, &err), &err);
+    /* as init: the control plane, the journals, tenantshift's ts_processed_updates */
+    ok(ts_control_init(pr->legacy, pr->nw, pr->m, &err), &err);
     add_bot(pr->nw, MASTER, 1, 1);
     copy_all(pr);
     ts_vreport_init(&pr->r, "diff", 1000);
@@ -392,23 +396,22 @@ static void row_deleted(void **state)
 {
     PAIR();
     char key[64];
-    int64_t id = pick(pr, "subscriptions", "1 = 1");
+    int64_t id = pick(pr, "promocode_uses", "1 = 1");   /* a table nothing references */
     ts_value p = ts_int(id);
-    exec(pr->nw, "DELETE FROM subscriptions WHERE bot_id = 1 AND id = $1", &p, 1);
+    exec(pr->nw, "DELETE FROM promocode_uses WHERE bot_id = 1 AND id = $1", &p, 1);
     run_diff(pr, NULL, NULL, 0, 0);
     key_of(key, sizeof key, id);
-    expect_only(pr, "subscriptions", "missing", key, NULL);
+    expect_only(pr, "promocode_uses", "missing", key, NULL);
 }
 
 static void row_added(void **state)
 {
     PAIR();
-    int64_t user = pick(pr, "users", "1 = 1");
-    ts_value p = ts_int(user);
-    exec(pr->nw, "INSERT INTO subscriptions (bot_id, id, user_id, status) "
-                 "VALUES (1, 987654321, $1, 'trial')", &p, 1);
+    ts_value p[2] = {ts_int(pick(pr, "users", "1 = 1")), ts_int(pick(pr, "promocodes", "1 = 1"))};
+    exec(pr->nw, "INSERT INTO promocode_uses (bot_id, id, user_id, promocode_id) "
+                 "VALUES (1, 987654321, $1, $2)", p, 2);
     run_diff(pr, NULL, NULL, 0, 0);
-    expect_only(pr, "subscriptions", "extra", "{\"id\":987654321}", NULL);
+    expect_only(pr, "promocode_uses", "extra", "{\"id\":987654321}", NULL);
 }
 
 static void row_moved_to_another_bot(void **state)
@@ -446,8 +449,8 @@ static void mapped_key_table_changed(void **state)
 static void stopped_and_resumed_gives_the_same(void **state)
 {
     PAIR();
-    ts_value p = ts_int(pick(pr, "subscriptions", "1 = 1"));
-    exec(pr->nw, "DELETE FROM subscriptions WHERE bot_id = 1 AND id = $1", &p, 1);
+    ts_value p = ts_int(pick(pr, "promocode_uses", "1 = 1"));
+    exec(pr->nw, "DELETE FROM promocode_uses WHERE bot_id = 1 AND id = $1", &p, 1);
     set_col(pr, "users", "first_name", pick(pr, "users", "id > 40"), ts_text("Resumed"));
     run_diff(pr, NULL, NULL, 0, 0);
     ts_vreport whole = pr->r;
@@ -482,22 +485,22 @@ static void stopped_and_resumed_gives_the_same(void **state)
 static void rows_above_the_backfill_watermark_are_pending(void **state)
 {
     PAIR();
-    int64_t wm = pick(pr, "subscriptions", "1 = 1") + 10, above;
+    int64_t wm = pick(pr, "promocode_uses", "1 = 1") + 10, above;
     ts_buf key = {0};
     ts_error err;
     ts_value w = ts_int(wm);
-    ok(ts_store_query_int(pr->nw, "SELECT count(*) FROM subscriptions WHERE bot_id = 1 AND id > $1",
+    ok(ts_store_query_int(pr->nw, "SELECT count(*) FROM promocode_uses WHERE bot_id = 1 AND id > $1",
                           &w, 1, &above, &err) < 0, &err);
     assert_true(above > 0);
-    exec(pr->nw, "DELETE FROM subscriptions WHERE bot_id = 1 AND id > $1", &w, 1);
+    exec(pr->nw, "DELETE FROM promocode_uses WHERE bot_id = 1 AND id > $1", &w, 1);
     ts_rowjson_encode(&key, &w, 1);
     ts_value p[2] = {ts_text(key.s), ts_time("2024-01-01T00:00:00Z")};
     exec(pr->nw, "INSERT INTO ts_backfill (increment_id, table_name, last_key, started_at) "
-                 "VALUES ('2.3', 'subscriptions', $1, $2)", p, 2);
+                 "VALUES ('3.2', 'promocode_uses', $1, $2)", p, 2);
     ts_buf_free(&key);
-    run_diff(pr, "2.3", NULL, 0, 0);
+    run_diff(pr, "3.2", NULL, 0, 0);
     assert_true(ts_vreport_clean(&pr->r));
-    const ts_vtable *t = ts_vreport_table(&pr->r, "2.3", "subscriptions", "subscriptions");
+    const ts_vtable *t = ts_vreport_table(&pr->r, "3.2", "promocode_uses", "promocode_uses");
     assert_int_equal(t->c.kinds[TS_DK_PENDING], above);
     assert_int_equal(t->c.kinds[TS_DK_MISSING], 0);
 }
@@ -829,9 +832,11 @@ static void canary_removed_after_a_kill_and_a_failure(void **state)
     exec(pr->nw, "INSERT INTO bots (id, name, telegram_bot_token, is_master, is_active) "
                  "VALUES ($1, 'left over', 'left-over', FALSE, FALSE)", p, 1);
     exec(pr->nw, "INSERT INTO promo_groups (bot_id, id, name, priority, server_discount_percent, "
-                 "traffic_discount_percent, device_discount_percent, is_default) "
+                 "traffic_discount_percent, device_discount_percent, apply_discounts_to_addons, "
+                 "is_default) "
                  "SELECT $1, id, name, priority, server_discount_percent, "
-                 "traffic_discount_percent, device_discount_percent, is_default "
+                 "traffic_discount_percent, device_discount_percent, apply_discounts_to_addons, "
+                 "is_default "
                  "FROM promo_groups WHERE bot_id = $2", p, 2);
     assert_true(canary_rows_left(pr) > 1);
     ts_shim *sh = canary_shim(pr);

@@ -108,4 +108,11 @@ char *ts_test_read_file(const char *path);
 /* Create the real bot's 48 tables (fixtures/real-schema) in the store at url. */
 void ts_test_load_real_schema(const char *url);
 
+/* The real bot's NOT NULL users columns without a default (its application
+   fills them), and values for them: what a raw INSERT INTO users needs. */
+#define TS_TEST_USER_REQUIRED "has_had_paid_subscription, auto_promo_group_assigned, " \
+                              "auto_promo_group_threshold_kopeks, promo_offer_discount_percent, " \
+                              "has_made_first_topup"
+#define TS_TEST_USER_REQUIRED_VALUES "FALSE, FALSE, 0, 0, FALSE"
+
 #endif
