@@ -855,7 +855,7 @@ static void test_text_buffer_reuse(void **state)
     ts_manifest *m;
     ts_error err;
     ts_buf text = {0}, btext = {0};
-    ts_value l[4] = {0}, n[8] = {0};
+    ts_value l[8] = {0}, n[8] = {0};
     char big[3000];
     (void)state;
     assert_int_equal(ts_manifest_load_default(&m, &err), 0);
