@@ -1,5 +1,6 @@
 #!/bin/sh
 # run.sh DIR: run every test binary in DIR on SQLite and on a throwaway PostgreSQL.
+# TS_TEST_SKIP="name ..." leaves those binaries out (named in the output).
 #
 # Starts a cluster (tests/pg/cluster.sh), exports TS_TEST_PG_URL and
 # TS_TEST_REQUIRE_PG=1, runs each executable in DIR (under valgrind when
@@ -34,6 +35,9 @@ bad_bins=
 for bin in "$bins"/*; do
     [ -f "$bin" ] && [ -x "$bin" ] || continue
     name=$(basename "$bin")
+    case " ${TS_TEST_SKIP:-} " in
+    *" $name "*) echo "== $name: skipped (TS_TEST_SKIP)"; continue ;;
+    esac
     log="$tmp/$name.log"
     echo "== $name"
     # In the background so a signal reaches the trap at once instead of after
